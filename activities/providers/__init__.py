@@ -1,0 +1,1 @@
+"""Provider adapters: one small interface per channel, one adapter per provider."""

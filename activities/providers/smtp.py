@@ -1,0 +1,75 @@
+"""SMTP (Novu's ``nodemailer`` provider) through aiosmtplib."""
+
+from __future__ import annotations
+
+import email.message
+import email.utils
+from typing import Any, ClassVar
+
+import aiosmtplib
+
+from activities.providers.base import EmailMessage, EmailProvider, ProviderError, SendResult
+
+
+class SmtpProvider(EmailProvider):
+    provider_id: ClassVar[str] = "nodemailer"
+
+    def __init__(self, timeout: float = 20.0) -> None:
+        self.timeout = timeout
+
+    @staticmethod
+    def build(message: EmailMessage, credentials: dict[str, Any]) -> email.message.EmailMessage:
+        msg = email.message.EmailMessage()
+        sender = message.from_address or credentials.get("from") or "no-reply@localhost"
+        name = message.sender_name or credentials.get("senderName")
+        msg["From"] = email.utils.formataddr((name, sender)) if name else sender
+        msg["To"] = ", ".join(message.to)
+        if message.cc:
+            msg["Cc"] = ", ".join(message.cc)
+        if message.reply_to:
+            msg["Reply-To"] = message.reply_to
+        msg["Subject"] = message.subject
+        msg["Date"] = email.utils.formatdate(localtime=False)
+        domain = sender.rsplit("@", 1)[-1]
+        key = message.idempotency_key
+        msg["Message-ID"] = f"<{key}@{domain}>" if key else email.utils.make_msgid(domain=domain)
+        for name_, value in message.headers.items():
+            msg[name_] = value
+        msg.set_content(message.text or "")
+        msg.add_alternative(message.html, subtype="html")
+        for att in message.attachments:
+            maintype, _, subtype = att.mime.partition("/")
+            msg.add_attachment(
+                att.content,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=att.name,
+            )
+        return msg
+
+    async def send(self, message: EmailMessage, credentials: dict[str, Any]) -> SendResult:
+        msg = self.build(message, credentials)
+        secure = str(credentials.get("secure", "")).lower() in ("true", "1")
+        try:
+            await aiosmtplib.send(
+                msg,
+                recipients=[*message.to, *message.cc, *message.bcc],
+                hostname=credentials.get("host") or "127.0.0.1",
+                port=int(credentials.get("port") or (465 if secure else 25)),
+                username=credentials.get("user") or None,
+                password=credentials.get("password") or None,
+                use_tls=secure,
+                start_tls=None if not secure else False,
+                timeout=self.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise ProviderError(f"recipient refused: {exc}", permanent=True) from exc
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise ProviderError(f"authentication failed: {exc.code}", permanent=True) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise ProviderError(
+                f"SMTP {exc.code}: {exc.message}", permanent=500 <= exc.code < 600, status=exc.code
+            ) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise ProviderError(f"SMTP unavailable: {type(exc).__name__}", permanent=False) from exc
+        return SendResult(provider_message_id=msg["Message-ID"])

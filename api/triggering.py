@@ -1,0 +1,144 @@
+"""Accepting a trigger: Novu's synchronous checks, then exactly one Temporal call."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api.errors import BadRequest, Unprocessable
+from store.db import Database
+from store.definitions import get_definition
+from store.models import WorkflowDefinition
+from store.tenancy import EnvironmentRef
+from tidings.settings import Settings
+from tidings.temporal import TRANSACTION_ID
+from workflows.dsl import load_catalog
+from workflows.models import NOTIFICATION_WORKFLOW, DeliveryContext, RunInput, WorkflowSnapshot, workflow_id
+
+
+class TriggerBody(BaseModel):
+    """``POST /v1/events/trigger`` (Novu's ``TriggerEventRequestDto``)."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+    to: str | int | dict[str, Any] | list[Any]
+    payload: dict[str, Any] = Field(default_factory=dict)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    transactionId: str | None = None
+    actor: str | dict[str, Any] | None = None
+    tenant: str | dict[str, Any] | None = None
+
+
+def snapshot(row: WorkflowDefinition) -> WorkflowSnapshot:
+    return WorkflowSnapshot(
+        id=row.id,
+        identifier=row.trigger_identifier,
+        name=row.name,
+        origin="code" if row.origin == "code" else "rest",
+        critical=row.critical,
+        preference_settings=dict(row.preference_settings or {}),
+        tags=list(row.tags or []),
+        steps=list(row.steps or []) if row.origin != "code" else [],
+    )
+
+
+def normalize_to(to: Any) -> list[Any]:
+    return list(to) if isinstance(to, list) else [to]
+
+
+def normalize_actor(actor: Any) -> dict[str, Any] | None:
+    if actor is None:
+        return None
+    if isinstance(actor, str | int):
+        return {"subscriberId": str(actor)}
+    return dict(actor)
+
+
+def normalize_tenant(tenant: Any) -> dict[str, Any] | None:
+    if tenant is None:
+        return None
+    if isinstance(tenant, str):
+        return {"identifier": tenant}
+    return dict(tenant)
+
+
+def validate_code_payload(row: WorkflowDefinition, payload: dict[str, Any]) -> dict[str, Any]:
+    """A code workflow's payload must fit its pydantic model (400 listing the fields otherwise);
+    returns the payload with the model's defaults filled in under it."""
+    entry = load_catalog().get(row.trigger_identifier)
+    if entry is None:
+        return payload
+    try:
+        validated = entry.payload_model.model_validate(payload)
+    except ValidationError as exc:
+        raise BadRequest(
+            [f"payload.{'.'.join(str(p) for p in err['loc'])} {err['msg']}" for err in exc.errors()]
+        ) from exc
+    return {**payload, **validated.model_dump(mode="json")}
+
+
+class TriggerService:
+    """Everything the trigger routes need, built once per app."""
+
+    def __init__(
+        self, *, db: Database, temporal: Client, settings: Settings, with_search_attribute: bool
+    ) -> None:
+        self.db = db
+        self.temporal = temporal
+        self.settings = settings
+        self.with_search_attribute = with_search_attribute
+
+    async def load(self, env: EnvironmentRef, name: str) -> WorkflowDefinition:
+        async with self.db.session() as session:
+            row = await get_definition(session=session, environment_id=env.id, key=name, by_id=False)
+        if row is None:
+            raise Unprocessable("workflow_not_found")
+        return row
+
+    async def trigger(self, env: EnvironmentRef, body: TriggerBody) -> dict[str, Any]:
+        row = await self.load(env, body.name)
+        payload = validate_code_payload(row, body.payload) if row.origin == "code" else body.payload
+        transaction_id = body.transactionId or str(uuid.uuid4())
+        context = DeliveryContext(
+            environment_id=env.id,
+            organization_id=env.organization_id,
+            transaction_id=transaction_id,
+            workflow=snapshot(row),
+            payload=payload,
+            overrides=body.overrides,
+            actor=normalize_actor(body.actor),
+            tenant=normalize_tenant(body.tenant),
+        )
+        await self.start(RunInput(context=context, to=normalize_to(body.to)))
+        return {"acknowledged": True, "status": "processed", "transactionId": transaction_id}
+
+    async def start(self, run: RunInput) -> None:
+        """Start the notification execution once; a duplicate transactionId starts nothing."""
+        tx = run.context.transaction_id
+        attributes = (
+            TypedSearchAttributes([SearchAttributePair(TRANSACTION_ID, tx)])
+            if self.with_search_attribute
+            else None
+        )
+        try:
+            await self.temporal.start_workflow(
+                NOTIFICATION_WORKFLOW,
+                run,
+                id=workflow_id(run.context.environment_id, tx),
+                task_queue=self.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=attributes,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # the same transaction ran already: Novu answers processed and sends nothing

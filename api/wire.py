@@ -1,0 +1,57 @@
+"""Novu wire helpers: the ``{data: …}`` envelope and query values as Novu's clients send them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+
+from api.errors import BadRequest
+
+
+def ok(value: Any) -> dict[str, Any]:
+    """Novu's success envelope for a non-paginated result."""
+    return {"data": value}
+
+
+def _float_int(value: Any) -> Any:
+    """Accept ``10.0`` (what novu-py sends) as 10; anything non-integral stays invalid."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            return value
+        if number.is_integer():
+            return int(number)
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_float_int)]
+
+
+def query_int(
+    name: str, value: Any, *, default: int, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """Parse an integer query value Novu-style, with its class-validator message on failure."""
+    if value is None or value == "":
+        return default
+    parsed = _float_int(value)
+    if not isinstance(parsed, int):
+        raise BadRequest([f"{name} must be an integer number"])
+    if minimum is not None and parsed < minimum:
+        raise BadRequest([f"{name} must not be less than {minimum}"])
+    if maximum is not None and parsed > maximum:
+        raise BadRequest([f"{name} must not be greater than {maximum}"])
+    return parsed
+
+
+def query_bool(name: str, value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    text = str(value).lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise BadRequest([f"{name} must be a boolean value"])

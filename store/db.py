@@ -1,0 +1,105 @@
+"""Engine and session factory for PostgreSQL (asyncpg) and SQLite (aiosqlite), plus dialect helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+def iso(value: datetime | None) -> str | None:
+    """Novu's timestamp format: ISO 8601 in UTC with milliseconds and a ``Z``."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+class Database:
+    """One engine and its session factory; built from a URL at start-up."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _dumps}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30}
+            if ":memory:" not in url:
+                kwargs["poolclass"] = NullPool
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = pool_size
+            kwargs["pool_pre_ping"] = False
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction commits on success and rolls back on error."""
+        async with self._sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def create_all(self) -> None:
+        """Create tables straight from the models (used only by throwaway benchmark databases)."""
+        from store import models  # noqa: F401  (registers the tables)
+
+        async with self.engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    def insert(self, table: Any) -> Any:
+        """A dialect-specific INSERT that supports ``on_conflict_do_nothing``/``do_update``."""
+        return (sqlite.insert if self.is_sqlite else postgresql.insert)(table)
+
+    async def insert_ignore(
+        self, session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]], *, conflict: Sequence[str]
+    ) -> int:
+        """Insert rows, silently skipping those that collide on the ``conflict`` unique columns."""
+        if not rows:
+            return 0
+        table = getattr(table, "__table__", table)  # a model class or a Table
+        stmt = self.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(conflict))
+        result = await session.exec(stmt)  # type: ignore[call-overload]
+        return int(result.rowcount or 0)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -1,0 +1,27 @@
+"""All tables; importing this package registers them on ``SQLModel.metadata``."""
+
+from store.models.channels import Integration, Layout
+from store.models.messages import ExecutionDetail, Feed, Message, Notification
+from store.models.subscribers import Subscriber, SubscriberPreference, Topic, TopicSubscriber
+from store.models.tenancy import ApiKey, Environment, Organization, Tenant
+from store.models.workflows import NotificationGroup, WorkflowDefinition, WorkflowOverride
+
+__all__ = [
+    "ApiKey",
+    "Environment",
+    "ExecutionDetail",
+    "Feed",
+    "Integration",
+    "Layout",
+    "Message",
+    "Notification",
+    "NotificationGroup",
+    "Organization",
+    "Subscriber",
+    "SubscriberPreference",
+    "Tenant",
+    "Topic",
+    "TopicSubscriber",
+    "WorkflowDefinition",
+    "WorkflowOverride",
+]

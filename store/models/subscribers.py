@@ -1,0 +1,74 @@
+"""Subscribers, their preferences, topics and topic memberships."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from store.models._types import created_field, id_field, json_field, ts_field
+
+
+class Subscriber(SQLModel, table=True):
+    __tablename__ = "subscribers"
+    __table_args__ = (UniqueConstraint("environment_id", "subscriber_id"),)
+    id: str = id_field()
+    environment_id: str = Field(foreign_key="environments.id", index=True)
+    subscriber_id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    avatar: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    data: dict[str, Any] | None = json_field(default_factory=lambda: None)
+    channels: list[dict[str, Any]] = json_field(default_factory=list)
+    is_online: bool | None = None
+    last_online_at: datetime | None = ts_field()
+    deleted: bool = False
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+
+
+class SubscriberPreference(SQLModel, table=True):
+    """A subscriber's preference: global (``workflow_id`` null) or for one workflow."""
+
+    __tablename__ = "subscriber_preferences"
+    __table_args__ = (UniqueConstraint("subscriber_id", "level", "workflow_id"),)
+    id: str = id_field()
+    environment_id: str = Field(foreign_key="environments.id", index=True)
+    subscriber_id: str = Field(foreign_key="subscribers.id", index=True)
+    level: str = "template"  # "global" | "template"
+    workflow_id: str | None = Field(default=None, index=True)
+    enabled: bool = True
+    channels: dict[str, bool] | None = json_field(default_factory=lambda: None)
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+
+
+class Topic(SQLModel, table=True):
+    __tablename__ = "topics"
+    __table_args__ = (UniqueConstraint("environment_id", "key"),)
+    id: str = id_field()
+    environment_id: str = Field(foreign_key="environments.id", index=True)
+    key: str
+    name: str
+    created_at: datetime = created_field()
+
+
+class TopicSubscriber(SQLModel, table=True):
+    __tablename__ = "topic_subscribers"
+    __table_args__ = (
+        UniqueConstraint("topic_id", "subscriber_id"),
+        Index("ix_topic_subscribers_topic_sub", "topic_id", "subscriber_id"),
+    )
+    id: str = id_field()
+    environment_id: str = Field(foreign_key="environments.id", index=True)
+    topic_id: str = Field(foreign_key="topics.id")
+    topic_key: str
+    subscriber_id: str = Field(foreign_key="subscribers.id", index=True)
+    external_subscriber_id: str
+    created_at: datetime = created_field()

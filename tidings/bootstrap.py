@@ -1,0 +1,121 @@
+"""Creating organizations and environments with their defaults, and listing code workflows in them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.crypto import CredentialCipher
+from store.db import Database
+from store.definitions import sync_code_definitions
+from store.tenancy import (
+    create_api_key,
+    get_or_create_environment,
+    get_or_create_organization,
+    list_environments,
+)
+from tidings.settings import Settings
+from workflows.dsl import load_catalog
+
+
+def default_integrations(settings: Settings) -> list[dict[str, Any]]:
+    """Every new environment gets the in-app inbox and an SMTP email integration from the settings."""
+    cipher = CredentialCipher(settings.resolved_secret_key())
+    smtp = {
+        "host": settings.smtp_host,
+        "port": settings.smtp_port,
+        "secure": settings.smtp_secure,
+        "user": settings.smtp_user,
+        "password": settings.smtp_password,
+        "from": settings.smtp_from,
+        "senderName": settings.smtp_sender_name,
+    }
+    return [
+        {
+            "name": "Novu In-App",
+            "identifier": None,
+            "provider_id": "novu",
+            "channel": "in_app",
+            "credentials_encrypted": cipher.encrypt({}),
+            "active": True,
+        },
+        {
+            "name": "SMTP",
+            "identifier": None,
+            "provider_id": "nodemailer",
+            "channel": "email",
+            "credentials_encrypted": cipher.encrypt(smtp),
+            "active": True,
+            "primary": True,
+        },
+    ]
+
+
+async def code_definitions() -> list[dict[str, Any]]:
+    """Rows describing every catalog workflow, with the step outline found by a discovery run."""
+    rows = []
+    for identifier, entry in sorted(load_catalog().items()):
+        outline = await entry.outline()
+        steps = [
+            {
+                "_id": spec.step_id,
+                "uuid": spec.step_id,
+                "stepId": spec.step_id,
+                "name": spec.step_id,
+                "active": True,
+                "shouldStopOnFail": spec.should_stop_on_fail,
+                "filters": [],
+                "template": {
+                    "type": spec.type,
+                    "content": spec.content if isinstance(spec.content, str) else "",
+                    "subject": spec.subject,
+                },
+                "metadata": spec.metadata,
+            }
+            for spec in outline
+        ]
+        rows.append(
+            {
+                "name": entry.name,
+                "trigger_identifier": identifier,
+                "description": entry.description,
+                "origin": "code",
+                "active": True,
+                "critical": entry.critical,
+                "tags": entry.tags,
+                "preference_settings": entry.preferences,
+                "steps": steps,
+                "triggers": [
+                    {"type": "event", "identifier": identifier, "variables": [], "subscriberVariables": []}
+                ],
+                "payload_schema": entry.payload_model.model_json_schema(),
+            }
+        )
+    return rows
+
+
+async def sync_catalog(db: Database) -> None:
+    """List the catalog workflows in every environment (run when the API starts)."""
+    definitions = await code_definitions()
+    async with db.session() as session:
+        for env in await list_environments(session=session):
+            await sync_code_definitions(session=session, environment_id=env.id, definitions=definitions)
+
+
+async def create_environment_key(
+    db: Database, settings: Settings, *, organization: str = "Tidings", environment: str = "Development"
+) -> tuple[str, str, bool]:
+    """Create the environment if needed and a new API key for it → (environment id, key, created)."""
+    async with db.session() as session:
+        org = await get_or_create_organization(session=session, name=organization)
+        specs = default_integrations(settings)
+        for spec in specs:
+            spec["identifier"] = f"{spec['provider_id']}-{org.id[-6:]}-{environment.lower()}"
+        env, created = await get_or_create_environment(
+            session=session, organization=org, name=environment, default_integrations=specs
+        )
+        if created:
+            await sync_code_definitions(
+                session=session, environment_id=env.id, definitions=await code_definitions()
+            )
+        key = await create_api_key(session=session, environment=env)
+    return env.id, key, created

@@ -1,0 +1,62 @@
+"""Settings read from ``TIDINGS_*`` environment variables (created at start-up, never at import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob Tidings has. Each field maps to ``TIDINGS_<NAME>``; the README lists them."""
+
+    model_config = SettingsConfigDict(env_prefix="TIDINGS_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "tidings"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    public_url: str = ""
+    secret_key: str = ""
+    max_body_bytes: int = 20 * 1024 * 1024
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_secure: bool = False
+    smtp_from: str = "no-reply@tidings.local"
+    smtp_sender_name: str = "Tidings"
+    dev_mailbox: bool = True
+    retention_hours: int = 720
+    slack_oauth_base_url: str = "https://slack.com"
+    provider_base_urls: dict[str, str] = Field(default_factory=dict)
+
+    def resolved_database_url(self) -> str:
+        """The app database URL; an SQLite file under the data directory unless one is given."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'tidings.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The credential-encryption secret; generated once into the data directory when unset."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if path.exists():
+            return path.read_text().strip()
+        import secrets
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    def api_url(self) -> str:
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"

@@ -1,0 +1,87 @@
+"""The Tidings worker: wires activities with their dependencies and registers the workflows.
+
+Run it with ``python worker.py`` or ``tidings worker``; settings come from ``TIDINGS_*`` variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.delivery import DeliveryActivities
+from activities.providers.smtp import SmtpProvider
+from store.crypto import CredentialCipher
+from store.db import Database
+from tidings.settings import Settings
+from tidings.temporal import connect
+from workflows.dsl import load_catalog
+from workflows.notification import NotificationWorkflow
+
+log = logging.getLogger("tidings.worker")
+
+#: Modules shared with the workflow sandbox instead of re-imported per run (pure, deterministic code).
+PASSTHROUGH = ("pydantic", "pydantic_core", "workflows.models", "workflows.dsl", "workflows.catalog")
+
+WORKFLOWS: list[type] = [NotificationWorkflow]
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
+def build_activities(*, db: Database, settings: Settings, client: Client) -> list[Any]:
+    """Every activity, bound to its dependencies. The one place activities are wired."""
+    load_catalog()
+    delivery = DeliveryActivities(
+        db=db,
+        cipher=CredentialCipher(settings.resolved_secret_key()),
+        email_providers={SmtpProvider.provider_id: SmtpProvider()},
+    )
+    return [delivery.resolve_recipients, delivery.deliver_step, delivery.record_details]
+
+
+def build_worker(
+    *, client: Client, db: Database, settings: Settings, task_queue: str | None = None
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(db=db, settings=settings, client=client),
+        workflow_runner=sandbox_runner(),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
+        max_cached_workflows=2000,
+        max_concurrent_activities=200,
+        max_concurrent_local_activities=200,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    db = Database(settings.resolved_database_url())
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    worker = build_worker(client=client, db=db, settings=settings)
+    log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_address)
+    try:
+        await worker.run()
+    finally:
+        await db.dispose()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        asyncio.run(run_worker(Settings()))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The step engine: runs a notification workflow's steps for a cohort of subscribers.
+
+Both authoring paths end in :meth:`StepRunner.execute`: Python catalog functions call the step API
+(which builds :class:`StepSpec` objects), REST definitions are turned into the same specs by
+:mod:`workflows.interpreter`. Each step type has one handler in :mod:`workflows.steps`.
+A cohort is a list of internal subscriber ids that a channel step delivers to in one activity call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.dsl import REGISTRY, StepBuilder, StepResult, typed_result
+    from workflows.models import CHANNELS, DetailRecord, RunInput, StepSpec
+
+from workflows import interpreter
+from workflows.steps import HANDLERS
+
+
+class StepRunner(StepBuilder[Any]):
+    """Executes steps inside the Temporal workflow for ``cohort``; deterministic by construction."""
+
+    def __init__(self, run: RunInput, cohort: list[str], payload: Any) -> None:
+        super().__init__(payload, dict(run.resume.results) if run.resume else {})
+        self.run_input = run
+        self.context = run.context
+        self.cohort = list(cohort)
+        self.resume = run.resume
+        self.digest_state: dict[str, Any] | None = None
+        self.summary: dict[str, dict[str, int]] = {}
+        self.pending_details: list[DetailRecord] = []
+
+    async def _run(self, spec: StepSpec) -> Any:
+        if self.resume is not None:
+            # Steps up to the resume point already ran in the execution that handed over to this one.
+            if spec.step_id == self.resume.after_step_id:
+                value, self.resume = self.resume.result, None
+                return typed_result(spec.type, value)
+            return typed_result(spec.type, self.results.get(spec.step_id))
+        if not self.cohort:
+            return StepResult(skipped=True) if spec.type in CHANNELS else None
+        if not spec.active:
+            self.detail(
+                spec, "Step was filtered based on steps filters", status="Success", raw={"skip": True}
+            )
+            return StepResult(skipped=True, filtered=len(self.cohort)) if spec.type in CHANNELS else None
+        return await HANDLERS[spec.type](self, spec)
+
+    def detail(
+        self,
+        spec: StepSpec | None,
+        detail: str,
+        *,
+        status: str = "Success",
+        source: str = "Internal",
+        subscriber_id: str | None = None,
+        raw: Any = None,
+    ) -> None:
+        """Queue an execution detail; they are written with the next activity (or at the end)."""
+        self.pending_details.append(
+            DetailRecord(
+                environment_id=self.context.environment_id,
+                transaction_id=self.context.transaction_id,
+                detail=detail,
+                status=status,
+                source=source,
+                subscriber_id=subscriber_id,
+                step_id=spec.step_id if spec else None,
+                channel=spec.type if spec else None,
+                raw=raw,
+            )
+        )
+
+    def take_details(self) -> list[DetailRecord]:
+        details, self.pending_details = self.pending_details, []
+        return details
+
+    async def run_definition(self) -> None:
+        """Run the notification workflow's body: the Python function, or the stored step JSON."""
+        snapshot = self.context.workflow
+        if snapshot.origin == "code":
+            entry = REGISTRY.get(snapshot.identifier)
+            if entry is None:
+                raise workflow.NondeterminismError(
+                    f"code workflow {snapshot.identifier!r} is not in this worker"
+                )
+            await entry.fn(self, self.payload)
+        else:
+            await interpreter.run_steps(self, snapshot.steps)
