@@ -16,6 +16,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.delivery import DeliveryActivities
 from activities.providers.smtp import SmtpProvider
+from activities.recipients import RecipientActivities
+from activities.senders.email import EmailSender
+from activities.senders.in_app import InAppSender
 from store.crypto import CredentialCipher
 from store.db import Database
 from tidings.settings import Settings
@@ -40,12 +43,14 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
 def build_activities(*, db: Database, settings: Settings, client: Client) -> list[Any]:
     """Every activity, bound to its dependencies. The one place activities are wired."""
     load_catalog()
-    delivery = DeliveryActivities(
-        db=db,
-        cipher=CredentialCipher(settings.resolved_secret_key()),
-        email_providers={SmtpProvider.provider_id: SmtpProvider()},
-    )
-    return [delivery.resolve_recipients, delivery.deliver_step, delivery.record_details]
+    cipher = CredentialCipher(settings.resolved_secret_key())
+    senders = {
+        "in_app": InAppSender(),
+        "email": EmailSender(cipher=cipher, providers={SmtpProvider.provider_id: SmtpProvider()}),
+    }
+    delivery = DeliveryActivities(db=db, senders=senders)
+    recipients = RecipientActivities(db=db)
+    return [recipients.resolve_recipients, delivery.deliver_step, delivery.record_details]
 
 
 def build_worker(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,14 +11,14 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import errors
-from api.routers import events, subscribers
+from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from store.db import Database
 from tidings.bootstrap import sync_catalog
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID, connect, has_search_attribute
 
-ROUTERS = [events.router, subscribers.router]
+ROUTERS = [importlib.import_module(f"api.routers.{name}").router for name in ROUTER_MODULES]
 
 
 def create_app(settings: Settings, *, db: Database | None = None, temporal: Client | None = None) -> FastAPI:

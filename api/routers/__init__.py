@@ -1,1 +1,19 @@
-"""One router per Novu resource."""
+"""One router module per Novu resource; each exposes ``router``. The app includes them in this order."""
+
+ROUTER_MODULES = [
+    "events",
+    "cancel",
+    "subscribers",
+    "feeds",
+    "topics",
+    "messages",
+    "notifications",
+    "execution_details",
+    "workflows",
+    "notification_groups",
+    "workflow_overrides",
+    "tenants",
+    "integrations",
+    "layouts",
+    "environments",
+]

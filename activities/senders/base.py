@@ -1,0 +1,73 @@
+"""What every channel sender gets: the batch of rendered messages for one step and a cohort."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from store.db import Database, utcnow
+from store.models import Subscriber
+from workflows.models import DeliverInput, DeliverResult, DeliveryContext
+
+
+@dataclass
+class Rendered:
+    """One subscriber's rendered content for the step."""
+
+    subscriber: Subscriber
+    content: Any
+    subject: str | None = None
+    title: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Batch:
+    """A step's delivery for a cohort, after preferences, conditions and rendering."""
+
+    db: Database
+    context: DeliveryContext
+    request: DeliverInput
+    rendered: list[Rendered]
+    notifications: dict[str, str]
+    result: DeliverResult
+    detail: Callable[..., None]
+
+    def message_row(self, r: Rendered, **extra: Any) -> dict[str, Any]:
+        """The message row recorded for ``r`` (keyed by transaction, subscriber and step)."""
+        ctx, step = self.context, self.request.step
+        now = utcnow()
+        return {
+            "environment_id": ctx.environment_id,
+            "notification_id": self.notifications.get(r.subscriber.id),
+            "subscriber_id": r.subscriber.id,
+            "workflow_id": ctx.workflow.id,
+            "template_identifier": ctx.workflow.identifier,
+            "step_id": step.step_id,
+            "transaction_id": ctx.transaction_id,
+            "channel": step.type,
+            "content": r.content,
+            "subject": r.subject,
+            "title": r.title,
+            "cta": r.extra.get("cta") or {"type": "redirect", "data": {}},
+            "actor": step.actor,
+            "avatar": r.extra.get("avatar"),
+            "data": r.extra.get("data"),
+            "tags": ctx.workflow.tags,
+            "payload": {k: v for k, v in ctx.payload.items() if k != "attachments"},
+            "overrides": ctx.overrides,
+            "feed_id": step.feed_id,
+            "created_at": now,
+            "updated_at": now,
+            **extra,
+        }
+
+
+class Sender:
+    """Delivers a batch on one channel; appends to ``batch.result`` and writes details via ``batch.detail``."""
+
+    async def deliver(self, batch: Batch) -> None:
+        for r in batch.rendered:
+            batch.result.failed.append(r.subscriber.id)
+            batch.detail(r.subscriber.id, "Subscriber does not have an active integration", "Failed")

@@ -1,0 +1,7 @@
+"""`/v1/notifications` routes (notifications)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
