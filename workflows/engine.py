@@ -38,6 +38,8 @@ class StepRunner(StepBuilder[Any]):
             # Steps up to the resume point already ran in the execution that handed over to this one.
             if spec.step_id == self.resume.after_step_id:
                 value, self.resume = self.resume.result, None
+                if spec.type == "digest":
+                    self.digest_state = value  # later steps render with step.events / total_count
                 return typed_result(spec.type, value)
             return typed_result(spec.type, self.results.get(spec.step_id))
         if not self.cohort:
