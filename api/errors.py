@@ -119,7 +119,8 @@ def _field_annotation(model: Any, loc: list[Any]) -> Any:
 
 
 def _is_str(ann: Any) -> bool:
-    return ann is str or (get_origin(ann) is not None and str in get_args(ann))
+    """A plain (or optional) string field: class-validator adds "must be a string" when it is missing."""
+    return ann is str or (get_origin(ann) is not None and [a for a in get_args(ann) if a is not type(None)] == [str])
 
 
 def validation_messages(errors: list[dict[str, Any]], model: Any = None) -> list[str]:
@@ -184,7 +185,7 @@ def install(app: FastAPI) -> None:
             )
         route = request.scope.get("route")
         body_field = getattr(route, "body_field", None)
-        model = getattr(body_field, "type_", None) if body_field is not None else None
+        model = body_field.field_info.annotation if body_field is not None else None
         return error_response(request, 400, validation_messages(errors, model))
 
     @app.exception_handler(StarletteHTTPException)
