@@ -65,7 +65,7 @@ async def test_validation_errors_are_novu_400s_and_store_nothing(env: Env) -> No
 
     resp = await env.trigger("welcome", "sub-1", {"name": 12})
     body = assert_error(resp, 400, resp.json()["message"], path)
-    assert body["message"] == ["payload.name Input should be a valid string"]
+    assert body["message"] == ["payload.name must be a string"]
 
     assert await env.sql("select count(*) from subscribers") == [(0,)]
     assert await env.sql("select count(*) from messages") == [(0,)]
@@ -155,3 +155,14 @@ async def test_trigger_generates_transaction_id_and_upserts_actor(env: Env) -> N
     assert actor["firstName"] == "Ann"
     assert (await env.http.get("/v1/subscribers/r2")).json()["data"]["firstName"] == "Rita"
     assert (await env.feed("r1"))["totalCount"] == 1 and (await env.feed("r2"))["totalCount"] == 1
+
+
+async def test_environment_me_and_keys_never_reveal_keys(stack: Stack) -> None:
+    env = await stack.new_env("Staging")
+    me = (await env.http.get("/v1/environments/me")).json()["data"]
+    assert me["_id"] == env.id and me["name"] == "Staging"
+    keys = (await env.http.get("/v1/environments/api-keys")).json()["data"]
+    assert keys == [{"key": f"****{env.key[-4:]}", "_id": keys[0]["_id"]}]
+    other = await stack.new_env()
+    listed = (await other.http.get("/v1/environments")).json()["data"]
+    assert [e["_id"] for e in listed] == [other.id]

@@ -1,7 +1,51 @@
-"""`/v1` routes (environments)."""
+"""``/v1/environments``: what an API key can see about its own environment and organization."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
+from sqlmodel import select
+
+from api.deps import CurrentEnv, DbDep
+from api.errors import NotFound
+from api.wire import ok
+from store.models import ApiKey, Environment
 
 router = APIRouter(prefix="/v1", tags=["environments"])
+
+
+def environment_view(env: Environment) -> dict[str, Any]:
+    return {
+        "_id": env.id,
+        "name": env.name,
+        "_organizationId": env.organization_id,
+        "identifier": env.identifier,
+    }
+
+
+@router.get("/environments/me")
+async def current(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    async with db.session() as session:
+        row = await session.get(Environment, env.id)
+    if row is None:
+        raise NotFound("Environment not found")
+    return ok(environment_view(row))
+
+
+@router.get("/environments")
+async def list_environments(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    """The environments of the caller's organization."""
+    async with db.session() as session:
+        rows = (
+            await session.exec(select(Environment).where(Environment.organization_id == env.organization_id))
+        ).all()
+    return ok([environment_view(r) for r in rows])
+
+
+@router.get("/environments/api-keys")
+async def api_keys(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    """Keys are stored hashed, so only their last four characters can be shown."""
+    async with db.session() as session:
+        rows = (await session.exec(select(ApiKey).where(ApiKey.environment_id == env.id))).all()
+    return ok([{"key": f"****{r.hint}", "_id": r.id} for r in rows])
