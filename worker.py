@@ -14,16 +14,21 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.audience import AudienceActivities
+from activities.custom import step_activities
+from activities.delay import DelayActivities
 from activities.delivery import DeliveryActivities
-from activities.providers.smtp import SmtpProvider
+from activities.digest import DigestActivities
 from activities.recipients import RecipientActivities
-from activities.senders.email import EmailSender
-from activities.senders.in_app import InAppSender
+from activities.senders.registry import build_senders
+from activities.throttle import ThrottleActivities
 from store.crypto import CredentialCipher
 from store.db import Database
 from tidings.settings import Settings
 from tidings.temporal import connect
+from workflows.digest import DigestAccumulator
 from workflows.dsl import load_catalog
+from workflows.fanout import CohortWorkflow, FanoutWorkflow
 from workflows.notification import NotificationWorkflow
 
 log = logging.getLogger("tidings.worker")
@@ -31,7 +36,7 @@ log = logging.getLogger("tidings.worker")
 #: Modules shared with the workflow sandbox instead of re-imported per run (pure, deterministic code).
 PASSTHROUGH = ("pydantic", "pydantic_core", "workflows.models", "workflows.dsl", "workflows.catalog")
 
-WORKFLOWS: list[type] = [NotificationWorkflow]
+WORKFLOWS: list[type] = [NotificationWorkflow, FanoutWorkflow, CohortWorkflow, DigestAccumulator]
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
@@ -44,13 +49,32 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
     """Every activity, bound to its dependencies. The one place activities are wired."""
     load_catalog()
     cipher = CredentialCipher(settings.resolved_secret_key())
-    senders = {
-        "in_app": InAppSender(),
-        "email": EmailSender(cipher=cipher, providers={SmtpProvider.provider_id: SmtpProvider()}),
-    }
+    senders = build_senders(
+        cipher=cipher,
+        base_urls=settings.provider_base_urls,
+        attempts=settings.provider_attempts,
+        backoff=settings.provider_backoff_seconds,
+        timeout=settings.provider_timeout_seconds,
+    )
     delivery = DeliveryActivities(db=db, senders=senders)
     recipients = RecipientActivities(db=db)
-    return [recipients.resolve_recipients, delivery.deliver_step, delivery.record_details]
+    audience = AudienceActivities(db=db)
+    digest = DigestActivities(db=db, client=client)
+    delay = DelayActivities(db=db, client=client)
+    throttle = ThrottleActivities(db=db)
+    return [
+        recipients.resolve_recipients,
+        audience.audience_page,
+        audience.count_audience,
+        delivery.deliver_step,
+        delivery.record_details,
+        digest.join_digest,
+        digest.fire_digest,
+        delay.local_wake_times,
+        delay.start_resumed_runs,
+        throttle.check_throttle,
+        *step_activities(),  # authors' custom-step activities (registered by catalog imports)
+    ]
 
 
 def build_worker(

@@ -1,20 +1,28 @@
-"""Delivering one channel step to a cohort: preferences, rendering, then the channel's sender."""
+"""Delivering one channel step to a cohort: conditions, preferences, variants, rendering, then the sender.
+
+Everything is done for the whole cohort with bulk reads; conditions and variants are decided per subscriber,
+and a subscriber whose template fails is recorded as failed without affecting the others.
+"""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
+from activities.conditions import SubscriberFacts, evaluate_filters, previous_step_ids
 from activities.preferences import filter_by_preferences
 from activities.render import Renderer, RenderError, template_context
 from activities.senders.base import Batch, Rendered, Sender
 from store.db import Database
 from store.messages import add_details
-from store.models import Notification, Subscriber
+from store.models import Message, Notification, Subscriber
 from store.subscribers import load_subscribers
 from store.views import subscriber_view
+from workflows.interpreter import spec_from_novu
 from workflows.models import (
     DELIVER_STEP,
     RECORD_DETAILS,
@@ -24,6 +32,37 @@ from workflows.models import (
     RecordDetailsInput,
     StepSpec,
 )
+
+FILTERED = "Step was filtered based on steps filters"
+VARIANT_CHOSEN = "Variant was chosen by the provided condition criteria"
+CONTENT_FAILED = "Message content could not be generated"
+TEMPLATE_FIELDS = ("content", "subject", "title", "preheader", "sender_name", "cta", "actor", "feed_id")
+
+
+def blocks_html(blocks: list[Any]) -> str:
+    """Novu's email editor blocks → HTML (text paragraphs and buttons)."""
+    parts = []
+    for block in blocks:
+        if not isinstance(block, dict):
+            continue
+        content = str(block.get("content") or "")
+        align = (block.get("styles") or {}).get("textAlign")
+        style = f' style="text-align:{html.escape(str(align))}"' if align else ""
+        if block.get("type") == "button":
+            url = html.escape(str(block.get("url") or "#"), quote=True)
+            parts.append(f'<p{style}><a href="{url}">{content}</a></p>')
+        else:
+            parts.append(f"<p{style}>{content}</p>")
+    return "".join(parts)
+
+
+def with_variant(step: StepSpec, variant: dict[str, Any]) -> StepSpec:
+    """The step with the chosen variant's template in place of its own."""
+    chosen = spec_from_novu(
+        {**variant, "template": {"type": step.type, **(variant.get("template") or {})}}, 0
+    )
+    changes = {name: getattr(chosen, name) for name in TEMPLATE_FIELDS if getattr(chosen, name) is not None}
+    return step.model_copy(update=changes)
 
 
 class DeliveryActivities:
@@ -36,7 +75,7 @@ class DeliveryActivities:
 
     @activity.defn(name=DELIVER_STEP)
     async def deliver_step(self, request: DeliverInput) -> DeliverResult:
-        """Deliver one channel step to a cohort: preferences, rendering, provider, message rows, details."""
+        """Deliver one channel step to a cohort: conditions, preferences, variants, rendering, provider."""
         ctx, step = request.context, request.step
         result = DeliverResult()
         details: list[dict[str, Any]] = []
@@ -74,28 +113,49 @@ class DeliveryActivities:
                 channel=step.type,
                 critical=ctx.workflow.critical,
                 template_settings=ctx.workflow.preference_settings,
+                override_settings=ctx.override_preferences,
             )
             notifications = await self.notification_ids(session, ctx, list(subscribers))
+            step_messages = await self.step_states(session, ctx, step, list(subscribers))
+            actor = await self.actor_view(session, ctx)
         rendered: list[Rendered] = []
         for sid in request.subscriber_ids:
             sub = subscribers.get(sid)
             if sub is None:
                 continue
+            view = subscriber_view(sub)
+            facts = SubscriberFacts(
+                variables={"payload": ctx.payload, "subscriber": view, "tenant": ctx.tenant, "actor": actor},
+                is_online=sub.is_online,
+                last_online_at=sub.last_online_at,
+                step_messages=step_messages.get(sid, {}),
+            )
+            outcome = evaluate_filters(step.filters, facts)
+            if not outcome.passed:
+                result.filtered.append(sid)
+                detail(sid, FILTERED, raw={"filter": {"conditions": outcome.conditions, "passed": False}})
+                continue
             if sid in blocked:
                 result.filtered.append(sid)
                 detail(sid, blocked[sid], raw={"preferences": {"passed": False}})
                 continue
+            chosen = step
+            for index, variant in enumerate(step.variants):
+                if variant.get("active") is False or not variant.get("filters"):
+                    continue
+                if evaluate_filters(variant["filters"], facts).passed:
+                    chosen = with_variant(step, variant)
+                    detail(
+                        sid,
+                        VARIANT_CHOSEN,
+                        raw={"variant": variant.get("_id") or variant.get("name") or index},
+                    )
+                    break
             try:
-                rendered.append(self.render(step, ctx, sub, request.digest))
+                rendered.append(self.render(chosen, ctx, sub, view, actor, request))
             except RenderError as exc:
                 result.failed.append(sid)
-                detail(
-                    sid,
-                    "Message content could not be generated",
-                    "Failed",
-                    "Payload",
-                    raw={"error": str(exc)},
-                )
+                detail(sid, CONTENT_FAILED, "Failed", "Payload", raw={"error": str(exc)})
 
         sender = self.senders.get(step.type) or Sender()
         await sender.deliver(Batch(self.db, ctx, request, rendered, notifications, result, detail))
@@ -104,26 +164,40 @@ class DeliveryActivities:
         return result
 
     def render(
-        self, step: StepSpec, ctx: DeliveryContext, sub: Subscriber, digest: dict[str, Any] | None
+        self,
+        step: StepSpec,
+        ctx: DeliveryContext,
+        sub: Subscriber,
+        subscriber: dict[str, Any],
+        actor: dict[str, Any] | None,
+        request: DeliverInput,
     ) -> Rendered:
         context = template_context(
             payload=ctx.payload,
-            subscriber=subscriber_view(sub),
-            actor=ctx.actor,
+            subscriber=subscriber,
+            actor=actor,
             tenant=ctx.tenant,
-            digest=digest,
+            digest=request.digest,
+            results=request.results,
         )
         escape = step.type in ("in_app", "email")
         render = self.renderer.render_value
+        content = step.content or ""
+        if isinstance(content, list):
+            content = blocks_html(render(content, context, escape=escape))
+        else:
+            content = render(content, context, escape=escape)
         return Rendered(
             subscriber=sub,
-            content=render(step.content or "", context, escape=escape),
+            content=content,
             subject=render(step.subject, context, escape=False) if step.subject else None,
             title=render(step.title, context, escape=False) if step.title else None,
             extra={
                 "cta": render(step.cta, context, escape=False) if step.cta else None,
                 "avatar": render(step.avatar, context, escape=False) if step.avatar else None,
                 "data": render(step.data, context, escape=False) if step.data else None,
+                "preheader": render(step.preheader, context, escape=False) if step.preheader else None,
+                "sender_name": render(step.sender_name, context, escape=False) if step.sender_name else None,
             },
         )
 
@@ -136,6 +210,39 @@ class DeliveryActivities:
             col(Notification.subscriber_id).in_(ids),
         )
         return {s: n for s, n in (await session.exec(stmt)).all()}
+
+    async def step_states(
+        self, session: AsyncSession, ctx: DeliveryContext, step: StepSpec, ids: list[str]
+    ) -> dict[str, dict[str, dict[str, bool]]]:
+        """subscriber → earlier step id → {read, seen} of its message, for ``previousStep`` conditions."""
+        refs = previous_step_ids(step)
+        if not refs or not ids:
+            return {}
+        stmt = select(Message.subscriber_id, Message.step_id, Message.read, Message.seen).where(
+            Message.environment_id == ctx.environment_id,
+            Message.transaction_id == ctx.transaction_id,
+            col(Message.step_id).in_(refs),
+            col(Message.subscriber_id).in_(ids),
+        )
+        states: dict[str, dict[str, dict[str, bool]]] = {}
+        for sid, step_id, read, seen in (await session.exec(stmt)).all():
+            states.setdefault(sid, {})[step_id] = {"read": bool(read), "seen": bool(seen)}
+        return states
+
+    async def actor_view(self, session: AsyncSession, ctx: DeliveryContext) -> dict[str, Any] | None:
+        """The actor as a subscriber entity (what ``{{actor.firstName}}`` and ``on: actor`` read)."""
+        if not ctx.actor:
+            return None
+        actor_id = ctx.actor.get("subscriberId")
+        row = None
+        if actor_id is not None:
+            stmt = select(Subscriber).where(
+                Subscriber.environment_id == ctx.environment_id,
+                Subscriber.subscriber_id == str(actor_id),
+                col(Subscriber.deleted).is_(False),
+            )
+            row = (await session.exec(stmt)).first()
+        return {**ctx.actor, **subscriber_view(row)} if row is not None else dict(ctx.actor)
 
     @activity.defn(name=RECORD_DETAILS)
     async def record_details(self, request: RecordDetailsInput) -> None:

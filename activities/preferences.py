@@ -1,13 +1,17 @@
-"""Preference enforcement at delivery time, exactly as Novu decides it (reference §8.4)."""
+"""Preference enforcement at delivery time, exactly as Novu decides it (reference §8.4).
+
+Critical workflows ignore every preference. Otherwise the subscriber's global preference is checked
+first, then the workflow preference layered as template → tenant override → subscriber
+(:func:`store.preferences.merge_channels`, the same layering ``GET …/preferences`` answers with).
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.models import SubscriberPreference
+from store.preferences import CHANNELS, GLOBAL, TEMPLATE, merge_channels
 
 GLOBAL_FILTERED = "Step filtered by subscriber global preferences"
 WORKFLOW_FILTERED = "Step filtered by subscriber workflow preferences"
@@ -20,12 +24,9 @@ def workflow_channel_enabled(
     override: dict[str, bool] | None,
     subscriber: dict[str, bool] | None,
 ) -> bool:
-    """Layer template → tenant override → subscriber; the last source that sets the channel wins."""
-    value = True
-    for source in (template, override or {}, subscriber or {}):
-        if channel in source and source[channel] is not None:
-            value = bool(source[channel])
-    return value
+    """Whether the layered workflow preference lets ``channel`` through."""
+    values, _ = merge_channels([channel], template=template, override=override, subscriber=subscriber)
+    return values[channel]
 
 
 async def filter_by_preferences(
@@ -40,17 +41,17 @@ async def filter_by_preferences(
 ) -> dict[str, str]:
     """Subscribers whose preferences block ``channel`` for this workflow → the detail saying why.
 
-    Critical workflows ignore every preference. Two queries for the whole cohort.
+    One query for the whole cohort. Non-channel steps and critical workflows are never filtered.
     """
-    if critical or not subscriber_ids:
+    if critical or channel not in CHANNELS or not subscriber_ids:
         return {}
     rows = (
         await session.exec(
             select(SubscriberPreference).where(
                 col(SubscriberPreference.subscriber_id).in_(subscriber_ids),
-                (SubscriberPreference.level == "global")
+                (SubscriberPreference.level == GLOBAL)
                 | (
-                    (SubscriberPreference.level == "template")
+                    (SubscriberPreference.level == TEMPLATE)
                     & (SubscriberPreference.workflow_id == workflow_id)
                 ),
             )
@@ -59,18 +60,20 @@ async def filter_by_preferences(
     global_prefs: dict[str, SubscriberPreference] = {}
     workflow_prefs: dict[str, SubscriberPreference] = {}
     for row in rows:
-        (global_prefs if row.level == "global" else workflow_prefs)[row.subscriber_id] = row
+        (global_prefs if row.level == GLOBAL else workflow_prefs)[row.subscriber_id] = row
     blocked: dict[str, str] = {}
     for sid in subscriber_ids:
         g = global_prefs.get(sid)
-        if g is not None and (not g.enabled or (g.channels or {}).get(channel, True) is False):
+        if g is not None and (not g.enabled or (g.channels or {}).get(channel) is False):
             blocked[sid] = GLOBAL_FILTERED
             continue
         w = workflow_prefs.get(sid)
         enabled = w.enabled if w is not None else True
-        channels: dict[str, Any] | None = w.channels if w is not None else None
         if not enabled or not workflow_channel_enabled(
-            channel, template=template_settings, override=override_settings, subscriber=channels
+            channel,
+            template=template_settings,
+            override=override_settings,
+            subscriber=w.channels if w is not None else None,
         ):
             blocked[sid] = WORKFLOW_FILTERED
     return blocked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -15,14 +16,14 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.errors import BadRequest, Unprocessable
+from api.errors import TidingsError, Unprocessable, validation_messages
+from api.trigger_checks import admit
 from store.db import Database
 from store.definitions import get_definition
 from store.models import WorkflowDefinition
 from store.tenancy import EnvironmentRef
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID
-from workflows.dsl import load_catalog
 from workflows.models import NOTIFICATION_WORKFLOW, DeliveryContext, RunInput, WorkflowSnapshot, workflow_id
 
 
@@ -72,21 +73,6 @@ def normalize_tenant(tenant: Any) -> dict[str, Any] | None:
     return dict(tenant)
 
 
-def validate_code_payload(row: WorkflowDefinition, payload: dict[str, Any]) -> dict[str, Any]:
-    """A code workflow's payload must fit its pydantic model (400 listing the fields otherwise);
-    returns the payload with the model's defaults filled in under it."""
-    entry = load_catalog().get(row.trigger_identifier)
-    if entry is None:
-        return payload
-    try:
-        validated = entry.payload_model.model_validate(payload)
-    except ValidationError as exc:
-        raise BadRequest(
-            [f"payload.{'.'.join(str(p) for p in err['loc'])} {err['msg']}" for err in exc.errors()]
-        ) from exc
-    return {**payload, **validated.model_dump(mode="json")}
-
-
 class TriggerService:
     """Everything the trigger routes need, built once per app."""
 
@@ -105,21 +91,35 @@ class TriggerService:
             raise Unprocessable("workflow_not_found")
         return row
 
-    async def trigger(self, env: EnvironmentRef, body: TriggerBody) -> dict[str, Any]:
+    async def trigger(
+        self, env: EnvironmentRef, body: TriggerBody, *, broadcast: bool = False
+    ) -> dict[str, Any]:
         row = await self.load(env, body.name)
-        payload = validate_code_payload(row, body.payload) if row.origin == "code" else body.payload
+        admission = await admit(
+            db=self.db,
+            environment_id=env.id,
+            row=row,
+            payload=body.payload,
+            tenant=normalize_tenant(body.tenant),
+            actor=body.actor,
+        )
         transaction_id = body.transactionId or str(uuid.uuid4())
+        if admission.status == "no_tenant_found":
+            return {"acknowledged": True, "status": admission.status}
+        if admission.status != "processed":
+            return {"acknowledged": True, "status": admission.status, "transactionId": transaction_id}
         context = DeliveryContext(
             environment_id=env.id,
             organization_id=env.organization_id,
             transaction_id=transaction_id,
             workflow=snapshot(row),
-            payload=payload,
+            payload=admission.payload,
             overrides=body.overrides,
             actor=normalize_actor(body.actor),
-            tenant=normalize_tenant(body.tenant),
+            tenant=admission.tenant,
+            override_preferences=admission.override_preferences,
         )
-        await self.start(RunInput(context=context, to=normalize_to(body.to)))
+        await self.start(RunInput(context=context, to=normalize_to(body.to), broadcast=broadcast))
         return {"acknowledged": True, "status": "processed", "transactionId": transaction_id}
 
     async def start(self, run: RunInput) -> None:
@@ -142,3 +142,30 @@ class TriggerService:
             )
         except WorkflowAlreadyStartedError:
             pass  # the same transaction ran already: Novu answers processed and sends nothing
+
+    async def trigger_bulk(self, env: EnvironmentRef, events: list[Any]) -> list[dict[str, Any]]:
+        """``POST /v1/events/trigger/bulk``: each event like a single trigger; a failing one becomes
+        ``{acknowledged, status: "error", error: [...]}`` and the others proceed. Results keep request order."""
+        return list(await asyncio.gather(*(self._bulk_item(env, event) for event in events)))
+
+    async def _bulk_item(self, env: EnvironmentRef, event: Any) -> dict[str, Any]:
+        try:
+            body = TriggerBody.model_validate(event)
+        except ValidationError as exc:
+            return bulk_error(validation_messages([dict(e) for e in exc.errors()], TriggerBody))
+        try:
+            return await self.trigger(env, body)
+        except TidingsError as exc:
+            return bulk_error(exc.message if isinstance(exc.message, list) else [exc.message])
+
+    async def broadcast(self, env: EnvironmentRef, body: TriggerBody) -> dict[str, Any]:
+        """``POST /v1/events/trigger/broadcast``: every subscriber of the environment. As in Novu the
+        answer is ``processed`` whatever the workflow's state (only an unknown workflow is a 422)."""
+        transaction_id = body.transactionId or str(uuid.uuid4())
+        body = body.model_copy(update={"transactionId": transaction_id, "to": []})
+        await self.trigger(env, body, broadcast=True)
+        return {"acknowledged": True, "status": "processed", "transactionId": transaction_id}
+
+
+def bulk_error(messages: list[Any]) -> dict[str, Any]:
+    return {"acknowledged": True, "status": "error", "error": [str(m) for m in messages]}

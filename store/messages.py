@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from sqlalchemy import cast, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from store.db import Database
-from store.models import ExecutionDetail, Message, Notification
+from store.db import Database, rows_for, utcnow
+from store.models import ExecutionDetail, Feed, Message, Notification
 
 DELIVERY_KEY = ["environment_id", "transaction_id", "subscriber_id", "step_id"]
 
@@ -22,7 +25,7 @@ async def record_messages(
     """
     if not rows:
         return {}
-    table_rows = [Message(**r).model_dump() for r in rows]
+    table_rows = rows_for(Message, rows)
     await db.insert_ignore(session, Message, table_rows, conflict=DELIVERY_KEY)
     first = rows[0]
     stmt = select(Message.subscriber_id, Message.id).where(
@@ -60,7 +63,7 @@ async def record_notifications(
     """One notification per (transaction, subscriber); returns subscriber → notification id."""
     if not rows:
         return {}
-    table_rows = [Notification(**r).model_dump() for r in rows]
+    table_rows = rows_for(Notification, rows)
     await db.insert_ignore(
         session,
         Notification,
@@ -78,9 +81,8 @@ async def record_notifications(
 
 async def add_details(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Append execution details (Novu's ``detail`` strings with status and source)."""
-    for r in rows:
-        session.add(ExecutionDetail(**r))
-    await session.flush()
+    if rows:
+        await session.execute(ExecutionDetail.__table__.insert(), rows_for(ExecutionDetail, rows))  # type: ignore[attr-defined]
 
 
 async def details_for(
@@ -91,7 +93,58 @@ async def details_for(
     )
     if subscriber_id is not None:
         stmt = stmt.where(ExecutionDetail.subscriber_id == subscriber_id)
-    return list((await session.exec(stmt.order_by(col(ExecutionDetail.created_at)))).all())
+    return list((await session.exec(stmt.order_by(col(ExecutionDetail.created_at), col(ExecutionDetail.id)))).all())
+
+
+def flatten(value: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    """``{"foo": {"bar": 1}}`` → ``{("foo", "bar"): 1}``: the dotted keys Novu's payload filter compares."""
+    flat: dict[tuple[str, ...], Any] = {}
+    for key, item in value.items():
+        path = (*prefix, str(key))
+        if isinstance(item, dict) and item:
+            flat.update(flatten(item, path))
+        else:
+            flat[path] = item
+    return flat
+
+
+def _payload_conditions(session: AsyncSession, payload: dict[str, Any]) -> list[Any]:
+    """SQL conditions for "every flattened key of ``payload`` equals the message payload's"."""
+    if not payload:
+        return []
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        return [cast(col(Message.payload), JSONB).contains(payload)]
+    conditions: list[Any] = []
+    for path, expected in flatten(payload).items():
+        json_path = "$" + "".join('."' + p.replace('"', '\\"') + '"' for p in path)
+        extracted = func.json_extract(col(Message.payload), json_path)
+        if expected is None:
+            conditions.append(extracted.is_(None))
+        elif isinstance(expected, dict | list):
+            conditions.append(func.json(extracted) == json.dumps(expected, separators=(",", ":")))
+        elif isinstance(expected, bool):
+            conditions.append(
+                func.json_type(col(Message.payload), json_path) == ("true" if expected else "false")
+            )
+        else:
+            conditions.append(extracted == expected)
+    return conditions
+
+
+def _inbox(environment_id: str, subscriber_id: str) -> Any:
+    return select(Message).where(
+        Message.environment_id == environment_id,
+        Message.subscriber_id == subscriber_id,
+        Message.channel == "in_app",
+        col(Message.deleted).is_(False),
+    )
+
+
+async def feed_ids_for(*, session: AsyncSession, environment_id: str, identifiers: list[str]) -> list[str]:
+    """Feed identifiers → feed ids (what messages reference)."""
+    stmt = select(Feed.id).where(Feed.environment_id == environment_id, col(Feed.identifier).in_(identifiers))
+    return list((await session.exec(stmt)).all())
 
 
 async def feed_page(
@@ -104,20 +157,18 @@ async def feed_page(
     seen: bool | None = None,
     read: bool | None = None,
     feed_ids: list[str] | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> tuple[list[Message], bool]:
     """One page of a subscriber's in-app feed, newest first, and whether more follow."""
-    stmt = select(Message).where(
-        Message.environment_id == environment_id,
-        Message.subscriber_id == subscriber_id,
-        Message.channel == "in_app",
-        col(Message.deleted).is_(False),
-    )
+    stmt = _inbox(environment_id, subscriber_id)
     if seen is not None:
         stmt = stmt.where(Message.seen == seen)
     if read is not None:
         stmt = stmt.where(Message.read == read)
     if feed_ids is not None:
         stmt = stmt.where(col(Message.feed_id).in_(feed_ids))
+    for condition in _payload_conditions(session, payload or {}):
+        stmt = stmt.where(condition)
     stmt = (
         stmt.order_by(col(Message.created_at).desc(), col(Message.id).desc())
         .offset(page * limit)
@@ -125,6 +176,119 @@ async def feed_page(
     )
     rows = list((await session.exec(stmt)).all())
     return rows[:limit], len(rows) > limit
+
+
+async def unseen_count(
+    *,
+    session: AsyncSession,
+    environment_id: str,
+    subscriber_id: str,
+    seen: bool,
+    limit: int,
+    read: bool | None = None,
+    feed_ids: list[str] | None = None,
+) -> int:
+    """In-app messages with ``seen == seen`` (and ``read``, feeds when given), counted up to ``limit``."""
+    stmt = _inbox(environment_id, subscriber_id).where(Message.seen == seen)
+    if read is not None:
+        stmt = stmt.where(Message.read == read)
+    if feed_ids is not None:
+        stmt = stmt.where(col(Message.feed_id).in_(feed_ids))
+    capped = stmt.with_only_columns(col(Message.id)).limit(limit).subquery()
+    return int((await session.exec(select(func.count()).select_from(capped))).one())
+
+
+#: Novu's ``markAs`` values → (condition selecting messages that would change, columns to set).
+MARKS: dict[str, tuple[dict[str, bool], dict[str, bool], tuple[str, ...]]] = {
+    "read": ({"read": False}, {"read": True, "seen": True}, ("last_read_date", "last_seen_date")),
+    "unread": ({"read": True}, {"read": False, "seen": True}, ("last_read_date", "last_seen_date")),
+    "seen": ({"seen": False}, {"seen": True}, ("last_seen_date",)),
+    "unseen": ({"seen": True}, {"seen": False}, ("last_seen_date",)),
+}
+
+
+def mark_values(mark_as: str) -> dict[str, Any]:
+    _, flags, dates = MARKS[mark_as]
+    now = utcnow()
+    return {**flags, **dict.fromkeys(dates, now), "updated_at": now}
+
+
+def legacy_mark_values(*, seen: bool | None, read: bool | None) -> dict[str, Any]:
+    """The legacy ``mark: {seen?, read?}``: the given flags and their dates."""
+    now = utcnow()
+    values: dict[str, Any] = {"updated_at": now}
+    if seen is not None:
+        values.update(seen=seen, last_seen_date=now)
+    if read is not None:
+        values.update(read=read, last_read_date=now)
+    return values
+
+
+async def mark_messages(
+    *,
+    session: AsyncSession,
+    environment_id: str,
+    subscriber_id: str,
+    message_ids: list[str],
+    values: dict[str, Any],
+) -> list[Message]:
+    """Set ``values`` on the subscriber's messages among ``message_ids``; returns them updated."""
+    where = (
+        col(Message.environment_id) == environment_id,
+        col(Message.subscriber_id) == subscriber_id,
+        col(Message.id).in_(message_ids),
+        col(Message.deleted).is_(False),
+    )
+    await session.exec(update(Message).where(*where).values(**values))  # type: ignore[call-overload]
+    rows = (await session.exec(select(Message).where(*where).execution_options(populate_existing=True))).all()
+    order = {mid: i for i, mid in enumerate(message_ids)}
+    return sorted(rows, key=lambda m: order.get(m.id, 0))
+
+
+async def mark_all(
+    *,
+    session: AsyncSession,
+    environment_id: str,
+    subscriber_id: str,
+    mark_as: str,
+    feed_ids: list[str] | None = None,
+) -> int:
+    """Mark every in-app message whose state differs; returns how many changed."""
+    differs, _, _ = MARKS[mark_as]
+    stmt = update(Message).where(
+        col(Message.environment_id) == environment_id,
+        col(Message.subscriber_id) == subscriber_id,
+        col(Message.channel) == "in_app",
+        col(Message.deleted).is_(False),
+        *[col(getattr(Message, k)) == v for k, v in differs.items()],
+    )
+    if feed_ids is not None:
+        stmt = stmt.where(col(Message.feed_id).in_(feed_ids))
+    result = await session.exec(stmt.values(**mark_values(mark_as)))  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
+
+
+async def get_message(*, session: AsyncSession, environment_id: str, message_id: str) -> Message | None:
+    stmt = select(Message).where(
+        Message.environment_id == environment_id, Message.id == message_id, col(Message.deleted).is_(False)
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def set_action(
+    *, session: AsyncSession, message: Message, button: str, status: str, payload: dict[str, Any] | None
+) -> Message:
+    """Record a CTA button's outcome: ``cta.action.status`` and ``cta.action.result {type, payload}``."""
+    cta = dict(message.cta or {"type": "redirect", "data": {}})
+    action = dict(cta.get("action") or {})
+    action["status"] = status
+    action["result"] = {"type": button, "payload": payload or {}}
+    cta["action"] = action
+    message.cta = cta
+    message.updated_at = utcnow()
+    session.add(message)
+    await session.flush()
+    return message
 
 
 async def count_messages(*, session: AsyncSession, environment_id: str, transaction_id: str) -> int:

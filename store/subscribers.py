@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from store.db import Database, utcnow
-from store.models import Subscriber
+from store.db import Database, insert_ignore, utcnow
+from store.models import Integration, Subscriber, SubscriberPreference, TopicSubscriber
 
 #: Novu's camelCase subscriber fields → column names.
 FIELD_COLUMNS: dict[str, str] = {
@@ -49,10 +49,17 @@ async def upsert_subscriber(
     )
     changes = changes_from(fields)
     if row is None:
-        row = Subscriber(environment_id=environment_id, subscriber_id=subscriber_id, **changes)
-        session.add(row)
-        await session.flush()
-        return row, True
+        # INSERT … ON CONFLICT DO NOTHING: two concurrent creates of one id end as create + update.
+        new = Subscriber(environment_id=environment_id, subscriber_id=subscriber_id, **changes)
+        inserted = await insert_ignore(
+            session, Subscriber, [new.model_dump()], conflict=["environment_id", "subscriber_id"]
+        )
+        row = await get_subscriber(
+            session=session, environment_id=environment_id, subscriber_id=subscriber_id, include_deleted=True
+        )
+        assert row is not None
+        if inserted:
+            return row, True
     created = row.deleted
     if row.deleted:
         # Re-creating a deleted subscriber starts it afresh, as Novu's new document would.
@@ -132,3 +139,167 @@ async def load_subscribers(*, session: AsyncSession, ids: list[str]) -> dict[str
         return {}
     rows = (await session.exec(select(Subscriber).where(col(Subscriber.id).in_(ids)))).all()
     return {s.id: s for s in rows}
+
+
+async def list_subscribers(
+    *, session: AsyncSession, environment_id: str, page: int, limit: int
+) -> list[Subscriber]:
+    """One page of the environment's live subscribers, oldest first (stable across pages)."""
+    stmt = (
+        select(Subscriber)
+        .where(Subscriber.environment_id == environment_id, col(Subscriber.deleted).is_(False))
+        .order_by(col(Subscriber.created_at), col(Subscriber.id))
+        .offset(page * limit)
+        .limit(limit)
+    )
+    return list((await session.exec(stmt)).all())
+
+
+async def update_subscriber(*, session: AsyncSession, row: Subscriber, fields: dict[str, Any]) -> Subscriber:
+    """Novu's PUT rules: ``email`` is set whenever given (``""`` unsets it); the rest only when not null.
+
+    ``data`` is replaced wholesale. ``fields`` holds only the keys the caller sent.
+    """
+    changes = changes_from({k: v for k, v in fields.items() if k != "email"})
+    if "email" in fields:
+        changes["email"] = fields["email"] or None
+    dirty = {c: v for c, v in changes.items() if getattr(row, c) != v}
+    if not dirty:
+        return row
+    for column, value in dirty.items():
+        setattr(row, column, value)
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def delete_subscriber(*, session: AsyncSession, row: Subscriber) -> None:
+    """Soft delete: invisible to every lookup afterwards, out of every topic, preferences forgotten
+    (a re-created subscriber starts afresh, as Novu's new document would)."""
+    for table in (TopicSubscriber, SubscriberPreference):
+        await session.exec(delete(table).where(col(table.subscriber_id) == row.id))  # type: ignore[call-overload]
+    row.deleted = True
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.flush()
+
+
+async def bulk_upsert(
+    *, db: Database, session: AsyncSession, environment_id: str, subscribers: list[dict[str, Any]]
+) -> tuple[list[str], list[str]]:
+    """Upsert many subscribers (Novu's bulk create); returns (created ids, updated ids) in request order."""
+    before = {
+        s.subscriber_id: s.deleted
+        for s in (
+            await session.exec(
+                select(Subscriber).where(
+                    Subscriber.environment_id == environment_id,
+                    col(Subscriber.subscriber_id).in_([str(s["subscriberId"]) for s in subscribers]),
+                )
+            )
+        ).all()
+    }
+    await upsert_recipients(db=db, session=session, environment_id=environment_id, recipients=subscribers)
+    created: list[str] = []
+    updated: list[str] = []
+    for spec in subscribers:
+        sid = str(spec["subscriberId"])
+        if sid in created or sid in updated:
+            continue
+        (updated if before.get(sid) is False else created).append(sid)
+    return created, updated
+
+
+async def set_online(*, session: AsyncSession, row: Subscriber, online: bool) -> Subscriber:
+    """Going offline stamps ``lastOnlineAt``."""
+    row.is_online = online
+    if not online:
+        row.last_online_at = utcnow()
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def active_integration(
+    *, session: AsyncSession, environment_id: str, provider_id: str, identifier: str | None = None
+) -> Integration | None:
+    """The newest active integration of a provider (and identifier, when given) in the environment."""
+    stmt = select(Integration).where(
+        Integration.environment_id == environment_id,
+        Integration.provider_id == provider_id,
+        col(Integration.active).is_(True),
+        col(Integration.deleted).is_(False),
+    )
+    if identifier:
+        stmt = stmt.where(Integration.identifier == identifier)
+    return (await session.exec(stmt.order_by(col(Integration.created_at).desc()))).first()
+
+
+def _unique(tokens: Iterable[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for t in tokens:
+        if t not in seen:
+            seen.append(t)
+    return seen
+
+
+async def set_channel_credentials(
+    *,
+    session: AsyncSession,
+    row: Subscriber,
+    integration: Integration,
+    credentials: dict[str, Any],
+    append: bool,
+) -> Subscriber:
+    """Novu's ``UpdateSubscriberChannel``: merge into the entry for (provider, integration) or add one.
+
+    ``append`` (PATCH) unions device tokens with the stored ones; PUT keeps only the new unique list.
+    """
+    channels = [dict(c) for c in (row.channels or [])]
+    given = {k: v for k, v in credentials.items() if v is not None}
+    entry = next(
+        (
+            c
+            for c in channels
+            if c.get("providerId") == integration.provider_id and c.get("_integrationId") == integration.id
+        ),
+        None,
+    )
+    if entry is None:
+        if "deviceTokens" in given:
+            given["deviceTokens"] = _unique(given["deviceTokens"])
+        channels.append(
+            {
+                "_integrationId": integration.id,
+                "providerId": integration.provider_id,
+                "integrationIdentifier": integration.identifier,
+                "credentials": given,
+            }
+        )
+    else:
+        old = dict(entry.get("credentials") or {})
+        if old == given:
+            return row
+        merged = {**old, **given}
+        if "deviceTokens" in given or "deviceTokens" in old:
+            new_tokens = list(given.get("deviceTokens") or [])
+            tokens = [*(old.get("deviceTokens") or []), *new_tokens] if append else new_tokens
+            if "deviceTokens" not in given and not append:
+                tokens = list(old.get("deviceTokens") or [])
+            merged["deviceTokens"] = _unique(tokens)
+        entry["credentials"] = merged
+    row.channels = channels
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def remove_channel_credentials(*, session: AsyncSession, row: Subscriber, provider_id: str) -> None:
+    """Drop every channel entry of the provider."""
+    row.channels = [c for c in (row.channels or []) if c.get("providerId") != provider_id]
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.flush()

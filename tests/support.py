@@ -28,6 +28,9 @@ from tidings.settings import Settings
 from workflows.models import workflow_id
 
 TABLES = [
+    "digest_events",
+    "cancelled_transactions",
+    "throttle_hits",
     "execution_details",
     "messages",
     "notifications",

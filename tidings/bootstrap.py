@@ -50,10 +50,13 @@ def default_integrations(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
-async def code_definitions() -> list[dict[str, Any]]:
-    """Rows describing every catalog workflow, with the step outline found by a discovery run."""
+async def code_definitions(identifiers: list[str] | None = None) -> list[dict[str, Any]]:
+    """Rows describing the catalog workflows (every listed one, or those named), with the step outline
+    found by a discovery run."""
     rows = []
     for identifier, entry in sorted(load_catalog().items()):
+        if (identifier not in identifiers) if identifiers is not None else not entry.listed:
+            continue
         outline = await entry.outline()
         steps = [
             {

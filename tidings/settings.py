@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     retention_hours: int = 720
     slack_oauth_base_url: str = "https://slack.com"
     provider_base_urls: dict[str, str] = Field(default_factory=dict)
+    #: Tries per integration for transient provider errors (backoff doubles from the first delay)
+    #: before the next integration is tried.
+    provider_attempts: int = 3
+    provider_backoff_seconds: float = 0.5
+    provider_timeout_seconds: float = 10.0
 
     def resolved_database_url(self) -> str:
         """The app database URL; an SQLite file under the data directory unless one is given."""

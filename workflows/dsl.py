@@ -18,8 +18,13 @@ from pydantic import BaseModel, ConfigDict
 from workflows.models import CHANNELS, StepSpec
 
 P = TypeVar("P", bound=BaseModel)
+NOVU_TEMPLATE_KEYS = {"body": "content", "sender_name": "senderName", "feed_id": "feedId"}
 Content = Any  # str | dict | Callable[[payload, results], str | dict]
 Skip = bool | Callable[..., bool] | None
+
+
+class DuplicateStepId(ValueError):
+    """Two steps of one workflow share an id (results and resume points are keyed by it)."""
 
 
 class StepResult(BaseModel):
@@ -85,15 +90,33 @@ class StepBuilder(Generic[P]):
         return _call(value, self.payload, self.results) if callable(value) else value
 
     async def _step(self, type_: str, step_id: str, skip: Skip, **fields: Any) -> Any:
-        skip_now = self._resolve(skip) if skip is not None else False
+        skip_now = bool(self._resolve(skip)) if skip is not None else False
+        variants = fields.pop("variants", None)
         resolved = {k: self._resolve(v) for k, v in fields.items() if v is not None}
-        spec = StepSpec(step_id=step_id, type=type_, active=not skip_now, **resolved)  # type: ignore[arg-type]
+        if variants:
+            resolved["variants"] = [self._variant(v) for v in variants]
+        spec = StepSpec(step_id=step_id, type=type_, skip=skip_now, **resolved)  # type: ignore[arg-type]
         return await self.execute(spec)
+
+    def _variant(self, variant: dict[str, Any]) -> dict[str, Any]:
+        """``{"conditions": [...], "body": ..., "subject": ...}`` (or Novu's variant JSON) → Novu's shape."""
+        if "template" in variant:
+            return variant
+        template = {
+            NOVU_TEMPLATE_KEYS.get(k, k): self._resolve(v)
+            for k, v in variant.items()
+            if k not in ("conditions", "filters", "name")
+        }
+        return {
+            "name": variant.get("name"),
+            "filters": variant.get("conditions") or variant.get("filters") or [],
+            "template": template,
+        }
 
     async def execute(self, spec: StepSpec) -> Any:
         """Run one step spec; both authoring paths (code and REST JSON) end here."""
         if spec.step_id in self._seen_ids:
-            raise ValueError(f"step id {spec.step_id!r} is used twice in one workflow")
+            raise DuplicateStepId(f"step id {spec.step_id!r} is used twice in one workflow")
         self._seen_ids.add(spec.step_id)
         result = await self._run(spec)
         self.results[spec.step_id] = result.model_dump() if isinstance(result, BaseModel) else result
@@ -110,6 +133,7 @@ class StepBuilder(Generic[P]):
         data: Content = None,
         feed_id: str | None = None,
         conditions: list[dict[str, Any]] | None = None,
+        variants: list[dict[str, Any]] | None = None,
         skip: Skip = None,
         should_stop_on_fail: bool = False,
     ) -> StepResult:
@@ -124,6 +148,7 @@ class StepBuilder(Generic[P]):
             data=data,
             feed_id=feed_id,
             filters=conditions,
+            variants=variants,
             should_stop_on_fail=should_stop_on_fail,
         )
 
@@ -137,6 +162,7 @@ class StepBuilder(Generic[P]):
         sender_name: Content = None,
         layout_id: str | None = None,
         conditions: list[dict[str, Any]] | None = None,
+        variants: list[dict[str, Any]] | None = None,
         skip: Skip = None,
         should_stop_on_fail: bool = False,
     ) -> StepResult:
@@ -150,6 +176,7 @@ class StepBuilder(Generic[P]):
             sender_name=sender_name,
             layout_id=layout_id,
             filters=conditions,
+            variants=variants,
             should_stop_on_fail=should_stop_on_fail,
         )
 
@@ -159,11 +186,18 @@ class StepBuilder(Generic[P]):
         *,
         body: Content,
         conditions: list[dict[str, Any]] | None = None,
+        variants: list[dict[str, Any]] | None = None,
         skip: Skip = None,
         should_stop_on_fail: bool = False,
     ) -> StepResult:
         return await self._step(  # type: ignore[no-any-return]
-            "sms", step_id, skip, content=body, filters=conditions, should_stop_on_fail=should_stop_on_fail
+            "sms",
+            step_id,
+            skip,
+            content=body,
+            filters=conditions,
+            variants=variants,
+            should_stop_on_fail=should_stop_on_fail,
         )
 
     async def chat(
@@ -172,11 +206,18 @@ class StepBuilder(Generic[P]):
         *,
         body: Content,
         conditions: list[dict[str, Any]] | None = None,
+        variants: list[dict[str, Any]] | None = None,
         skip: Skip = None,
         should_stop_on_fail: bool = False,
     ) -> StepResult:
         return await self._step(  # type: ignore[no-any-return]
-            "chat", step_id, skip, content=body, filters=conditions, should_stop_on_fail=should_stop_on_fail
+            "chat",
+            step_id,
+            skip,
+            content=body,
+            filters=conditions,
+            variants=variants,
+            should_stop_on_fail=should_stop_on_fail,
         )
 
     async def push(
@@ -187,6 +228,7 @@ class StepBuilder(Generic[P]):
         body: Content,
         data: Content = None,
         conditions: list[dict[str, Any]] | None = None,
+        variants: list[dict[str, Any]] | None = None,
         skip: Skip = None,
         should_stop_on_fail: bool = False,
     ) -> StepResult:
@@ -198,6 +240,7 @@ class StepBuilder(Generic[P]):
             content=body,
             data=data,
             filters=conditions,
+            variants=variants,
             should_stop_on_fail=should_stop_on_fail,
         )
 
@@ -276,9 +319,32 @@ class StepBuilder(Generic[P]):
             metadata["throttleKey"] = throttle_key
         return await self._step("throttle", step_id, skip, metadata=metadata)  # type: ignore[no-any-return]
 
-    async def custom(self, step_id: str, *, activity: str, input: Content = None, skip: Skip = None) -> Any:
-        """Run the registered activity named ``activity``; its result is available to later steps."""
-        return await self._step("custom", step_id, skip, custom_activity=activity, custom_input=input)
+    async def custom(
+        self,
+        step_id: str,
+        *,
+        activity: str | Callable[..., Any],
+        input: Content = None,
+        skip: Skip = None,
+        timeout_seconds: float = 300.0,
+        max_attempts: int = 3,
+        should_stop_on_fail: bool = False,
+    ) -> Any:
+        """Run a ``@step_activity`` (by function or name) with ``input``; its JSON result is returned and
+        is available to later steps as ``results[step_id]`` (and ``{{ steps.<id> }}`` in templates)."""
+        name = activity if isinstance(activity, str) else getattr(activity, "step_activity_name", None)
+        if not name:
+            raise TypeError("custom steps take a @step_activity function or its name")
+        return await self._step(
+            "custom",
+            step_id,
+            skip,
+            custom_activity=name,
+            custom_input=input,
+            custom_timeout_seconds=timeout_seconds,
+            custom_max_attempts=max_attempts,
+            should_stop_on_fail=should_stop_on_fail,
+        )
 
 
 WorkflowFn = Callable[[Any, Any], Awaitable[None]]
@@ -296,12 +362,15 @@ class CodeWorkflow:
     tags: list[str] = field(default_factory=list)
     critical: bool = False
     preferences: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(CHANNELS, True))
+    listed: bool = True  # False: not added to environments automatically (test fixtures)
 
     async def outline(self) -> list[StepSpec]:
         """The steps the function calls, found by running it once against a recorder (Novu's *discover*)."""
         recorder = _Recorder(self.payload_model.model_construct())
         try:
             await self.fn(recorder, recorder.payload)
+        except DuplicateStepId:
+            raise
         except Exception:  # noqa: BLE001 - a function that needs real data still lists the steps it reached
             pass
         return recorder.specs
@@ -339,6 +408,7 @@ def workflow(
     tags: list[str] | None = None,
     critical: bool = False,
     preferences: dict[str, bool] | None = None,
+    listed: bool = True,
 ) -> Callable[[WorkflowFn], WorkflowFn]:
     """Register an async ``(step, payload)`` function as the notification workflow ``identifier``."""
 
@@ -356,6 +426,7 @@ def workflow(
             tags=list(tags or []),
             critical=critical,
             preferences=prefs,
+            listed=listed,
         )
         return fn
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.dsl import REGISTRY, StepBuilder, StepResult, typed_result
+    from workflows.dsl import REGISTRY, DuplicateStepId, StepBuilder, StepResult, typed_result
     from workflows.models import CHANNELS, DetailRecord, RunInput, StepSpec
 
 from workflows import interpreter
 from workflows.steps import HANDLERS
+
+SKIPPED = "Step was filtered based on steps filters"
 
 
 class StepRunner(StepBuilder[Any]):
@@ -42,14 +45,22 @@ class StepRunner(StepBuilder[Any]):
                     self.digest_state = value  # later steps render with step.events / total_count
                 return typed_result(spec.type, value)
             return typed_result(spec.type, self.results.get(spec.step_id))
-        if not self.cohort:
+        if not self.cohort or not spec.active:
+            # No one left (or an inactive REST step, for which Novu creates no job): nothing is recorded.
             return StepResult(skipped=True) if spec.type in CHANNELS else None
-        if not spec.active:
-            self.detail(
-                spec, "Step was filtered based on steps filters", status="Success", raw={"skip": True}
-            )
+        if spec.skip:
+            for sid in self.cohort:
+                self.detail(spec, SKIPPED, subscriber_id=sid, raw={"skip": True})
+            self.summary[spec.step_id] = {"sent": 0, "filtered": len(self.cohort), "failed": 0}
             return StepResult(skipped=True, filtered=len(self.cohort)) if spec.type in CHANNELS else None
         return await HANDLERS[spec.type](self, spec)
+
+    async def execute(self, spec: StepSpec) -> Any:
+        try:
+            return await super().execute(spec)
+        except DuplicateStepId as exc:
+            # A definition error: fail this execution instead of retrying its workflow task forever.
+            raise ApplicationError(str(exc), type="DuplicateStepId", non_retryable=True) from exc
 
     def detail(
         self,

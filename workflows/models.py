@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -51,6 +52,9 @@ class StepSpec(BaseModel):
     variables: list[dict[str, Any]] = Field(default_factory=list)
     custom_activity: str | None = None
     custom_input: Any = None
+    skip: bool = False  # the code workflow's ``skip=`` was true: recorded as filtered, not run
+    custom_timeout_seconds: float = 300.0
+    custom_max_attempts: int = 3
 
 
 class WorkflowSnapshot(BaseModel):
@@ -77,6 +81,7 @@ class DeliveryContext(BaseModel):
     overrides: dict[str, Any] = Field(default_factory=dict)
     actor: dict[str, Any] | None = None
     tenant: dict[str, Any] | None = None
+    override_preferences: dict[str, bool] | None = None  # the tenant's workflow override, if any
 
 
 class ResumePoint(BaseModel):
@@ -94,6 +99,7 @@ class RunInput(BaseModel):
     to: list[Any] = Field(default_factory=list)
     subscriber_ids: list[str] | None = None  # internal ids: set when recipients are already resolved
     resume: ResumePoint | None = None
+    broadcast: bool = False  # every subscriber of the environment (POST /v1/events/trigger/broadcast)
 
 
 class RunResult(BaseModel):
@@ -110,6 +116,9 @@ class ResolveResult(BaseModel):
     subscriber_ids: list[str] = Field(default_factory=list)
     topic_keys: list[str] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    topic_ids: list[str] = Field(default_factory=list)
+    missing_topics: list[str] = Field(default_factory=list)  # the event is dropped, as Novu does
+    actor_id: str | None = None  # internal id of the actor (excluded from topic fan-out)
 
 
 class DeliverInput(BaseModel):
@@ -142,3 +151,170 @@ class DetailRecord(BaseModel):
 
 class RecordDetailsInput(BaseModel):
     details: list[DetailRecord]
+
+
+# Fan-out: large audiences run as cohort child workflows (see workflows/fanout.py).
+FANOUT_WORKFLOW = "NotificationFanout"
+COHORT_WORKFLOW = "NotificationCohort"
+PROGRESS_QUERY = "progress"
+AUDIENCE_PAGE = "audience_page"
+COUNT_AUDIENCE = "count_audience"
+
+
+class Audience(BaseModel):
+    """Who a trigger reaches beyond its explicit recipients: topic members, or every subscriber."""
+
+    topic_ids: list[str] = Field(default_factory=list)
+    broadcast: bool = False
+    exclude: list[str] = Field(default_factory=list)  # internal ids: listed explicitly, and the actor
+
+
+class AudiencePageInput(BaseModel):
+    """A keyset page of the audience: internal ids in ``(after, until]``, at most ``limit`` (0: no limit)."""
+
+    context: DeliveryContext
+    audience: Audience
+    after: str | None = None
+    until: str | None = None
+    limit: int = 0
+    with_ids: bool = True
+    open_notifications: bool = False
+
+
+class AudiencePage(BaseModel):
+    ids: list[str] = Field(default_factory=list)
+    count: int = 0
+    last: str | None = None
+    has_more: bool = False
+
+
+class CountAudienceInput(BaseModel):
+    context: DeliveryContext
+    audience: Audience
+
+
+class FanoutProgress(BaseModel):
+    """What the ``progress`` query answers: subscribers done of the total, in cohorts."""
+
+    total: int = 0
+    done: int = 0
+    cohorts_started: int = 0
+    cohorts_done: int = 0
+    cohorts_failed: int = 0
+    finished: bool = False
+    steps: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+
+class FanoutInput(BaseModel):
+    """State of a fan-out, carried across continue-as-new."""
+
+    run: RunInput
+    audience: Audience
+    explicit: list[str] = Field(default_factory=list)  # internal ids listed in ``to``
+    cursor: str | None = None  # the last audience id handed to a cohort
+    exhausted: bool = False
+    next_cohort: int = 0
+    counted: bool = False
+    progress: FanoutProgress = Field(default_factory=FanoutProgress)
+    cohort_size: int = 500
+    cohorts_per_run: int = 200  # cohorts one run starts before it continues as new
+
+
+class CohortInput(BaseModel):
+    """One cohort child: explicit ids (``run.subscriber_ids``) or an audience range ``(after, until]``."""
+
+    run: RunInput
+    index: int
+    audience: Audience | None = None
+    after: str | None = None
+    until: str | None = None
+
+
+# Digest, delay, throttle and cancel (issue 5).
+DIGEST_ACCUMULATOR_WORKFLOW = "DigestAccumulator"
+JOIN_DIGEST = "join_digest"
+FIRE_DIGEST = "fire_digest"
+LOCAL_WAKE_TIMES = "local_wake_times"
+START_RESUMED_RUNS = "start_resumed_runs"
+CHECK_THROTTLE = "check_throttle"
+
+
+class JoinDigestInput(BaseModel):
+    """A cohort reaching a digest step: each subscriber's event joins its accumulator (or is skipped)."""
+
+    context: DeliveryContext
+    step: StepSpec
+    subscriber_ids: list[str]
+    results: dict[str, Any] = Field(default_factory=dict)
+    at: datetime
+
+
+class JoinDigestResult(BaseModel):
+    digested: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)  # backoff: no recent event, the steps run now
+    cancelled: list[str] = Field(default_factory=list)
+
+
+class DigestSignal(BaseModel):
+    """One event for an accumulator; the window it opens (if it is the first) ends at ``window_end``."""
+
+    transaction_id: str
+    window_end: datetime
+
+
+class AccumulatorInput(BaseModel):
+    environment_id: str
+    subscriber_id: str
+    step_id: str
+    pending: list[DigestSignal] = Field(default_factory=list)
+    recent: list[str] = Field(default_factory=list)  # transaction ids of the last window (de-duplication)
+    max_events_per_run: int = 2000  # continue-as-new inside a long window after this many events
+
+
+class FireDigestInput(BaseModel):
+    accumulator_id: str
+    environment_id: str
+    subscriber_id: str
+    step_id: str
+    transaction_ids: list[str]
+    run_key: str
+
+
+class FireDigestResult(BaseModel):
+    total_count: int = 0
+    workflow_id: str | None = None
+
+
+class LocalWakeInput(BaseModel):
+    subscriber_ids: list[str]
+    at_time: str
+    now: datetime
+
+
+class LocalWakeResult(BaseModel):
+    wake: dict[str, datetime] = Field(default_factory=dict)
+    invalid: str | None = None
+
+
+class ScheduledRun(BaseModel):
+    workflow_id: str
+    run: RunInput
+    start_at: datetime
+
+
+class StartRunsInput(BaseModel):
+    runs: list[ScheduledRun]
+    now: datetime
+
+
+class ThrottleInput(BaseModel):
+    context: DeliveryContext
+    step: StepSpec
+    subscriber_ids: list[str]
+    at: datetime
+
+
+class ThrottleResult(BaseModel):
+    allowed: list[str] = Field(default_factory=list)
+    throttled: list[str] = Field(default_factory=list)
+    invalid: str | None = None

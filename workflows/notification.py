@@ -1,5 +1,10 @@
 """The Temporal workflow behind every trigger. Its ID is ``<environmentId>:<transactionId>``, so a
-transaction runs once however often it is triggered (start with USE_EXISTING / REJECT_DUPLICATE)."""
+transaction runs once however often it is triggered (start with USE_EXISTING / REJECT_DUPLICATE).
+
+Small audiences (one cohort) run here, in this one execution. A larger audience (topics, broadcast)
+continues-as-new into the fan-out workflow (:mod:`workflows.fanout`) under the same workflow ID, so
+cancelling ``<environmentId>:<transactionId>`` cancels the fan-out too.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,18 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from workflows.dsl import REGISTRY, AnyPayload
     from workflows.models import (
+        AUDIENCE_PAGE,
+        FANOUT_WORKFLOW,
         NOTIFICATION_WORKFLOW,
+        PROGRESS_QUERY,
         RECORD_DETAILS,
         RESOLVE_RECIPIENTS,
+        Audience,
+        AudiencePage,
+        AudiencePageInput,
+        DetailRecord,
+        FanoutInput,
+        FanoutProgress,
         RecordDetailsInput,
         ResolveInput,
         ResolveResult,
@@ -25,36 +39,103 @@ from workflows.engine import StepRunner
 
 DB_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
+#: Subscribers per cohort: one activity per channel step delivers to all of them with bulk writes.
+COHORT_SIZE = 500
+
+
+async def record_details(details: list[DetailRecord]) -> None:
+    if details:
+        await workflow.execute_local_activity(
+            RECORD_DETAILS,
+            RecordDetailsInput(details=details),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+        )
+
+
+async def run_cohort(run: RunInput, cohort: list[str], extra: list[DetailRecord] | None = None) -> RunResult:
+    """Run the notification workflow's steps for one cohort (the engine's unit of work)."""
+    ctx = run.context
+    entry = REGISTRY.get(ctx.workflow.identifier) if ctx.workflow.origin == "code" else None
+    model = entry.payload_model if entry else AnyPayload
+    runner = StepRunner(run, cohort, model.model_validate(ctx.payload))
+    try:
+        await runner.run_definition()
+    finally:
+        await record_details(runner.take_details() + (extra or []))
+    return RunResult(subscribers=len(cohort), steps=runner.summary)
+
+
+async def audience_page(request: AudiencePageInput) -> AudiencePage:
+    return await workflow.execute_local_activity(
+        AUDIENCE_PAGE,
+        request,
+        result_type=AudiencePage,
+        start_to_close_timeout=timedelta(seconds=60),
+        retry_policy=DB_RETRY,
+    )
+
+
+def audience_of(run: RunInput, resolved: ResolveResult) -> Audience | None:
+    """Topic members (minus those listed explicitly and the actor) or, for a broadcast, everyone."""
+    if run.broadcast:
+        return Audience(broadcast=True)
+    if not resolved.topic_ids:
+        return None
+    exclude = list(resolved.subscriber_ids)
+    if resolved.actor_id and resolved.actor_id not in exclude:
+        exclude.append(resolved.actor_id)
+    return Audience(topic_ids=resolved.topic_ids, exclude=exclude)
+
 
 @workflow.defn(name=NOTIFICATION_WORKFLOW)
 class NotificationWorkflow:
     """Resolve the recipients, then run the notification workflow's steps for them."""
 
+    def __init__(self) -> None:
+        self.progress = FanoutProgress()
+
+    @workflow.query(name=PROGRESS_QUERY)
+    def get_progress(self) -> FanoutProgress:
+        return self.progress
+
     @workflow.run
     async def run(self, run: RunInput) -> RunResult:
-        ctx = run.context
         cohort = run.subscriber_ids
         if cohort is None:
             resolved = await workflow.execute_local_activity(
                 RESOLVE_RECIPIENTS,
-                ResolveInput(context=ctx, to=run.to),
+                ResolveInput(context=run.context, to=run.to),
                 result_type=ResolveResult,
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=DB_RETRY,
             )
+            if resolved.missing_topics:
+                self.progress.finished = True
+                return RunResult()
             cohort = resolved.subscriber_ids
-        entry = REGISTRY.get(ctx.workflow.identifier) if ctx.workflow.origin == "code" else None
-        model = entry.payload_model if entry else AnyPayload
-        runner = StepRunner(run, cohort, model.model_validate(ctx.payload))
-        try:
-            await runner.run_definition()
-        finally:
-            details = runner.take_details()
-            if details:
-                await workflow.execute_local_activity(
-                    RECORD_DETAILS,
-                    RecordDetailsInput(details=details),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=DB_RETRY,
-                )
-        return RunResult(subscribers=len(cohort), steps=runner.summary)
+            audience = audience_of(run, resolved)
+            if audience is not None:
+                room = COHORT_SIZE - len(cohort)
+                first = AudiencePage(has_more=True)
+                if room > 0:
+                    first = await audience_page(
+                        AudiencePageInput(
+                            context=run.context, audience=audience, limit=room, open_notifications=True
+                        )
+                    )
+                if first.has_more:
+                    # Same workflow ID, new type: the fan-out (its stubs only type-check class targets).
+                    workflow.continue_as_new(
+                        FanoutInput(run=run, audience=audience, explicit=cohort, cohort_size=COHORT_SIZE),
+                        workflow=FANOUT_WORKFLOW,  # type: ignore[arg-type]
+                    )
+                cohort = cohort + first.ids
+        self.progress.total = len(cohort)
+        self.progress.cohorts_started = 1
+        result = await run_cohort(run, cohort)
+        self.progress.done = len(cohort)
+        self.progress.cohorts_done = 1
+        self.progress.steps = result.steps
+        self.progress.finished = True
+        return result

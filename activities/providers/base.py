@@ -1,13 +1,17 @@
-"""The adapter interfaces and the error split that drives retries and failover."""
+"""The adapter interfaces (one per channel) and the error split that drives retries and failover."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 
 class ProviderError(Exception):
-    """A provider refused or failed a send. ``permanent`` errors are neither retried nor failed over."""
+    """A provider refused or failed a send. ``permanent`` errors are neither retried nor failed over.
+
+    The message never carries credentials or webhook URLs: it is written to execution details.
+    """
 
     def __init__(self, message: str, *, permanent: bool, status: int | None = None) -> None:
         super().__init__(message)
@@ -36,6 +40,34 @@ class EmailMessage:
     headers: dict[str, str] = field(default_factory=dict)
     attachments: list[Attachment] = field(default_factory=list)
     idempotency_key: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # ``overrides.<providerId>``, merged last
+
+
+@dataclass
+class SmsMessage:
+    to: str
+    content: str
+    from_number: str | None = None
+    idempotency_key: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PushMessage:
+    tokens: list[str]
+    title: str
+    content: str
+    data: dict[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ChatMessage:
+    webhook_url: str
+    content: str
+    idempotency_key: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -44,12 +76,45 @@ class SendResult:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-class EmailProvider:
-    """Sends one email with the integration's decrypted credentials."""
+M = TypeVar("M")
+
+
+class Provider(ABC, Generic[M]):
+    """Sends one message with the integration's decrypted credentials."""
 
     provider_id: ClassVar[str]
-    #: True when the provider de-duplicates on ``idempotency_key`` itself.
+    channel: ClassVar[str]
+    #: True when the provider de-duplicates on ``idempotency_key`` itself, so a send whose outcome is
+    #: unknown (the worker died mid-call) may be repeated safely.
     idempotent: ClassVar[bool] = False
 
-    async def send(self, message: EmailMessage, credentials: dict[str, Any]) -> SendResult:
-        raise NotImplementedError  # each adapter implements this
+    @abstractmethod
+    async def send(self, message: M, credentials: dict[str, Any]) -> SendResult:
+        """Deliver ``message``; raise :class:`ProviderError` on failure."""
+
+
+class EmailProvider(Provider[EmailMessage]):
+    channel: ClassVar[str] = "email"
+
+
+class SmsProvider(Provider[SmsMessage]):
+    channel: ClassVar[str] = "sms"
+
+
+class PushProvider(Provider[PushMessage]):
+    channel: ClassVar[str] = "push"
+
+
+class ChatProvider(Provider[ChatMessage]):
+    channel: ClassVar[str] = "chat"
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` merged into ``base`` recursively (provider-specific overrides win)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

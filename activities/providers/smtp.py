@@ -1,4 +1,4 @@
-"""SMTP (Novu's ``nodemailer`` provider) through aiosmtplib."""
+"""SMTP (Novu's ``nodemailer`` provider) through aiosmtplib, and the MIME builder SES reuses."""
 
 from __future__ import annotations
 
@@ -9,6 +9,38 @@ from typing import Any, ClassVar
 import aiosmtplib
 
 from activities.providers.base import EmailMessage, EmailProvider, ProviderError, SendResult
+from activities.providers.http import sender
+
+
+def mime_message(message: EmailMessage, credentials: dict[str, Any]) -> email.message.EmailMessage:
+    """The RFC 5322 message: text and HTML alternatives, attachments as MIME parts."""
+    msg = email.message.EmailMessage()
+    address = message.from_address or credentials.get("from") or "no-reply@localhost"
+    msg["From"] = sender(address, message.sender_name or credentials.get("senderName"))
+    msg["To"] = ", ".join(message.to)
+    if message.cc:
+        msg["Cc"] = ", ".join(message.cc)
+    if message.reply_to:
+        msg["Reply-To"] = message.reply_to
+    msg["Subject"] = message.subject
+    msg["Date"] = email.utils.formatdate(localtime=False)
+    domain = address.rsplit("@", 1)[-1]
+    key = message.idempotency_key
+    # A stable Message-ID lets receiving servers and clients drop a duplicate of a re-sent message.
+    msg["Message-ID"] = f"<{key}@{domain}>" if key else email.utils.make_msgid(domain=domain)
+    for name, value in message.headers.items():
+        msg[name] = value
+    msg.set_content(message.text or "")
+    msg.add_alternative(message.html, subtype="html")
+    for att in message.attachments:
+        maintype, _, subtype = att.mime.partition("/")
+        msg.add_attachment(
+            att.content,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=att.name,
+        )
+    return msg
 
 
 class SmtpProvider(EmailProvider):
@@ -17,38 +49,8 @@ class SmtpProvider(EmailProvider):
     def __init__(self, timeout: float = 20.0) -> None:
         self.timeout = timeout
 
-    @staticmethod
-    def build(message: EmailMessage, credentials: dict[str, Any]) -> email.message.EmailMessage:
-        msg = email.message.EmailMessage()
-        sender = message.from_address or credentials.get("from") or "no-reply@localhost"
-        name = message.sender_name or credentials.get("senderName")
-        msg["From"] = email.utils.formataddr((name, sender)) if name else sender
-        msg["To"] = ", ".join(message.to)
-        if message.cc:
-            msg["Cc"] = ", ".join(message.cc)
-        if message.reply_to:
-            msg["Reply-To"] = message.reply_to
-        msg["Subject"] = message.subject
-        msg["Date"] = email.utils.formatdate(localtime=False)
-        domain = sender.rsplit("@", 1)[-1]
-        key = message.idempotency_key
-        msg["Message-ID"] = f"<{key}@{domain}>" if key else email.utils.make_msgid(domain=domain)
-        for name_, value in message.headers.items():
-            msg[name_] = value
-        msg.set_content(message.text or "")
-        msg.add_alternative(message.html, subtype="html")
-        for att in message.attachments:
-            maintype, _, subtype = att.mime.partition("/")
-            msg.add_attachment(
-                att.content,
-                maintype=maintype or "application",
-                subtype=subtype or "octet-stream",
-                filename=att.name,
-            )
-        return msg
-
     async def send(self, message: EmailMessage, credentials: dict[str, Any]) -> SendResult:
-        msg = self.build(message, credentials)
+        msg = mime_message(message, credentials)
         secure = str(credentials.get("secure", "")).lower() in ("true", "1")
         try:
             await aiosmtplib.send(
@@ -63,7 +65,7 @@ class SmtpProvider(EmailProvider):
                 timeout=self.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise ProviderError(f"recipient refused: {exc}", permanent=True) from exc
+            raise ProviderError("recipient refused", permanent=True) from exc
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise ProviderError(f"authentication failed: {exc.code}", permanent=True) from exc
         except aiosmtplib.SMTPResponseException as exc:

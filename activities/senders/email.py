@@ -1,92 +1,165 @@
-"""Email: the environment's primary email integration, through its provider adapter."""
+"""Email: layouts and preheader, ``overrides.email`` / ``overrides.<providerId>``, attachments, failover."""
 
 from __future__ import annotations
 
-from sqlmodel import col, select
-from temporalio import activity
-from temporalio.exceptions import ApplicationError
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from html import escape
+from typing import Any, ClassVar
 
-from activities.providers.base import EmailMessage, EmailProvider, ProviderError
-from activities.senders.base import Batch, Sender
-from store.crypto import CredentialCipher
-from store.messages import existing_messages, record_messages
-from store.models import Integration
+from markupsafe import Markup
+
+from activities.providers.base import Attachment, EmailMessage
+from activities.render import Renderer, template_context
+from activities.senders.base import Batch, Rendered
+from activities.senders.channel import (
+    Attempt,
+    MissingRecipient,
+    ProviderSender,
+    as_list,
+    channel_overrides,
+    idempotency_key,
+)
+from activities.senders.selection import failover_order
+from store.layouts import layout_for_email
+from store.models import Integration, Layout
+from store.views import subscriber_view
+
+BODY_TAG = re.compile(r"<body[^>]*>", re.IGNORECASE)
+EMAIL_KEYS = frozenset(
+    {"to", "cc", "bcc", "from", "senderName", "replyTo", "subject", "text", "html", "headers",
+     "integrationIdentifier", "customData", "ipPoolName", "layoutIdentifier"}
+)  # fmt: skip
 
 
-class EmailSender(Sender):
-    def __init__(self, *, cipher: CredentialCipher, providers: dict[str, EmailProvider]) -> None:
-        self.cipher = cipher
-        self.providers = providers
+@dataclass
+class EmailShared:
+    layout: Layout | None
+    missing_layout: str | None
+    attachments: list[Attachment]
 
-    async def integration(self, batch: Batch) -> Integration | None:
-        async with batch.db.session() as session:
-            stmt = (
-                select(Integration)
-                .where(
-                    Integration.environment_id == batch.context.environment_id,
-                    Integration.channel == "email",
-                    col(Integration.active).is_(True),
-                    col(Integration.deleted).is_(False),
-                )
-                .order_by(col(Integration.primary).desc(), col(Integration.priority).desc())
+
+def attachments_from(payload: dict[str, Any]) -> list[Attachment]:
+    """``payload.attachments = [{file: <base64>, name, mime}]`` → attachments (bad entries are skipped)."""
+    found = []
+    for item in payload.get("attachments") or []:
+        if not isinstance(item, dict) or not item.get("file"):
+            continue
+        try:
+            content = base64.b64decode(str(item["file"]), validate=False)
+        except (binascii.Error, ValueError):
+            continue
+        found.append(
+            Attachment(
+                name=str(item.get("name") or "attachment"),
+                content=content,
+                mime=str(item.get("mime") or "application/octet-stream"),
             )
-            return (await session.exec(stmt)).first()
+        )
+    return found
 
-    async def deliver(self, batch: Batch) -> None:
-        ctx, step, result = batch.context, batch.request.step, batch.result
-        if not batch.rendered:
-            return
+
+def inject_preheader(html: str, preheader: str) -> str:
+    """A hidden preheader ``<div>`` right after ``<body>`` (or first, when there is no body tag).
+
+    The preheader is plain text (rendered unescaped), so it is escaped here.
+    """
+    div = (
+        '<div style="display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;opacity:0;'
+        f'overflow:hidden;">{escape(preheader)}</div>'
+    )
+    match = BODY_TAG.search(html)
+    return html[: match.end()] + div + html[match.end() :] if match else div + html
+
+
+class EmailSender(ProviderSender):
+    channel: ClassVar[str] = "email"
+
+    def __init__(self, *, renderer: Renderer | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.renderer = renderer or Renderer()
+
+    async def prepare(self, batch: Batch) -> EmailShared:
+        overrides = batch.context.overrides or {}
         async with batch.db.session() as session:
-            done = await existing_messages(
+            layout, missing = await layout_for_email(
                 session=session,
-                environment_id=ctx.environment_id,
-                transaction_id=ctx.transaction_id,
-                step_id=step.step_id,
-                subscriber_ids=[r.subscriber.id for r in batch.rendered],
+                environment_id=batch.context.environment_id,
+                layout_id=batch.request.step.layout_id,
+                identifier=overrides.get("layoutIdentifier"),
             )
-        integration = await self.integration(batch)
-        for r in batch.rendered:
-            sid = r.subscriber.id
-            if sid in done and done[sid].status == "sent":
-                result.sent.append(sid)  # recorded by an earlier attempt: never send twice
-                continue
-            if not r.subscriber.email:
-                result.filtered.append(sid)
-                batch.detail(sid, "Subscriber missing recipient details", "Warning", raw={"missing": "email"})
-                continue
-            if integration is None or integration.provider_id not in self.providers:
-                result.failed.append(sid)
-                batch.detail(sid, "Subscriber does not have an active integration", "Failed")
-                continue
-            message = EmailMessage(
-                to=[r.subscriber.email],
-                subject=r.subject or "",
-                html=str(r.content),
-                idempotency_key=f"{ctx.transaction_id}-{sid}-{step.step_id}",
+        return EmailShared(layout, missing, attachments_from(batch.context.payload))
+
+    def context(self, batch: Batch, r: Rendered) -> dict[str, Any]:
+        ctx = batch.context
+        return template_context(
+            payload=ctx.payload,
+            subscriber=subscriber_view(r.subscriber),
+            actor=ctx.actor,
+            tenant=ctx.tenant,
+            digest=batch.request.digest,
+        )
+
+    def html(self, batch: Batch, r: Rendered, shared: EmailShared) -> str:
+        """Step content inside its layout, with the preheader; rendered after the content (Novu's order)."""
+        step = batch.request.step
+        content = r.content if isinstance(r.content, str) else str(r.content or "")
+        context = self.context(batch, r)
+        preheader = r.extra.get("preheader")
+        if preheader is None:
+            preheader = self.renderer.render(step.preheader, context, escape=False) if step.preheader else ""
+        html = content
+        if shared.layout is not None:
+            # The renderer reads ``{{{body}}}`` (Handlebars) as unescaped output; ``body`` is Markup anyway.
+            html = self.renderer.render(
+                shared.layout.content,
+                {**context, "body": Markup(content), "preheader": preheader, "subject": r.subject or ""},
             )
-            activity.heartbeat(sid)
-            try:
-                sent = await self.providers[integration.provider_id].send(
-                    message, self.cipher.decrypt(integration.credentials_encrypted)
-                )
-            except ProviderError as exc:
-                if not exc.permanent:
-                    raise ApplicationError(f"{integration.provider_id}: {exc}") from exc
-                result.failed.append(sid)
-                batch.detail(
-                    sid, "Unexpected provider error", "Failed", "Credentials", raw={"error": str(exc)}
-                )
-                continue
-            row = batch.message_row(
-                r,
-                provider_id=integration.provider_id,
-                integration_id=integration.id,
-                email=r.subscriber.email,
-                provider_message_id=sent.provider_message_id,
-            )
-            async with batch.db.session() as session:
-                ids = await record_messages(db=batch.db, session=session, rows=[row])
-            result.sent.append(sid)
+        return inject_preheader(html, preheader) if preheader else html
+
+    def plan(self, batch: Batch, r: Rendered, integrations: list[Integration], shared: Any) -> list[Attempt]:
+        overrides = channel_overrides(batch, "email")
+        base_to = [r.subscriber.email] if r.subscriber.email else []
+        if not base_to and not as_list(overrides.get("to")):
+            raise MissingRecipient("Subscriber missing recipient details", "email")
+        if shared.missing_layout:
             batch.detail(
-                sid, "Message sent", message_id=ids.get(sid), raw={"providerId": integration.provider_id}
+                r.subscriber.id, "Layout not found ", "Warning", raw={"layout": shared.missing_layout}
             )
+        html = self.html(batch, r, shared)
+        step = batch.request.step
+        sender_name = r.extra.get("sender_name")
+        if sender_name is None and step.sender_name:
+            sender_name = self.renderer.render(step.sender_name, self.context(batch, r), escape=False)
+        order = failover_order(
+            integrations, tenant=batch.context.tenant, identifier=overrides.get("integrationIdentifier")
+        )
+        attempts = []
+        for integration in order:
+            o = channel_overrides(batch, "email", integration.provider_id)
+            provider_specific = (batch.context.overrides or {}).get(integration.provider_id) or {}
+            message = EmailMessage(
+                to=list(dict.fromkeys(base_to + as_list(o.get("to")))),
+                subject=o.get("subject") or r.subject or "",
+                html=o.get("html") or html,
+                text=o.get("text"),
+                from_address=o.get("from"),
+                sender_name=o.get("senderName") or sender_name,
+                cc=as_list(o.get("cc")),
+                bcc=as_list(o.get("bcc")),
+                reply_to=o.get("replyTo"),
+                headers={str(k): str(v) for k, v in (o.get("headers") or {}).items()},
+                attachments=shared.attachments,
+                idempotency_key=idempotency_key(batch, r.subscriber.id),
+                extra={k: v for k, v in provider_specific.items() if k not in EMAIL_KEYS},
+            )
+            attempt = self.attempt(integration, message)
+            if attempt is not None:
+                attempts.append(attempt)
+        return attempts
+
+    def row_fields(self, batch: Batch, r: Rendered, attempts: list[Attempt]) -> dict[str, Any]:
+        message = attempts[0].message
+        return {"email": ", ".join(message.to), "subject": message.subject}

@@ -1,14 +1,20 @@
-"""``/v1/events``: trigger (and, later, bulk, broadcast and cancel)."""
+"""``/v1/events``: trigger, bulk trigger, broadcast, and a fan-out's progress (cancel is in cancel.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import CurrentEnv
+from api.deps import CurrentEnv, DbDep, TemporalDep
+from api.errors import NotFound
 from api.triggering import TriggerBody, TriggerService
 from api.wire import ok
+from store.activity import transaction_counts
+from workflows.models import PROGRESS_QUERY, FanoutProgress, workflow_id
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -17,7 +23,74 @@ def service(request: Request) -> TriggerService:
     return request.app.state.triggers  # type: ignore[no-any-return]
 
 
+class BulkBody(BaseModel):
+    """Novu's ``BulkTriggerEventDto``: the events themselves are validated one by one."""
+
+    events: list[Any] = Field(min_length=1, max_length=100)
+
+
+class BroadcastBody(BaseModel):
+    """Novu's ``TriggerEventToAllRequestDto``: no ``to``; ``payload`` is required."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+    payload: dict[str, Any]
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    transactionId: str | None = None
+    actor: str | dict[str, Any] | None = None
+    tenant: str | dict[str, Any] | None = None
+
+
 @router.post("/trigger", status_code=201)
 async def trigger(body: TriggerBody, env: CurrentEnv, request: Request) -> dict[str, Any]:
     """Start the notification for a transaction; returns before anything is rendered or sent."""
     return ok(await service(request).trigger(env, body))
+
+
+@router.post("/trigger/bulk", status_code=201)
+async def trigger_bulk(body: BulkBody, env: CurrentEnv, request: Request) -> dict[str, Any]:
+    return ok(await service(request).trigger_bulk(env, body.events))
+
+
+@router.post("/trigger/broadcast", status_code=201)
+async def broadcast(body: BroadcastBody, env: CurrentEnv, request: Request) -> dict[str, Any]:
+    trigger_body = TriggerBody.model_validate({**body.model_dump(), "to": []})
+    return ok(await service(request).broadcast(env, trigger_body))
+
+
+@router.get("/trigger/{transaction_id}/progress")
+async def progress(transaction_id: str, env: CurrentEnv, db: DbDep, temporal: TemporalDep) -> dict[str, Any]:
+    """How far a transaction got: subscribers done of the total (a Temporal query on the execution),
+    plus the notifications and messages recorded so far."""
+    handle = temporal.get_workflow_handle(workflow_id(env.id, transaction_id))
+    try:
+        described = await handle.describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound(f"Transaction {transaction_id} not found") from exc
+        raise
+    state: FanoutProgress | None = None
+    try:
+        state = await handle.query(PROGRESS_QUERY, result_type=FanoutProgress)
+    except Exception:  # noqa: BLE001 - a closed run without a worker to replay it: counts only
+        state = None
+    async with db.session() as session:
+        counts = await transaction_counts(
+            session=session, environment_id=env.id, transaction_id=transaction_id
+        )
+    status = described.status.name.lower() if described.status else "unknown"
+    view: dict[str, Any] = {"transactionId": transaction_id, "status": status, **counts}
+    if state is not None:
+        view.update(
+            total=state.total,
+            done=state.done,
+            cohorts={
+                "started": state.cohorts_started,
+                "done": state.cohorts_done,
+                "failed": state.cohorts_failed,
+            },
+            steps=state.steps,
+        )
+    if described.status == WorkflowExecutionStatus.COMPLETED and state is None:
+        view["done"] = counts["notifications"]
+    return ok(view)

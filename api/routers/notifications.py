@@ -1,7 +1,187 @@
-"""`/v1/notifications` routes (notifications)."""
+"""``/v1/notifications``: the activity feed — one entry per (transaction, subscriber) with its jobs."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import CurrentEnv, DbDep
+from api.errors import NotFound
+from api.wire import ok, query_int
+from store.activity import (
+    details_for_notifications,
+    get_notification,
+    internal_subscriber_ids,
+    list_notifications,
+    subscriber_ids_by_email,
+    subscribers_by_id,
+    workflows_by_id,
+)
+from store.db import iso
+from store.models import ExecutionDetail, Notification, Subscriber, WorkflowDefinition
+from store.views import compact
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
+
+PAGE_SIZE = 10
+
+
+def detail_view(d: ExecutionDetail, organization_id: str) -> dict[str, Any]:
+    return compact(
+        {
+            "_id": d.id,
+            "_organizationId": organization_id,
+            "_jobId": f"{d.transaction_id}:{d.step_id}" if d.step_id else None,
+            "_environmentId": d.environment_id,
+            "_notificationId": d.notification_id,
+            "_notificationTemplateId": d.workflow_id,
+            "_subscriberId": d.subscriber_id,
+            "_messageId": d.message_id,
+            "providerId": d.provider_id,
+            "transactionId": d.transaction_id,
+            "channel": d.channel,
+            "detail": d.detail,
+            "source": d.source,
+            "status": d.status,
+            "isTest": d.is_test,
+            "isRetry": d.is_retry,
+            "raw": d.raw if d.raw is None or isinstance(d.raw, str) else json.dumps(d.raw),
+            "createdAt": iso(d.created_at),
+        }
+    )
+
+
+def jobs_view(details: list[ExecutionDetail], organization_id: str) -> list[dict[str, Any]]:
+    """One job per step, holding that step's execution details (Novu's job ≈ our step for a subscriber)."""
+    jobs: dict[str, dict[str, Any]] = {}
+    for d in details:
+        if d.step_id is None:
+            continue
+        job = jobs.setdefault(
+            d.step_id,
+            {
+                "_id": f"{d.transaction_id}:{d.step_id}",
+                "type": d.channel,
+                "executionDetails": [],
+                "step": {"_id": d.step_id, "active": True},
+                "status": "completed",
+            },
+        )
+        job["executionDetails"].append(detail_view(d, organization_id))
+        if d.provider_id:
+            job["providerId"] = d.provider_id
+        if d.status == "Failed":
+            job["status"] = "failed"
+    return list(jobs.values())
+
+
+def notification_view(
+    n: Notification,
+    organization_id: str,
+    sub: Subscriber | None,
+    template: WorkflowDefinition | None,
+    details: list[ExecutionDetail],
+) -> dict[str, Any]:
+    return compact(
+        {
+            "_id": n.id,
+            "_environmentId": n.environment_id,
+            "_organizationId": organization_id,
+            "_templateId": n.workflow_id,
+            "_subscriberId": n.subscriber_id,
+            "transactionId": n.transaction_id,
+            "createdAt": iso(n.created_at),
+            "channels": n.channels or [],
+            "payload": n.payload or {},
+            "tags": n.tags or [],
+            "subscriber": compact(
+                {
+                    "_id": sub.id,
+                    "subscriberId": sub.subscriber_id,
+                    "firstName": sub.first_name,
+                    "lastName": sub.last_name,
+                    "email": sub.email,
+                    "phone": sub.phone,
+                }
+            )
+            if sub
+            else None,
+            "template": {"_id": template.id, "name": template.name, "triggers": template.triggers or []}
+            if template
+            else None,
+            "jobs": jobs_view(details, organization_id),
+        }
+    )
+
+
+async def render(db: DbDep, env: CurrentEnv, rows: list[Notification], session: Any) -> list[dict[str, Any]]:
+    subs = await subscribers_by_id(session=session, ids=list({n.subscriber_id for n in rows}))
+    templates = await workflows_by_id(
+        session=session, ids=list({n.workflow_id for n in rows if n.workflow_id})
+    )
+    details = await details_for_notifications(session=session, environment_id=env.id, notifications=rows)
+    return [
+        notification_view(
+            n,
+            env.organization_id,
+            subs.get(n.subscriber_id),
+            templates.get(n.workflow_id or ""),
+            [
+                d
+                for d in details
+                if d.transaction_id == n.transaction_id and d.subscriber_id == n.subscriber_id
+            ],
+        )
+        for n in rows
+    ]
+
+
+@router.get("")
+async def list_(
+    env: CurrentEnv,
+    db: DbDep,
+    page: str | None = None,
+    channels: list[str] | None = Query(None),
+    templates: list[str] | None = Query(None),
+    emails: list[str] | None = Query(None),
+    subscriber_ids: list[str] | None = Query(None, alias="subscriberIds"),
+    transaction_id: str | None = Query(None, alias="transactionId"),
+) -> dict[str, Any]:
+    page_no = query_int("page", page, default=0, minimum=0)
+    empty = {"page": 0, "hasMore": False, "pageSize": PAGE_SIZE, "data": []}
+    async with db.session() as session:
+        wanted: list[str] | None = None
+        if subscriber_ids or emails:
+            wanted = []
+            if subscriber_ids:
+                wanted += await internal_subscriber_ids(
+                    session=session, environment_id=env.id, external_ids=subscriber_ids
+                )
+            if emails:
+                wanted += await subscriber_ids_by_email(session=session, environment_id=env.id, emails=emails)
+            if not wanted:
+                return empty
+        rows = await list_notifications(
+            session=session,
+            environment_id=env.id,
+            page=page_no,
+            page_size=PAGE_SIZE,
+            channels=channels,
+            workflow_ids=templates,
+            subscriber_ids=wanted,
+            transaction_id=transaction_id,
+        )
+        data = await render(db, env, rows, session)
+    return {"page": page_no, "hasMore": len(data) == PAGE_SIZE, "pageSize": PAGE_SIZE, "data": data}
+
+
+@router.get("/{notification_id}")
+async def read(notification_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    async with db.session() as session:
+        row = await get_notification(session=session, environment_id=env.id, notification_id=notification_id)
+        if row is None:
+            raise NotFound(f"Notification with id {notification_id} not found")
+        data = await render(db, env, [row], session)
+    return ok(data[0])

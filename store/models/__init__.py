@@ -1,6 +1,7 @@
 """All tables; importing this package registers them on ``SQLModel.metadata``."""
 
 from store.models.channels import Integration, Layout
+from store.models.digests import CancelledTransaction, DigestEvent, ThrottleHit
 from store.models.messages import ExecutionDetail, Feed, Message, Notification
 from store.models.subscribers import Subscriber, SubscriberPreference, Topic, TopicSubscriber
 from store.models.tenancy import ApiKey, Environment, Organization, Tenant
@@ -8,6 +9,8 @@ from store.models.workflows import NotificationGroup, WorkflowDefinition, Workfl
 
 __all__ = [
     "ApiKey",
+    "CancelledTransaction",
+    "DigestEvent",
     "Environment",
     "ExecutionDetail",
     "Feed",
@@ -20,6 +23,7 @@ __all__ = [
     "Subscriber",
     "SubscriberPreference",
     "Tenant",
+    "ThrottleHit",
     "Topic",
     "TopicSubscriber",
     "WorkflowDefinition",

@@ -13,7 +13,10 @@ from store.models._types import created_field, id_field, json_field, ts_field
 
 class Subscriber(SQLModel, table=True):
     __tablename__ = "subscribers"
-    __table_args__ = (UniqueConstraint("environment_id", "subscriber_id"),)
+    __table_args__ = (
+        UniqueConstraint("environment_id", "subscriber_id"),
+        Index("ix_subscribers_env_keyset", "environment_id", "id"),  # broadcast pages by id
+    )
     id: str = id_field()
     environment_id: str = Field(foreign_key="environments.id", index=True)
     subscriber_id: str

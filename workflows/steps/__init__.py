@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from workflows.steps import channel, timing
+from workflows.steps import channel, custom, delay, digest, throttle
 
 if TYPE_CHECKING:
     from workflows.engine import StepRunner
@@ -19,8 +19,8 @@ HANDLERS: dict[str, Handler] = {
     "sms": channel.run,
     "chat": channel.run,
     "push": channel.run,
-    "delay": timing.delay,
-    "digest": timing.digest,
-    "throttle": timing.throttle,
-    "custom": timing.custom,
+    "delay": delay.run,
+    "digest": digest.run,
+    "throttle": throttle.run,
+    "custom": custom.run,
 }

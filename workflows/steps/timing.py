@@ -1,23 +1,12 @@
-"""Action steps: delay, digest, throttle and custom.
-
-Digest, throttle and the scheduled/local-time delays are completed by the digest issue; until then a
-regular delay is a durable timer and the others fail the step with a recorded reason.
-"""
+"""Pure time arithmetic shared by the delay, digest and throttle steps (workflow-safe: no clock, no I/O)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
-from temporalio import workflow
-from temporalio.exceptions import ApplicationError
-
-with workflow.unsafe.imports_passed_through():
-    from workflows.models import StepSpec
-
-if TYPE_CHECKING:
-    from workflows.engine import StepRunner
-
+#: Real conversions (Novu's ``toMilliseconds`` treats weeks and months as seconds). A month is 30 days,
+#: so a window never depends on the calendar or a timezone.
 UNIT_SECONDS = {
     "seconds": 1,
     "minutes": 60,
@@ -26,38 +15,66 @@ UNIT_SECONDS = {
     "weeks": 7 * 86400,
     "months": 30 * 86400,
 }
+INVALID_DELAY = "Invalid delay configuration"
+
+
+class TimingError(ValueError):
+    """A delay, digest or throttle configuration that cannot be evaluated."""
+
+
+def duration(amount: Any, unit: Any) -> timedelta:
+    """``amount unit`` as a timedelta; unknown units and negative or non-numeric amounts are errors."""
+    if unit not in UNIT_SECONDS:
+        raise TimingError(f"Unknown unit {unit!r}")
+    try:
+        value = float(amount)
+    except (TypeError, ValueError) as exc:
+        raise TimingError(f"Invalid amount {amount!r}") from exc
+    if value < 0:
+        raise TimingError(f"Invalid amount {amount!r}")
+    return timedelta(seconds=value * UNIT_SECONDS[unit])
 
 
 def regular_duration(metadata: dict[str, Any], overrides: dict[str, Any]) -> timedelta:
-    """``amount * unit``; ``overrides.delay`` replaces it. Weeks and months are real conversions."""
+    """``amount * unit``; a trigger's ``overrides.delay = {amount, unit}`` replaces it (Novu)."""
     override = overrides.get("delay")
     source: dict[str, Any] = override if isinstance(override, dict) else metadata
-    amount = float(source.get("amount") or 0)
-    unit = str(source.get("unit") or "seconds")
-    if unit not in UNIT_SECONDS:
-        raise ApplicationError(f"Unknown delay unit {unit!r}", non_retryable=True)
-    return timedelta(seconds=amount * UNIT_SECONDS[unit])
+    return duration(source.get("amount", 0), source.get("unit") or "seconds")
 
 
-async def delay(runner: StepRunner, spec: StepSpec) -> dict[str, Any]:
-    duration = regular_duration(spec.metadata, runner.context.overrides)
-    runner.detail(spec, "Step delayed", raw={"seconds": duration.total_seconds()})
-    await workflow.sleep(duration)
-    runner.detail(spec, "Delay is finished")
-    return {"duration": duration.total_seconds()}
+def payload_value(payload: dict[str, Any], path: str | None) -> Any:
+    """The value at a dotted path in the payload, or None."""
+    if not path:
+        return None
+    current: Any = payload
+    for part in str(path).split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return None
+    return current
 
 
-async def digest(runner: StepRunner, spec: StepSpec) -> Any:
-    raise ApplicationError("digest steps are not available yet", non_retryable=True)
+def parse_instant(value: Any) -> datetime | None:
+    """An ISO 8601 date (``…Z`` accepted; naive means UTC) → aware datetime, else None."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
 
 
-async def throttle(runner: StepRunner, spec: StepSpec) -> Any:
-    raise ApplicationError("throttle steps are not available yet", non_retryable=True)
-
-
-async def custom(runner: StepRunner, spec: StepSpec) -> Any:
-    if not spec.custom_activity:
-        raise ApplicationError("custom step needs an activity name", non_retryable=True)
-    return await workflow.execute_activity(
-        spec.custom_activity, spec.custom_input, start_to_close_timeout=timedelta(minutes=5)
-    )
+def scheduled_until(payload: dict[str, Any], path: str | None, now: datetime) -> datetime:
+    """The future instant at ``delayPath``; a missing, malformed or past date is Novu's error."""
+    when = parse_instant(payload_value(payload, path))
+    if when is None or when <= now:
+        raise TimingError(f"Delay date at path {path} must be a future date")
+    return when

@@ -1,0 +1,304 @@
+"""Digest activities: joining a cohort's events to their accumulators, and firing a closed window."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from activities.schedule import next_timed, zone
+from store import digests
+from store.db import Database
+from store.messages import add_details
+from store.models import Subscriber
+from workflows.digest import ADD_SIGNAL
+from workflows.models import (
+    DIGEST_ACCUMULATOR_WORKFLOW,
+    FIRE_DIGEST,
+    JOIN_DIGEST,
+    NOTIFICATION_WORKFLOW,
+    AccumulatorInput,
+    DeliveryContext,
+    DigestSignal,
+    FireDigestInput,
+    FireDigestResult,
+    JoinDigestInput,
+    JoinDigestResult,
+    ResumePoint,
+    RunInput,
+    StepSpec,
+)
+from workflows.steps.timing import TimingError, duration, payload_value, regular_duration
+
+SIGNAL_CONCURRENCY = 32
+
+
+def is_backoff(meta: dict[str, Any]) -> bool:
+    return meta.get("type") == "backoff" or meta.get("backoff") is True
+
+
+def window_ends(
+    step: StepSpec, ctx: DeliveryContext, at: datetime, timezones: dict[str, str | None]
+) -> dict[str, datetime]:
+    """When a window opened by this event closes, per subscriber (timed digests use their timezone)."""
+    meta = step.metadata
+    if meta.get("type") == "timed":
+        timed = dict(meta.get("timed") or {})
+        return {sid: next_timed(at, timed, zone(tz)) for sid, tz in timezones.items()}
+    end = at + regular_duration(meta, ctx.overrides)
+    return dict.fromkeys(timezones, end)
+
+
+def detail_row(
+    ctx: DeliveryContext, sid: str, step_id: str, text: str, status: str = "Success", raw: Any = None
+) -> dict[str, Any]:
+    return {
+        "environment_id": ctx.environment_id,
+        "transaction_id": ctx.transaction_id,
+        "workflow_id": ctx.workflow.id,
+        "subscriber_id": sid,
+        "step_id": step_id,
+        "channel": "digest",
+        "detail": text,
+        "status": status,
+        "source": "Internal" if status != "Failed" else "Payload",
+        "raw": raw,
+    }
+
+
+class DigestActivities:
+    def __init__(self, *, db: Database, client: Client) -> None:
+        self.db = db
+        self.client = client
+
+    @activity.defn(name=JOIN_DIGEST)
+    async def join_digest(self, request: JoinDigestInput) -> JoinDigestResult:
+        """Record each subscriber's event, decide backoff skips under a lock, then signal-with-start."""
+        ctx, step, at = request.context, request.step, request.at
+        if not request.subscriber_ids:
+            return JoinDigestResult()
+        async with self.db.session() as session:
+            found = await session.exec(
+                select(Subscriber.id, Subscriber.timezone).where(
+                    col(Subscriber.id).in_(request.subscriber_ids)
+                )
+            )
+            timezones: dict[str, str | None] = {sid: tz for sid, tz in found.all()}
+        try:
+            ends = window_ends(step, ctx, at, timezones)
+            backoff = is_backoff(step.metadata)
+            look_back = (
+                duration(step.metadata.get("backoffAmount", 0), step.metadata.get("backoffUnit") or "seconds")
+                if backoff
+                else None
+            )
+        except TimingError as exc:
+            async with self.db.session() as session:
+                await add_details(
+                    session=session,
+                    rows=[
+                        detail_row(
+                            ctx,
+                            sid,
+                            step.step_id,
+                            "Invalid delay configuration",
+                            "Failed",
+                            {"error": str(exc)},
+                        )
+                        for sid in timezones
+                    ],
+                )
+            return JoinDigestResult(cancelled=list(timezones))
+        key_value = payload_value(ctx.payload, step.metadata.get("digestKey"))
+        acc = {
+            sid: digests.accumulator_id(
+                environment_id=ctx.environment_id,
+                workflow_id=ctx.workflow.id,
+                step_id=step.step_id,
+                subscriber_id=sid,
+                key_value=key_value,
+            )
+            for sid in timezones
+        }
+        events = await self.record(request, acc, ends, look_back)
+        async with self.db.session() as session:  # a second transaction, after the membership commit
+            if await digests.is_cancelled(
+                session=session, environment_id=ctx.environment_id, transaction_id=ctx.transaction_id
+            ):
+                await digests.set_status(
+                    session=session,
+                    ids=[e.id for e in events.values()],
+                    status="cancelled",
+                    only_from="pending",
+                )
+                return JoinDigestResult(cancelled=list(events))
+        pending = [sid for sid, e in events.items() if e.status == "pending"]
+        await self.signal_all(request, acc, ends, pending)
+        return JoinDigestResult(
+            digested=[sid for sid, e in events.items() if e.status in ("pending", "fired")],
+            skipped=[sid for sid, e in events.items() if e.status == "skipped"],
+            cancelled=[sid for sid, e in events.items() if e.status == "cancelled"],
+        )
+
+    async def record(
+        self,
+        request: JoinDigestInput,
+        acc: dict[str, str],
+        ends: dict[str, datetime],
+        look_back: timedelta | None,
+    ) -> dict[str, Any]:
+        ctx, step, at = request.context, request.step, request.at
+        base = {
+            "environment_id": ctx.environment_id,
+            "transaction_id": ctx.transaction_id,
+            "step_id": step.step_id,
+        }
+        async with self.db.session() as session:
+            if look_back is not None:
+                await digests.lock_keys(db=self.db, session=session, keys=list(acc.values()))
+            before = await digests.events_of(session=session, subscriber_ids=list(acc), **base)
+            fresh = [sid for sid in acc if sid not in before]
+            await digests.add_events(
+                db=self.db,
+                session=session,
+                rows=[
+                    {
+                        **base,
+                        "subscriber_id": sid,
+                        "accumulator_id": acc[sid],
+                        "payload": ctx.payload,
+                        "run": {"context": ctx.model_dump(mode="json"), "results": request.results},
+                        "created_at": at,
+                    }
+                    for sid in fresh
+                ],
+            )
+            events = await digests.events_of(session=session, subscriber_ids=list(acc), **base)
+            details: list[dict[str, Any]] = []
+            if look_back is not None and fresh:
+                active = await digests.recently_active(
+                    session=session,
+                    accumulator_ids=[acc[s] for s in fresh],
+                    since=at - look_back,
+                    transaction_id=ctx.transaction_id,
+                )
+                first = [events[s].id for s in fresh if acc[s] not in active and s in events]
+                await digests.set_status(session=session, ids=first, status="skipped")
+                for sid in fresh:
+                    if acc[sid] not in active and sid in events:
+                        events[sid].status = "skipped"
+                        details.append(
+                            detail_row(ctx, sid, step.step_id, "Digest was skipped, first backoff event")
+                        )
+            for sid in fresh:
+                if sid in events and events[sid].status == "pending":
+                    details.append(
+                        detail_row(
+                            ctx,
+                            sid,
+                            step.step_id,
+                            "Step digested",
+                            raw={
+                                "digestKey": step.metadata.get("digestKey"),
+                                "windowEnd": ends[sid].isoformat(),
+                            },
+                        )
+                    )
+            await add_details(session=session, rows=details)
+        return events
+
+    async def signal_all(
+        self, request: JoinDigestInput, acc: dict[str, str], ends: dict[str, datetime], sids: list[str]
+    ) -> None:
+        ctx, step = request.context, request.step
+        queue = activity.info().task_queue
+        gate = asyncio.Semaphore(SIGNAL_CONCURRENCY)
+
+        async def signal(sid: str) -> None:
+            async with gate:
+                await self.client.start_workflow(
+                    DIGEST_ACCUMULATOR_WORKFLOW,
+                    AccumulatorInput(
+                        environment_id=ctx.environment_id, subscriber_id=sid, step_id=step.step_id
+                    ),
+                    id=acc[sid],
+                    task_queue=queue,
+                    start_signal=ADD_SIGNAL,
+                    start_signal_args=[DigestSignal(transaction_id=ctx.transaction_id, window_end=ends[sid])],
+                )
+
+        await asyncio.gather(*(signal(sid) for sid in sids))
+
+    @activity.defn(name=FIRE_DIGEST)
+    async def fire_digest(self, request: FireDigestInput) -> FireDigestResult:
+        """Claim the window's still-pending events and start the steps after the digest once, with all of
+        them. The execution's ID derives from the accumulator run, so a retry never starts it twice."""
+        async with self.db.session() as session:
+            fired, claimed = await digests.claim_window(
+                session=session,
+                accumulator_id=request.accumulator_id,
+                transaction_ids=request.transaction_ids,
+                run_key=request.run_key,
+            )
+            if not fired:
+                return FireDigestResult()
+            first = fired[0]
+            context = DeliveryContext.model_validate(first.run["context"])
+            if claimed:  # details once, even if this activity is retried
+                await add_details(
+                    session=session,
+                    rows=[
+                        detail_row(
+                            context,
+                            request.subscriber_id,
+                            request.step_id,
+                            "Digest triggered events",
+                            raw={
+                                "total_count": len(fired),
+                                "transactionIds": [e.transaction_id for e in fired],
+                            },
+                        )
+                    ]
+                    + [
+                        {
+                            **detail_row(
+                                context,
+                                request.subscriber_id,
+                                request.step_id,
+                                "Digest was merged with other digest",
+                            ),
+                            "transaction_id": e.transaction_id,
+                            "raw": {"mergedInto": first.transaction_id},
+                        }
+                        for e in fired[1:]
+                    ],
+                )
+        events = [e.payload for e in fired]
+        run = RunInput(
+            context=context,
+            subscriber_ids=[request.subscriber_id],
+            resume=ResumePoint(
+                after_step_id=request.step_id,
+                result={"events": events, "total_count": len(events)},
+                results=dict(first.run.get("results") or {}),
+            ),
+        )
+        run_id = f"{request.accumulator_id}:{request.run_key}"
+        try:
+            await self.client.start_workflow(
+                NOTIFICATION_WORKFLOW,
+                run,
+                id=run_id,
+                task_queue=activity.info().task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # started by an earlier attempt
+        return FireDigestResult(total_count=len(events), workflow_id=run_id)

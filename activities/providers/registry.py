@@ -1,0 +1,69 @@
+"""Every adapter Tidings ships, built once per worker: provider id → adapter, per channel."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import httpx
+
+from activities.providers.base import Provider
+from activities.providers.chat import (
+    ChatWebhookProvider,
+    DiscordProvider,
+    MattermostProvider,
+    MsTeamsProvider,
+    SlackProvider,
+)
+from activities.providers.email_http import (
+    MailgunProvider,
+    PostmarkProvider,
+    ResendProvider,
+    SendGridProvider,
+)
+from activities.providers.http import HttpAdapter
+from activities.providers.push import ApnsProvider, ExpoProvider, FcmProvider, OneSignalProvider
+from activities.providers.ses import SesProvider
+from activities.providers.sms import GenericSmsProvider, PlivoProvider, TwilioProvider, VonageProvider
+from activities.providers.smtp import SmtpProvider
+
+HTTP_ADAPTERS: list[type[HttpAdapter]] = [
+    SendGridProvider,
+    MailgunProvider,
+    PostmarkProvider,
+    ResendProvider,
+    SesProvider,
+    TwilioProvider,
+    VonageProvider,
+    PlivoProvider,
+    GenericSmsProvider,
+    FcmProvider,
+    ExpoProvider,
+    OneSignalProvider,
+    SlackProvider,
+    DiscordProvider,
+    MsTeamsProvider,
+    MattermostProvider,
+    ChatWebhookProvider,
+]
+
+
+def build_providers(
+    *, base_urls: dict[str, str] | None = None, timeout: float = 10.0
+) -> dict[str, dict[str, Provider[Any]]]:
+    """channel → provider id → adapter. HTTP/1.1 adapters share one client; APNs gets an HTTP/2 one."""
+    client = httpx.AsyncClient(timeout=timeout)
+    adapters: list[Provider[Any]] = [SmtpProvider(timeout=timeout * 2)]
+    adapters += [
+        cast(Provider[Any], cls(client=client, base_urls=base_urls, timeout=timeout)) for cls in HTTP_ADAPTERS
+    ]
+    adapters.append(
+        ApnsProvider(
+            client=httpx.AsyncClient(http1=False, http2=True, timeout=timeout),
+            base_urls=base_urls,
+            timeout=timeout,
+        )
+    )
+    registry: dict[str, dict[str, Provider[Any]]] = {}
+    for adapter in adapters:
+        registry.setdefault(adapter.channel, {})[adapter.provider_id] = adapter
+    return registry

@@ -1,0 +1,34 @@
+"""The senders a worker uses, one per channel, wired with their provider adapters."""
+
+from __future__ import annotations
+
+from activities.providers.registry import build_providers
+from activities.render import Renderer
+from activities.senders.base import Sender
+from activities.senders.channel import ProviderSender
+from activities.senders.chat import ChatSender
+from activities.senders.email import EmailSender
+from activities.senders.in_app import InAppSender
+from activities.senders.push import PushSender
+from activities.senders.sms import SmsSender
+from store.crypto import CredentialCipher
+
+
+def build_senders(
+    *,
+    cipher: CredentialCipher,
+    base_urls: dict[str, str] | None = None,
+    attempts: int = 3,
+    backoff: float = 0.5,
+    timeout: float = 10.0,
+    renderer: Renderer | None = None,
+) -> dict[str, Sender]:
+    providers = build_providers(base_urls=base_urls, timeout=timeout)
+    common = {"cipher": cipher, "attempts": attempts, "backoff": backoff}
+    external: dict[str, ProviderSender] = {
+        "email": EmailSender(renderer=renderer, providers=providers["email"], **common),  # type: ignore[arg-type]
+        "sms": SmsSender(providers=providers["sms"], **common),  # type: ignore[arg-type]
+        "chat": ChatSender(providers=providers["chat"], **common),  # type: ignore[arg-type]
+        "push": PushSender(providers=providers["push"], **common),  # type: ignore[arg-type]
+    }
+    return {"in_app": InAppSender(), **external}

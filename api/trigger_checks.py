@@ -1,0 +1,189 @@
+"""Novu's synchronous trigger checks (reference §1.1, steps 3–8), run after the workflow is found.
+
+Order: reserved variables (400) → tenant (``no_tenant_found``) and its workflow override → active
+(``trigger_not_active``) → steps (``no_workflow_steps_defined`` / ``no_workflow_active_steps_defined``) →
+payload: a code workflow's pydantic model, or a REST workflow's required variables (400) and default values.
+Everything is read from the database on every trigger, so a ``PUT`` takes effect on the next trigger.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from api.errors import BadRequest, validation_messages
+from store.db import Database
+from store.models import WorkflowDefinition
+from store.tenants import get_override, get_tenant, tenant_context
+from workflows.dsl import load_catalog
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}.\d{3}Z")
+MISSING_KEYS = "payload is missing required key(s) and type(s): "
+_ABSENT: Any = object()
+
+
+@dataclass
+class Admission:
+    """What the checks decided: a non-``processed`` status ends the trigger; otherwise deliver with these."""
+
+    status: str = "processed"
+    payload: dict[str, Any] = field(default_factory=dict)
+    tenant: dict[str, Any] | None = None
+    override_preferences: dict[str, bool] | None = None
+
+
+def _get(source: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(source, dict) and part in source:
+            source = source[part]
+        elif isinstance(source, list) and part.isdigit() and int(part) < len(source):
+            source = source[int(part)]
+        else:
+            return _ABSENT
+    return source
+
+
+def reserved_variables_missing(row: WorkflowDefinition, tenant: Any, actor: Any) -> list[str]:
+    used = {r.get("type") for t in row.triggers or [] for r in t.get("reservedVariables") or []}
+    missing = []
+    tenant_id = tenant if isinstance(tenant, str) else (tenant or {}).get("identifier")
+    actor_id = actor if isinstance(actor, str | int) else (actor or {}).get("subscriberId")
+    if "tenant" in used and not tenant_id:
+        missing.append("Trigger is missing: tenant object")
+    if "actor" in used and not actor_id:
+        missing.append("Trigger is missing: subscriberId property of actor")
+    return missing
+
+
+def _variables(row: WorkflowDefinition) -> list[dict[str, Any]]:
+    return [
+        v
+        for s in row.steps or []
+        for v in ((s.get("template") or {}).get("variables") or [])
+        if v.get("name")
+    ]
+
+
+def missing_required(row: WorkflowDefinition, payload: dict[str, Any]) -> list[str]:
+    """``name (Type)`` for every required variable absent or of the wrong type, Novu's way."""
+    invalid: list[str] = []
+    for variable in _variables(row):
+        if not variable.get("required"):
+            continue
+        name, kind = str(variable["name"]), str(variable.get("type") or "String")
+        value = _get(payload, name)
+        if kind == "Array":
+            ok, label = isinstance(value, list), "Array"
+        elif kind == "Boolean":
+            ok, label = isinstance(value, bool), "Boolean"
+        elif kind == "String":
+            ok, label = isinstance(value, str | int | float) and not isinstance(value, bool), "Value"
+        else:
+            ok, label = value is not _ABSENT and value is not None, "Value"
+        if not ok:
+            invalid.append(f"{name} ({label})")
+    for step in row.steps or []:
+        template, metadata = step.get("template") or {}, step.get("metadata") or {}
+        if template.get("type") == "delay" and metadata.get("type") == "scheduled":
+            path = str(metadata.get("delayPath") or "")
+            value = _get(payload, path) if path else _ABSENT
+            if not (isinstance(value, str) and ISO_DATE.fullmatch(value)):
+                invalid.append(f"{path} (ISO Date)")
+    return invalid
+
+
+def _set(target: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    for part in parents:
+        target = target.setdefault(part, {}) if isinstance(target.get(part, {}), dict) else {}
+    target[leaf] = value
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``merge({}, base, over)``: ``over`` wins, nested objects are merged."""
+    merged = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def with_defaults(row: WorkflowDefinition, payload: dict[str, Any]) -> dict[str, Any]:
+    defaults: dict[str, Any] = {}
+    for variable in _variables(row):
+        if variable.get("defaultValue") not in (None, ""):
+            _set(defaults, str(variable["name"]), variable["defaultValue"])
+    return deep_merge(defaults, payload) if defaults else payload
+
+
+def validate_code_payload(row: WorkflowDefinition, payload: dict[str, Any]) -> dict[str, Any]:
+    """A code workflow's payload must fit its pydantic model (400 listing the fields otherwise);
+    returns the payload with the model's defaults filled in under it."""
+    entry = load_catalog().get(row.trigger_identifier)
+    if entry is None:
+        return payload
+    try:
+        validated = entry.payload_model.model_validate(payload)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("payload", *e["loc"])} for e in exc.errors()]
+        raise BadRequest(validation_messages(errors, None)) from exc
+    return {**payload, **validated.model_dump(mode="json")}
+
+
+async def admit(
+    *,
+    db: Database,
+    environment_id: str,
+    row: WorkflowDefinition,
+    payload: dict[str, Any],
+    tenant: Any,
+    actor: Any,
+) -> Admission:
+    """Run the checks for one trigger of ``row``; raises 400 ``BadRequest`` where Novu does."""
+    missing = reserved_variables_missing(row, tenant, actor)
+    if missing:
+        raise BadRequest(", ".join(missing))
+    admission = Admission()
+    active = row.active
+    if tenant is not None:
+        identifier = tenant if isinstance(tenant, str) else tenant.get("identifier")
+        async with db.session() as session:
+            found = await get_tenant(
+                session=session, environment_id=environment_id, identifier=str(identifier)
+            )
+            override = (
+                await get_override(
+                    session=session, environment_id=environment_id, workflow_id=row.id, tenant_id=found.id
+                )
+                if found is not None
+                else None
+            )
+        if found is None:
+            return Admission(status="no_tenant_found")
+        admission.tenant = tenant_context(found)
+        if override is not None:
+            active = override.active
+            admission.override_preferences = override.preference_settings
+    steps = row.steps or []
+    if not active:
+        admission.status = "trigger_not_active"
+    elif not steps:
+        admission.status = "no_workflow_steps_defined"
+    elif not any(s.get("active", True) is not False for s in steps):
+        admission.status = "no_workflow_active_steps_defined"
+    if admission.status != "processed":
+        return admission
+    if row.origin == "code":
+        admission.payload = validate_code_payload(row, payload)
+        return admission
+    invalid = missing_required(row, payload)
+    if invalid:
+        raise BadRequest(MISSING_KEYS + ", ".join(invalid))
+    admission.payload = with_defaults(row, payload)
+    return admission

@@ -1,0 +1,235 @@
+"""Delivery: triggers → in-app messages per second, and a topic fan-out (with the worker's peak RSS)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from typing import Any
+
+from bench.baseline import INSERT_ONE, InsertInput, message_row
+from bench.load import run_n, wait_for_count
+from bench.results import Row
+from bench.scale import Scale, time_left
+from bench.stack import INAPP_WORKFLOW, Stack, terminate_running
+from bench.trigger import cpu_per_op, trigger_body
+
+BATCH = 1_000
+
+
+async def _deliver_one(stack: Stack, http: Any, tag: str) -> float:
+    """One trigger through the live API until its message is stored; seconds taken (warms the worker)."""
+    t0 = time.perf_counter()
+    resp = await http.post("/v1/events/trigger", json=trigger_body(tag))
+    if resp.status_code != 201:
+        raise RuntimeError(f"trigger answered HTTP {resp.status_code}: {resp.text[:200]}")
+    got = await wait_for_count(
+        lambda: stack.count_messages(transaction_id=tag), 1, stall=60, limit=60, alive=stack.check_alive
+    )
+    if not got.reached:
+        raise RuntimeError(
+            f"no message 60 s after a trigger; the worker's log ends: {stack.procs['worker'].tail(3)}"
+        )
+    return time.perf_counter() - t0
+
+
+async def e2e_rate(stack: Stack, scale: Scale, row: Row) -> None:
+    n, c = scale.e2e_triggers, scale.concurrency
+    run = secrets.token_hex(3)
+    http = stack.clients(stack.live_url, c)
+    try:
+        await _deliver_one(stack, http, f"e2e-warm-{run}")
+        await stack.client.execute_workflow(
+            INSERT_ONE,
+            InsertInput(
+                environment_id=stack.env_id,
+                subscriber_id=stack.subscriber_pk,
+                transaction_id=f"e2eb-warm-{run}",
+            ),
+            id=f"e2eb-warm-{run}",
+            task_queue=stack.baseline_queue,
+        )
+
+        async def baseline(i: int) -> bool:
+            tx = f"e2eb-{run}-{i}"
+            req = InsertInput(
+                environment_id=stack.env_id, subscriber_id=stack.subscriber_pk, transaction_id=tx
+            )
+            await stack.client.start_workflow(INSERT_ONE, req, id=tx, task_queue=stack.baseline_queue)
+            return True
+
+        async def tidings(i: int) -> bool:
+            resp = await http.post("/v1/events/trigger", json=trigger_body(f"e2et-{run}-{i}"))
+            return resp.status_code == 201
+
+        results: dict[str, Any] = {}
+        for side, call, prefix in (("baseline", baseline, "e2eb"), ("tidings", tidings, "e2et")):
+            before = stack.cpu()
+            t0 = time.perf_counter()
+            load = await run_n(n, c, call)
+            accepted = time.perf_counter() - t0
+            got = await wait_for_count(
+                lambda p=prefix: stack.count_messages(like=f"{p}-{run}-%"),
+                load.ok,
+                stall=scale.stall,
+                limit=max(scale.e2e_limit - accepted, 1.0),
+                alive=stack.check_alive,
+            )
+            elapsed = got.at - t0
+            if not got.reached and side == "tidings":
+                await terminate_running(stack, f"{stack.env_id}:{prefix}-{run}-")
+            results[side] = {
+                "reached": got.reached,
+                "delivered": got.count,
+                "accepted": load.ok,
+                "accept_seconds": round(accepted, 2),
+                "seconds": round(elapsed, 2),
+                "rate": got.count / elapsed if elapsed > 0 else 0.0,
+                "cpu_ms_per_op": cpu_per_op(stack, before, got.count),
+                "error": load.first_error,
+            }
+        b, t = results["baseline"], results["tidings"]
+        row.baseline = b["rate"] if b["reached"] else None
+        row.value = t["rate"] if t["reached"] else None
+        problems = [
+            f"{side}: {r['delivered']}/{r['accepted']} delivered in {r['seconds']:.0f}s ({r['rate']:.1f}/s), "
+            f"then no progress for {scale.stall:.0f}s or over {scale.e2e_limit:.0f}s in all {r['error']}".strip()
+            for side, r in results.items()
+            if not r["reached"] or r["accepted"] < n
+        ]
+        row.note = "; ".join(problems)
+        row.extra = {
+            "triggers": n,
+            **{f"{k}_detail": {kk: vv for kk, vv in v.items() if kk != "rate"} for k, v in results.items()},
+        }
+    finally:
+        await http.aclose()
+
+
+async def seed_topic(stack: Stack, n: int) -> tuple[str, list[str], str]:
+    """A topic with ``n`` subscribers: the topic through ``POST /v1/topics`` (SQL if the route is missing),
+    subscribers and memberships by bulk SQL through the data layer's insert (1,000 rows a statement)."""
+    from sqlmodel import col, select
+
+    from store.models import Subscriber, Topic, TopicSubscriber
+    from store.topics import get_topic  # noqa: F401  (fails early if the topic store is missing)
+
+    key = f"bench-topic-{secrets.token_hex(3)}"
+    how = "topic via POST /v1/topics"
+    async with stack.http(stack.live_url, 1) as http:
+        resp = await http.post("/v1/topics", json={"key": key, "name": "Bench topic"})
+    db = stack.db
+    async with db.session() as session:
+        topic = (
+            await session.exec(select(Topic).where(Topic.environment_id == stack.env_id, Topic.key == key))
+        ).first()
+        if topic is None:
+            how = f"topic by SQL (POST /v1/topics answered {resp.status_code})"
+            topic = Topic(environment_id=stack.env_id, key=key, name="Bench topic")
+            session.add(topic)
+            await session.flush()
+        topic_id = topic.id
+    externals = [f"fan-{key}-{i}" for i in range(n)]
+    ids: list[str] = []
+    for start in range(0, n, BATCH):
+        chunk = externals[start : start + BATCH]
+        async with db.session() as session:
+            rows = [Subscriber(environment_id=stack.env_id, subscriber_id=e).model_dump() for e in chunk]
+            await db.insert_ignore(session, Subscriber, rows, conflict=["environment_id", "subscriber_id"])
+            found = (
+                await session.exec(
+                    select(Subscriber.id, Subscriber.subscriber_id).where(
+                        Subscriber.environment_id == stack.env_id, col(Subscriber.subscriber_id).in_(chunk)
+                    )
+                )
+            ).all()
+            members = [
+                TopicSubscriber(
+                    environment_id=stack.env_id,
+                    topic_id=topic_id,
+                    topic_key=key,
+                    subscriber_id=sid,
+                    external_subscriber_id=ext,
+                ).model_dump()
+                for sid, ext in found
+            ]
+            await db.insert_ignore(session, TopicSubscriber, members, conflict=["topic_id", "subscriber_id"])
+            ids += [sid for sid, _ in found]
+    return key, ids, how + "; subscribers and memberships by bulk SQL"
+
+
+async def fanout(stack: Stack, scale: Scale, row: Row, rss: Row) -> None:
+    from store.messages import record_messages
+
+    n = scale.fanout_subscribers
+    key, ids, how = await seed_topic(stack, n)
+    # Baseline: the same number of message rows through the data layer, 1,000 per call.
+    tx_base = f"fanb-{key}"
+    t0 = time.perf_counter()
+    for start in range(0, n, BATCH):
+        rows = []
+        for sid in ids[start : start + BATCH]:
+            r = message_row(
+                InsertInput(environment_id=stack.env_id, subscriber_id=sid, transaction_id=tx_base)
+            )
+            rows.append(r)
+        async with stack.db.session() as session:
+            await record_messages(db=stack.db, session=session, rows=rows)
+    row.baseline = time.perf_counter() - t0
+
+    worker = stack.procs["worker"].ps
+    idle_mb = worker.memory_info().rss / 2**20
+    peak = [idle_mb]
+    stop = asyncio.Event()
+
+    async def sample() -> None:
+        while not stop.is_set():
+            try:
+                peak[0] = max(peak[0], worker.memory_info().rss / 2**20)
+            except Exception:  # noqa: BLE001 - the worker died: the wait below reports it
+                return
+            await asyncio.sleep(0.1)
+
+    sampler = asyncio.create_task(sample())
+    tx = f"fant-{key}"
+    before = stack.cpu()
+    try:
+        async with stack.http(stack.live_url, 1) as http:
+            t0 = time.perf_counter()
+            body = {
+                "name": INAPP_WORKFLOW,
+                "to": [{"type": "Topic", "topicKey": key}],
+                "payload": {"name": "Ada"},
+                "transactionId": tx,
+            }
+            resp = await http.post("/v1/events/trigger", json=body)
+        if resp.status_code != 201:
+            row.fail(f"topic trigger answered HTTP {resp.status_code}: {resp.text[:200]}")
+        else:
+            got = await wait_for_count(
+                lambda: stack.count_messages(transaction_id=tx),
+                len(ids),
+                stall=scale.stall,
+                limit=max(min(scale.fanout_limit, time_left() - 150), 30.0),
+                interval=0.5,
+                alive=stack.check_alive,
+            )
+            if got.reached:
+                row.value = got.at - t0
+                row.note = how
+            else:
+                await terminate_running(stack, f"{stack.env_id}:{tx}")
+                rate = got.count / max(got.at - t0, 1e-9)
+                row.fail(
+                    f"{got.count}/{len(ids)} messages stored, then no progress for {scale.stall:.0f}s "
+                    f"(or over {scale.fanout_limit:.0f}s in all); {rate:.0f} messages/s until then; {how}"
+                )
+            row.extra = {"subscribers": len(ids), "cpu_ms_per_message": cpu_per_op(stack, before, got.count)}
+    finally:
+        stop.set()
+        await sampler
+    rss.value = peak[0]
+    rss.note = f"worker idle RSS {idle_mb:.0f} MB; peak sampled every 0.1 s during the fan-out"
+    if row.value is None:
+        rss.note += " (the fan-out did not complete: see topic_fanout_100k)"
+    rss.extra = {"idle_mb": round(idle_mb, 1), "subscribers": len(ids)}

@@ -1,0 +1,187 @@
+"""Subscriber preferences: storage, and the layering Novu applies to answer and to deliver (§8).
+
+The same :func:`merge_channels` answers ``GET …/preferences`` and decides delivery, so what a subscriber
+sees is what the worker enforces.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from store.db import utcnow
+from store.models import SubscriberPreference, WorkflowDefinition
+
+CHANNELS = ("in_app", "email", "sms", "chat", "push")
+GLOBAL = "global"
+TEMPLATE = "template"
+
+
+class NothingToUpdate(Exception):
+    """A second preference write that names neither ``enabled`` nor a channel."""
+
+    def __init__(self) -> None:
+        super().__init__("In order to make an update you need to provider channel or enabled")
+
+
+def workflow_channels(definition: WorkflowDefinition) -> list[str]:
+    """The channels of the workflow's active steps, in step order (code workflows list their outline)."""
+    found: list[str] = []
+    for step in definition.steps or []:
+        if step.get("active", True) is False:
+            continue
+        kind = (step.get("template") or {}).get("type") or step.get("type")
+        if kind in CHANNELS and kind not in found:
+            found.append(kind)
+    return found
+
+
+def merge_channels(
+    channels: list[str] | tuple[str, ...],
+    *,
+    template: dict[str, Any] | None,
+    override: dict[str, Any] | None = None,
+    subscriber: dict[str, Any] | None = None,
+) -> tuple[dict[str, bool], list[dict[str, str]]]:
+    """Layer template → tenant workflow override → subscriber for ``channels``; the last setter wins.
+
+    Returns the channel map and Novu's ``overrides`` list naming the source of each value.
+    """
+    values = dict.fromkeys(channels, True)
+    sources = dict.fromkeys(channels, "template")
+    for source, layer in (("template", template), ("workflowOverride", override), ("subscriber", subscriber)):
+        for channel in channels:
+            value = (layer or {}).get(channel)
+            if value is not None:
+                values[channel] = bool(value)
+                sources[channel] = source
+    return values, [{"channel": c, "source": sources[c]} for c in channels]
+
+
+async def active_definitions(*, session: AsyncSession, environment_id: str) -> list[WorkflowDefinition]:
+    stmt = (
+        select(WorkflowDefinition)
+        .where(
+            WorkflowDefinition.environment_id == environment_id,
+            col(WorkflowDefinition.active).is_(True),
+            col(WorkflowDefinition.deleted).is_(False),
+        )
+        .order_by(col(WorkflowDefinition.created_at), col(WorkflowDefinition.id))
+    )
+    return list((await session.exec(stmt)).all())
+
+
+async def subscriber_preferences(
+    *, session: AsyncSession, subscriber_id: str, level: str | None = None
+) -> list[SubscriberPreference]:
+    """A subscriber's stored preferences (by internal id), optionally of one level."""
+    stmt = select(SubscriberPreference).where(SubscriberPreference.subscriber_id == subscriber_id)
+    if level is not None:
+        stmt = stmt.where(SubscriberPreference.level == level)
+    return list((await session.exec(stmt)).all())
+
+
+async def get_preference(
+    *, session: AsyncSession, subscriber_id: str, level: str, workflow_id: str | None = None
+) -> SubscriberPreference | None:
+    stmt = select(SubscriberPreference).where(
+        SubscriberPreference.subscriber_id == subscriber_id, SubscriberPreference.level == level
+    )
+    stmt = stmt.where(
+        col(SubscriberPreference.workflow_id).is_(None)
+        if workflow_id is None
+        else SubscriberPreference.workflow_id == workflow_id
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def update_preference(
+    *,
+    session: AsyncSession,
+    environment_id: str,
+    subscriber_id: str,
+    level: str,
+    workflow_id: str | None = None,
+    enabled: bool | None = None,
+    channels: dict[str, bool] | None = None,
+) -> SubscriberPreference:
+    """Novu's create-or-update: the first write creates (``enabled`` defaults true), later ones set
+    only what is given, and an empty later write raises :class:`NothingToUpdate`."""
+    row = await get_preference(
+        session=session, subscriber_id=subscriber_id, level=level, workflow_id=workflow_id
+    )
+    if row is None:
+        row = SubscriberPreference(
+            environment_id=environment_id,
+            subscriber_id=subscriber_id,
+            level=level,
+            workflow_id=workflow_id,
+            enabled=enabled is not False,
+            channels=dict(channels) if channels else None,
+        )
+    else:
+        if enabled is None and not channels:
+            raise NothingToUpdate()
+        if enabled is not None:
+            row.enabled = enabled
+        if channels:
+            row.channels = {**(row.channels or {}), **channels}
+        row.updated_at = utcnow()
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def template_view(definition: WorkflowDefinition) -> dict[str, Any]:
+    triggers = definition.triggers or [
+        {"type": "event", "identifier": definition.trigger_identifier, "variables": []}
+    ]
+    view: dict[str, Any] = {
+        "_id": definition.id,
+        "name": definition.name,
+        "critical": definition.critical,
+        "triggers": triggers,
+        "tags": definition.tags or [],
+    }
+    if definition.data is not None:
+        view["data"] = definition.data
+    return view
+
+
+def workflow_preference_view(
+    definition: WorkflowDefinition,
+    preference: SubscriberPreference | None,
+    *,
+    override: dict[str, Any] | None = None,
+    include_inactive_channels: bool = False,
+) -> dict[str, Any]:
+    """One element of ``GET …/preferences``: the workflow and the subscriber's merged preference."""
+    channels = CHANNELS if include_inactive_channels else workflow_channels(definition)
+    values, overrides = merge_channels(
+        channels,
+        template=definition.preference_settings,
+        override=override,
+        subscriber=preference.channels if preference is not None else None,
+    )
+    return {
+        "template": template_view(definition),
+        "preference": {
+            "enabled": preference.enabled if preference is not None else True,
+            "channels": values,
+            "overrides": overrides,
+        },
+        "type": "SUBSCRIBER_WORKFLOW",
+    }
+
+
+def global_preference_view(preference: SubscriberPreference | None) -> dict[str, Any]:
+    """``{preference: {enabled, channels}}`` with all five channels (missing ones are on)."""
+    stored = (preference.channels if preference is not None else None) or {}
+    return {
+        "preference": {
+            "enabled": preference.enabled if preference is not None else True,
+            "channels": {c: bool(stored.get(c, True)) for c in CHANNELS},
+        }
+    }

@@ -1,0 +1,1 @@
+"""Fake provider APIs on loopback: they answer like the real services and record every request."""

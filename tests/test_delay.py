@@ -1,0 +1,151 @@
+"""Delay steps: regular, overridden, scheduled, at the subscriber's local time, and their errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+
+from activities.schedule import next_local_time, zone
+from tests.support import Env, eventually
+from tests.timing_support import define, details, in_app, in_app_contents, step
+from workflows.models import workflow_id
+from workflows.steps.timing import TimingError, duration, scheduled_until
+
+
+def delay_flow(**metadata: Any) -> list[dict[str, Any]]:
+    return [in_app("before", "Not delayed"), step("wait", "delay", **metadata), in_app("after", "Delayed")]
+
+
+async def delayed_until(env: Env, tx: str) -> datetime:
+    rows = await env.sql(
+        "select raw from execution_details where environment_id = :e and transaction_id = :t and detail = 'Step delayed'",
+        e=env.id,
+        t=tx,
+    )
+    raw = rows[0][0]
+    raw = json.loads(raw) if isinstance(raw, str) else raw
+    return datetime.fromisoformat(raw["until"])
+
+
+async def started_at(env: Env, tx: str) -> datetime:
+    described = await env.stack.client.get_workflow_handle(workflow_id(env.id, tx)).describe()
+    return described.start_time
+
+
+def test_units_are_real_conversions() -> None:
+    assert duration(1, "weeks") == timedelta(days=7)
+    assert duration(2, "months") == timedelta(days=60)
+    assert duration(90, "minutes") == timedelta(hours=1, minutes=30)
+    with pytest.raises(TimingError):
+        duration(1, "fortnights")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(TimingError, match="Delay date at path sendAt must be a future date"):
+        scheduled_until({"sendAt": "2025-01-01T00:00:00.000Z"}, "sendAt", now)
+    with pytest.raises(TimingError):
+        scheduled_until({}, "sendAt", now)
+    assert scheduled_until({"a": {"b": "2026-01-02T00:00:00Z"}}, "a.b", now) == now + timedelta(days=1)
+
+
+def test_next_local_time_in_two_timezones() -> None:
+    now = datetime(2026, 3, 10, 7, 30, tzinfo=UTC)
+    assert next_local_time(now, "09:00", zone("Europe/Paris")) == datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
+    assert next_local_time(now, "08:00", zone("Europe/Paris")) == datetime(2026, 3, 11, 7, 0, tzinfo=UTC)
+    assert next_local_time(now, "09:00", zone("America/New_York")) == datetime(2026, 3, 10, 13, 0, tzinfo=UTC)
+    assert next_local_time(now, "09:00", zone(None)) == datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    assert next_local_time(now, "09:00", zone("Not/AZone")) == datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+
+async def test_regular_delay(env: Env) -> None:
+    await define(env, "delay-regular", delay_flow(type="regular", amount=2, unit="seconds"))
+    await env.trigger("delay-regular", "del", {}, transactionId="dr-1")
+    assert await eventually(lambda: _contents(env, "del", 1)) == ["Not delayed"]
+    assert "Delay is finished" not in await details(env, "dr-1")
+    await env.settle("dr-1")
+    assert await in_app_contents(env, "del") == ["Not delayed", "Delayed"]
+    found = await details(env, "dr-1")
+    assert found.index("Step delayed") < found.index("Delay is finished")
+    assert await delayed_until(env, "dr-1") - await started_at(env, "dr-1") >= timedelta(seconds=1.9)
+
+
+async def test_overrides_delay_replaces_the_step_delay(env: Env) -> None:
+    await define(env, "delay-override", delay_flow(type="regular", amount=0.1, unit="seconds"))
+    await env.trigger(
+        "delay-override",
+        "ovr",
+        {},
+        transactionId="do-1",
+        overrides={"delay": {"amount": 2, "unit": "seconds"}},
+    )
+    await env.settle("do-1")
+    assert await in_app_contents(env, "ovr") == ["Not delayed", "Delayed"]
+    assert await delayed_until(env, "do-1") - await started_at(env, "do-1") >= timedelta(seconds=1.9)
+
+
+async def test_scheduled_delay(env: Env) -> None:
+    await define(env, "delay-scheduled", delay_flow(type="scheduled", delayPath="sendAt"))
+    send_at = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    await env.trigger("delay-scheduled", "sch", {"sendAt": send_at}, transactionId="ds-1")
+    await env.settle("ds-1")
+    assert await in_app_contents(env, "sch") == ["Not delayed", "Delayed"]
+    assert await delayed_until(env, "ds-1") == datetime.fromisoformat(send_at)
+
+
+async def test_scheduled_delay_in_the_past_fails_the_step(env: Env) -> None:
+    await define(env, "delay-past", delay_flow(type="scheduled", delayPath="sendAt"))
+    resp = await env.trigger(
+        "delay-past", "pst", {"sendAt": "2020-01-01T00:00:00.000Z"}, transactionId="dp-1"
+    )
+    assert resp.status_code == 201, resp.text
+    await env.settle("dp-1")
+    assert await in_app_contents(env, "pst") == ["Not delayed"]
+    rows = await env.sql(
+        "select status, raw from execution_details where environment_id = :e and detail = 'Invalid delay configuration'",
+        e=env.id,
+    )
+    assert rows and rows[0][0] == "Failed"
+    assert "Delay date at path sendAt must be a future date" in json.dumps(rows[0][1])
+
+
+async def test_bad_unit_fails_the_step_not_the_worker(env: Env) -> None:
+    await define(env, "delay-bad", delay_flow(type="regular", amount=1, unit="fortnights"))
+    await env.trigger("delay-bad", "bad", {}, transactionId="db-1")
+    await env.settle("db-1")
+    assert await in_app_contents(env, "bad") == ["Not delayed"]
+    assert "Invalid delay configuration" in await details(env, "db-1")
+
+
+async def test_local_time_splits_the_cohort_by_timezone(env: Env) -> None:
+    """Two subscribers, one trigger: the UTC one wakes in seconds, the UTC-1 one an hour later in an
+    execution of its own (which cancel finds and cancels)."""
+    at = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%H:%M:%S")
+    await define(env, "delay-local", delay_flow(type="local_time", atTime=at))
+    to = [{"subscriberId": "utc", "timezone": "UTC"}, {"subscriberId": "west", "timezone": "Etc/GMT+1"}]
+    await env.trigger("delay-local", to, {}, transactionId="dl-1")
+    await env.settle("dl-1")
+    assert await in_app_contents(env, "utc") == ["Not delayed", "Delayed"]
+    assert await in_app_contents(env, "west") == ["Not delayed"]
+    forks = [
+        w
+        async for w in env.stack.client.list_workflows(
+            f'WorkflowId STARTS_WITH "{workflow_id(env.id, "dl-1")}:at:"'
+        )
+    ]
+    assert len(forks) == 1
+    resp = await env.http.delete("/v1/events/trigger/dl-1")
+    assert resp.json() == {"data": True}
+    handle = env.stack.client.get_workflow_handle(forks[0].id)
+
+    async def cancelled() -> bool:
+        return (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+
+    await eventually(cancelled)
+    assert await in_app_contents(env, "west") == ["Not delayed"]
+
+
+async def _contents(env: Env, sid: str, count: int) -> list[str] | None:
+    found = await in_app_contents(env, sid)
+    return found if len(found) >= count else None

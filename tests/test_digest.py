@@ -1,0 +1,162 @@
+"""Digest steps: one accumulator per subscriber + digest key, exactly one send per window."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from store.digests import accumulator_id
+from tests.support import Env, Stack, eventually
+from tests.timing_support import define, details, digest, in_app, in_app_contents, step
+from workflows.models import DIGEST_ACCUMULATOR_WORKFLOW, AccumulatorInput, DigestSignal
+
+
+async def trigger_all(env: Env, name: str, to: object, payloads: list[dict], prefix: str) -> list[str]:
+    txs = [f"{prefix}-{i}" for i in range(len(payloads))]
+    responses = await asyncio.gather(
+        *(env.trigger(name, to, p, transactionId=tx) for p, tx in zip(payloads, txs, strict=True))
+    )
+    assert all(r.status_code == 201 for r in responses), [r.text for r in responses]
+    return txs
+
+
+async def wait_messages(
+    env: Env, sid: str, count: int, step_id: str | None = None, timeout: float = 30
+) -> list[str]:
+    async def check() -> list[str] | None:
+        found = await in_app_contents(env, sid, step_id)
+        return found if len(found) >= count else None
+
+    return await eventually(check, timeout=timeout)  # type: ignore[no-any-return]
+
+
+async def test_concurrent_triggers_send_one_digest(env: Env) -> None:
+    await define(
+        env,
+        "digest-10",
+        [
+            digest(amount=3),
+            in_app(
+                "after", "{{ step.total_count }} events: {% for e in step.events %}{{ e.n }},{% endfor %}"
+            ),
+        ],
+    )
+    await trigger_all(env, "digest-10", "ann", [{"n": i} for i in range(10)], "c10")
+    await wait_messages(env, "ann", 1)
+    await asyncio.sleep(1.5)
+    found = await in_app_contents(env, "ann")
+    assert len(found) == 1, found
+    assert found[0].startswith("10 events: ")
+    assert sorted(int(n) for n in found[0].split(": ")[1].strip(",").split(",")) == list(range(10))
+    assert (await details(env, "c10-3")).count("Step digested") == 1
+
+
+async def test_digest_keys_make_separate_groups(env: Env) -> None:
+    await define(
+        env,
+        "digest-keys",
+        [digest(amount=3, digestKey="post.id"), in_app("after", "{{ post.id }}:{{ step.total_count }}")],
+    )
+    payloads = [{"post": {"id": "a"}}] * 3 + [{"post": {"id": "b"}}] * 2 + [{}] * 2
+    await trigger_all(env, "digest-keys", "kim", payloads, "keys")
+    await wait_messages(env, "kim", 3)
+    await asyncio.sleep(1.0)
+    assert sorted(await in_app_contents(env, "kim")) == sorted(["a:3", "b:2", ":2"])
+
+
+async def test_two_digest_steps_in_one_workflow(env: Env) -> None:
+    await define(
+        env,
+        "digest-twice",
+        [
+            digest("d1", amount=1),
+            in_app("first", "d1 {{ step.total_count }}"),
+            digest("d2", amount=5),
+            in_app("second", "d2 {{ step.total_count }}"),
+        ],
+    )
+    await trigger_all(env, "digest-twice", "two", [{"i": i} for i in range(3)], "tw-a")
+    await wait_messages(env, "two", 1, "first")
+    await trigger_all(env, "digest-twice", "two", [{"i": i} for i in range(2)], "tw-b")
+    assert sorted(await wait_messages(env, "two", 2, "first")) == ["d1 2", "d1 3"]
+    assert await wait_messages(env, "two", 1, "second", timeout=20) == ["d2 2"]
+
+
+async def test_backoff_first_event_goes_out_at_once(env: Env) -> None:
+    await define(
+        env,
+        "digest-backoff",
+        [
+            digest(type="backoff", backoff=True, amount=2, backoffAmount=30, backoffUnit="seconds"),
+            in_app(
+                "after", "{% if step.digest %}digest of {{ step.total_count }}{% else %}single{% endif %}"
+            ),
+        ],
+    )
+    await trigger_all(env, "digest-backoff", "bo", [{}], "bo-first")
+    await env.settle("bo-first-0")
+    assert await in_app_contents(env, "bo") == ["single"]
+    assert "Digest was skipped, first backoff event" in await details(env, "bo-first-0")
+    await trigger_all(env, "digest-backoff", "bo", [{}, {}, {}], "bo-next")
+    await wait_messages(env, "bo", 2)
+    await asyncio.sleep(1.0)
+    assert await in_app_contents(env, "bo") == ["single", "digest of 3"]
+
+
+async def test_concurrent_digest_and_throttle_on_both_backends(any_stack: Stack) -> None:
+    """The database arbitrates digests and throttles the same way on PostgreSQL and SQLite."""
+    env = await any_stack.new_env()
+    await define(env, "digest-any", [digest(amount=3), in_app("after", "{{ step.total_count }}")])
+    await trigger_all(env, "digest-any", "any", [{"n": i} for i in range(6)], "any")
+    assert await wait_messages(env, "any", 1) == ["6"]
+    await define(
+        env,
+        "throttle-any",
+        [step("limit", "throttle", threshold=2, amount=1, unit="hours"), in_app("t", "t")],
+    )
+    txs = await trigger_all(env, "throttle-any", "thr-any", [{}] * 5, "thr-any")
+    await asyncio.gather(*(env.settle(tx) for tx in txs))
+    assert len(await in_app_contents(env, "thr-any")) == 2
+    await asyncio.sleep(1)
+    assert await in_app_contents(env, "any") == ["6"]
+
+
+async def test_long_window_continues_as_new_without_losing_events(env: Env) -> None:
+    """An accumulator that received ``max_events_per_run`` events continues-as-new mid-window, carrying
+    them: history stays bounded and the window still sends once with every event."""
+    workflow_row = await define(
+        env, "digest-can", [digest(amount=5), in_app("after", "{{ step.total_count }}")]
+    )
+    resp = await env.http.post("/v1/subscribers", json={"subscriberId": "can"})
+    assert resp.status_code == 201, resp.text
+    internal = (await env.sql("select id from subscribers where environment_id = :e", e=env.id))[0][0]
+    accumulator = accumulator_id(
+        environment_id=env.id,
+        workflow_id=workflow_row,
+        step_id="digest",
+        subscriber_id=internal,
+        key_value=None,
+    )
+    client = env.stack.client
+    # Started ahead of the triggers with a low limit; the triggers' signal-with-start reach this run.
+    await client.start_workflow(
+        DIGEST_ACCUMULATOR_WORKFLOW,
+        AccumulatorInput(
+            environment_id=env.id, subscriber_id=internal, step_id="digest", max_events_per_run=3
+        ),
+        id=accumulator,
+        task_queue=env.stack.settings.task_queue,
+        start_signal="add",
+        start_signal_args=[
+            DigestSignal(transaction_id="can-0", window_end=datetime.now(UTC) + timedelta(seconds=8))
+        ],
+    )
+    for i in range(8):
+        assert (await env.trigger("digest-can", "can", {"i": i}, transactionId=f"can-{i}")).status_code == 201
+    assert await wait_messages(env, "can", 1) == ["8"]
+
+    async def runs() -> int | None:
+        found = [w async for w in client.list_workflows(f'WorkflowId = "{accumulator}"')]
+        return len(found) if len(found) >= 3 else None  # 8 events, at most 3 per run
+
+    await eventually(runs)

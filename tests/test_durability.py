@@ -1,0 +1,149 @@
+"""A pending delay and an open digest survive a SIGKILLed worker and a restarted Temporal server, and
+each still delivers exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from api.app import create_app
+from tests.support import Env, Stack, eventually
+from tests.timing_support import define, details, digest, in_app, in_app_contents, step
+from tidings.devserver import dev_server_args, free_port, wait_for_port
+from tidings.temporal import connect
+from worker import build_worker
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes a test starts; whatever still runs at the end is killed."""
+    procs: list[subprocess.Popen[bytes]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def start_worker(stack: Stack, pg_url: str, address: str, queue: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "TIDINGS_DATABASE_URL": pg_url,
+        "TIDINGS_TEMPORAL_ADDRESS": address,
+        "TIDINGS_TASK_QUEUE": queue,
+        "TIDINGS_SECRET_KEY": stack.settings.secret_key,
+        "TIDINGS_SMTP_PORT": str(stack.mailbox.port),
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=out, stderr=out)
+
+
+def start_server(args: list[str], port: int) -> subprocess.Popen[bytes]:
+    """A Temporal dev server on its SQLite file, listening when this returns."""
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port("127.0.0.1", port)
+    return proc
+
+
+@asynccontextmanager
+async def api_env(stack: Stack, client: Client, queue: str) -> AsyncIterator[Env]:
+    """An environment whose triggers go to ``queue`` through an API built on ``client``."""
+    base = await stack.new_env()
+    settings = stack.settings.model_copy(update={"task_queue": queue})
+    app = create_app(settings, db=stack.db, temporal=client)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://tidings.test",
+            headers={"Authorization": f"ApiKey {base.key}"},
+            timeout=60,
+        ) as http,
+    ):
+        yield Env(stack=stack, id=base.id, key=base.key, http=http)
+
+
+async def start_pending_work(env: Env, window: int) -> None:
+    """A delay and a digest window, both pending when this returns."""
+    await define(
+        env,
+        "durable-delay",
+        [
+            step("wait", "delay", type="regular", amount=window, unit="seconds"),
+            in_app("after", "delayed once"),
+        ],
+    )
+    await define(
+        env, "durable-digest", [digest(amount=window), in_app("after", "{{ step.total_count }} events")]
+    )
+    assert (await env.trigger("durable-delay", "dura", {}, transactionId="dur-delay")).status_code == 201
+    for i in range(3):
+        assert (
+            await env.trigger("durable-digest", "digi", {"i": i}, transactionId=f"dur-dig-{i}")
+        ).status_code == 201
+
+    async def pending() -> bool:
+        delayed = "Step delayed" in await details(env, "dur-delay")
+        digested = [("Step digested" in await details(env, f"dur-dig-{i}")) for i in range(3)]
+        return delayed and all(digested)
+
+    await eventually(pending, timeout=60)
+    assert await in_app_contents(env, "dura") == [] and await in_app_contents(env, "digi") == []
+
+
+async def delivered_once(env: Env) -> None:
+    async def done() -> bool:
+        return bool(await in_app_contents(env, "dura")) and bool(await in_app_contents(env, "digi"))
+
+    await eventually(done, timeout=90, interval=0.2)
+    await asyncio.sleep(2)
+    assert await in_app_contents(env, "dura") == ["delayed once"]
+    assert await in_app_contents(env, "digi") == ["3 events"]
+
+
+async def test_worker_sigkill_keeps_delay_and_digest(
+    stack: Stack, pg_url: str, temporal_address: str, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    queue = f"durable-{secrets.token_hex(4)}"
+    log = tmp_path / "worker.log"
+    processes.append(start_worker(stack, pg_url, temporal_address, queue, log))
+    async with api_env(stack, stack.client, queue) as env:
+        await start_pending_work(env, window=6)
+        processes[0].send_signal(signal.SIGKILL)
+        processes[0].wait(timeout=10)
+        await asyncio.sleep(1)
+        processes.append(start_worker(stack, pg_url, temporal_address, queue, log))
+        await delivered_once(env)
+
+
+async def test_temporal_server_restart_keeps_delay_and_digest(
+    stack: Stack, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    port = free_port()
+    args = dev_server_args(port=port, ui_port=None, db_file=tmp_path / "temporal.db")
+    processes.append(start_server(args, port))
+    client = await connect(f"127.0.0.1:{port}", "default")
+    queue = f"restart-{secrets.token_hex(4)}"
+    settings = stack.settings.model_copy(update={"task_queue": queue})
+    async with (
+        build_worker(client=client, db=stack.db, settings=settings),
+        api_env(stack, client, queue) as env,
+    ):
+        await start_pending_work(env, window=8)
+        processes[0].send_signal(signal.SIGKILL)
+        processes[0].wait(timeout=10)
+        processes.append(start_server(args, port))
+        await delivered_once(env)

@@ -1,0 +1,139 @@
+"""The delay step: a durable timer for the cohort.
+
+Regular (``amount unit``, replaced by the trigger's ``overrides.delay``), scheduled (the ISO date at
+``delayPath`` in the payload) or at the subscriber's local time (``{"type":"local_time","atTime":"09:00"}``).
+Subscribers of one cohort who wake at different times are split: this execution keeps the earliest group,
+the others continue in executions of their own that Temporal starts at their wake time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.models import (
+        LOCAL_WAKE_TIMES,
+        RECORD_DETAILS,
+        START_RESUMED_RUNS,
+        LocalWakeInput,
+        LocalWakeResult,
+        RecordDetailsInput,
+        ResumePoint,
+        RunInput,
+        ScheduledRun,
+        StartRunsInput,
+        StepSpec,
+    )
+    from workflows.steps.timing import INVALID_DELAY, TimingError, regular_duration, scheduled_until
+
+if TYPE_CHECKING:
+    from workflows.engine import StepRunner
+
+RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+
+
+async def wake_groups(runner: StepRunner, spec: StepSpec, now: datetime) -> list[tuple[datetime, list[str]]]:
+    """(wake time, subscribers) in wake order; raises TimingError on a bad configuration."""
+    meta, ctx = spec.metadata, runner.context
+    kind = meta.get("type") or "regular"
+    if kind == "scheduled":
+        return [(scheduled_until(ctx.payload, meta.get("delayPath"), now), list(runner.cohort))]
+    if kind == "local_time":
+        found = await workflow.execute_local_activity(
+            LOCAL_WAKE_TIMES,
+            LocalWakeInput(subscriber_ids=runner.cohort, at_time=str(meta.get("atTime") or ""), now=now),
+            result_type=LocalWakeResult,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+        )
+        if found.invalid:
+            raise TimingError(found.invalid)
+        groups: dict[datetime, list[str]] = {}
+        for sid in runner.cohort:
+            if sid in found.wake:
+                groups.setdefault(found.wake[sid], []).append(sid)
+        return sorted(groups.items())
+    return [(now + regular_duration(meta, ctx.overrides), list(runner.cohort))]
+
+
+async def run(runner: StepRunner, spec: StepSpec) -> dict[str, Any]:
+    now = workflow.now()
+    try:
+        groups = await wake_groups(runner, spec, now)
+    except TimingError as exc:
+        for sid in runner.cohort:
+            runner.detail(
+                spec,
+                INVALID_DELAY,
+                status="Failed",
+                source="Payload",
+                subscriber_id=sid,
+                raw={"error": str(exc)},
+            )
+        runner.cohort = []  # the chain stops here, as Novu cancels the job
+        return {"error": str(exc)}
+    if not groups:
+        runner.cohort = []
+        return {}
+    (until, cohort), later = groups[0], groups[1:]
+    if later:
+        await fork_later_groups(runner, spec, later, now)
+    runner.cohort = cohort
+    for sid in cohort:
+        runner.detail(spec, "Step delayed", subscriber_id=sid, raw={"until": until.isoformat()})
+    await flush_details(runner)  # visible while the delay is pending, not only after it
+    if until > now:
+        await workflow.sleep(until - now)
+    for sid in cohort:
+        runner.detail(spec, "Delay is finished", subscriber_id=sid)
+    return {"until": until.isoformat()}
+
+
+async def flush_details(runner: StepRunner) -> None:
+    details = runner.take_details()
+    if details:
+        await workflow.execute_local_activity(
+            RECORD_DETAILS,
+            RecordDetailsInput(details=details),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+        )
+
+
+async def fork_later_groups(
+    runner: StepRunner, spec: StepSpec, later: list[tuple[datetime, list[str]]], now: datetime
+) -> None:
+    """Subscribers who wake later continue in their own execution (started by Temporal at that time),
+    resumed right after this step; its ID starts with this transaction's, so cancel finds it."""
+    ctx = runner.context
+    runs = [
+        ScheduledRun(
+            workflow_id=f"{workflow.info().workflow_id}:at:{spec.step_id}:{int(until.timestamp())}:{group[0]}",
+            run=RunInput(
+                context=ctx,
+                subscriber_ids=group,
+                resume=ResumePoint(
+                    after_step_id=spec.step_id,
+                    result={"until": until.isoformat()},
+                    results=dict(runner.results),
+                ),
+            ),
+            start_at=until,
+        )
+        for until, group in later
+    ]
+    for scheduled in runs:
+        for sid in scheduled.run.subscriber_ids or []:
+            runner.detail(
+                spec, "Step delayed", subscriber_id=sid, raw={"until": scheduled.start_at.isoformat()}
+            )
+    await workflow.execute_activity(
+        START_RESUMED_RUNS,
+        StartRunsInput(runs=runs, now=now),
+        start_to_close_timeout=timedelta(seconds=60),
+        retry_policy=RETRY,
+    )

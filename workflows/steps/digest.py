@@ -1,0 +1,42 @@
+"""The digest step: each subscriber's event joins the accumulator of its digest key.
+
+One activity call for the whole cohort. Digested subscribers leave this execution's cohort: their
+accumulator runs the steps after the digest once per window, with every event. Subscribers whose backoff
+digest was skipped (no recent event) continue here at once, with no digest.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.dsl import DigestResult
+    from workflows.models import JOIN_DIGEST, JoinDigestInput, JoinDigestResult, StepSpec
+
+if TYPE_CHECKING:
+    from workflows.engine import StepRunner
+
+RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+
+
+async def run(runner: StepRunner, spec: StepSpec) -> DigestResult:
+    joined = await workflow.execute_local_activity(
+        JOIN_DIGEST,
+        JoinDigestInput(
+            context=runner.context,
+            step=spec,
+            subscriber_ids=runner.cohort,
+            results=runner.results,
+            at=workflow.now(),
+        ),
+        result_type=JoinDigestResult,
+        start_to_close_timeout=timedelta(seconds=120),
+        retry_policy=RETRY,
+    )
+    skipped = set(joined.skipped)
+    runner.cohort = [sid for sid in runner.cohort if sid in skipped]
+    return DigestResult(events=[], total_count=0)
