@@ -67,6 +67,7 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         audience.audience_page,
         audience.count_audience,
         delivery.deliver_step,
+        delivery.check_conditions,
         delivery.record_details,
         digest.join_digest,
         digest.fire_digest,

@@ -24,8 +24,11 @@ from store.subscribers import load_subscribers
 from store.views import subscriber_view
 from workflows.interpreter import spec_from_novu
 from workflows.models import (
+    CHECK_CONDITIONS,
     DELIVER_STEP,
     RECORD_DETAILS,
+    ConditionsInput,
+    ConditionsResult,
     DeliverInput,
     DeliverResult,
     DeliveryContext,
@@ -63,6 +66,21 @@ def with_variant(step: StepSpec, variant: dict[str, Any]) -> StepSpec:
     )
     changes = {name: getattr(chosen, name) for name in TEMPLATE_FIELDS if getattr(chosen, name) is not None}
     return step.model_copy(update=changes)
+
+
+def subscriber_facts(
+    ctx: DeliveryContext,
+    sub: Subscriber,
+    view: dict[str, Any],
+    actor: dict[str, Any] | None,
+    step_messages: dict[str, dict[str, bool]],
+) -> SubscriberFacts:
+    return SubscriberFacts(
+        variables={"payload": ctx.payload, "subscriber": view, "tenant": ctx.tenant, "actor": actor},
+        is_online=sub.is_online,
+        last_online_at=sub.last_online_at,
+        step_messages=step_messages,
+    )
 
 
 class DeliveryActivities:
@@ -124,12 +142,7 @@ class DeliveryActivities:
             if sub is None:
                 continue
             view = subscriber_view(sub)
-            facts = SubscriberFacts(
-                variables={"payload": ctx.payload, "subscriber": view, "tenant": ctx.tenant, "actor": actor},
-                is_online=sub.is_online,
-                last_online_at=sub.last_online_at,
-                step_messages=step_messages.get(sid, {}),
-            )
+            facts = subscriber_facts(ctx, sub, view, actor, step_messages.get(sid, {}))
             outcome = evaluate_filters(step.filters, facts)
             if not outcome.passed:
                 result.filtered.append(sid)
@@ -243,6 +256,41 @@ class DeliveryActivities:
             )
             row = (await session.exec(stmt)).first()
         return {**ctx.actor, **subscriber_view(row)} if row is not None else dict(ctx.actor)
+
+    @activity.defn(name=CHECK_CONDITIONS)
+    async def check_conditions(self, request: ConditionsInput) -> ConditionsResult:
+        """Evaluate an action step's conditions for a cohort; the filtered are recorded as such."""
+        ctx, step = request.context, request.step
+        result = ConditionsResult()
+        rows: list[dict[str, Any]] = []
+        async with self.db.session() as session:
+            subscribers = await load_subscribers(session=session, ids=request.subscriber_ids)
+            step_messages = await self.step_states(session, ctx, step, list(subscribers))
+            actor = await self.actor_view(session, ctx)
+            for sid in request.subscriber_ids:
+                sub = subscribers.get(sid)
+                if sub is None:
+                    continue
+                facts = subscriber_facts(ctx, sub, subscriber_view(sub), actor, step_messages.get(sid, {}))
+                outcome = evaluate_filters(step.filters, facts)
+                if outcome.passed:
+                    result.passed.append(sid)
+                    continue
+                result.filtered.append(sid)
+                rows.append(
+                    {
+                        "environment_id": ctx.environment_id,
+                        "transaction_id": ctx.transaction_id,
+                        "workflow_id": ctx.workflow.id,
+                        "subscriber_id": sid,
+                        "step_id": step.step_id,
+                        "channel": step.type,
+                        "detail": FILTERED,
+                        "raw": {"filter": {"conditions": outcome.conditions, "passed": False}},
+                    }
+                )
+            await add_details(session=session, rows=rows)
+        return result
 
     @activity.defn(name=RECORD_DETAILS)
     async def record_details(self, request: RecordDetailsInput) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from jinja2 import ChainableUndefined, Template, pass_context
+from jinja2 import ChainableUndefined, Template, nodes, pass_context
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
@@ -20,7 +20,8 @@ from activities import template_helpers as helpers
 from activities.handlebars import to_jinja
 
 MAX_OUTPUT = 1_000_000  # characters per rendered value
-MAX_RANGE = 1_000
+MAX_RANGE = 100
+MAX_LOOP_DEPTH = 3  # with MAX_RANGE, a template's own loops stay under a million iterations
 MAX_REPEAT = 100_000  # longest string/list a template may build with ``*``
 UNSAFE_ATTRIBUTES = frozenset({"mro", "format_map", "gi_frame", "cr_frame", "f_globals", "tb_frame"})
 
@@ -40,6 +41,12 @@ def _each(value: Any) -> list[tuple[Any, Any]]:
     if isinstance(value, list | tuple):
         return list(enumerate(value))
     return []
+
+
+def _loop_depth(node: nodes.Node) -> int:
+    """How deeply ``for`` loops nest in a parsed template."""
+    inner = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
+    return inner + 1 if isinstance(node, nodes.For) else inner
 
 
 def _blank_none(value: Any) -> Any:
@@ -105,7 +112,11 @@ class Renderer:
         key = (escape, source)
         template = self._cache.get(key)
         if template is None:
-            template = self._envs[escape].from_string(to_jinja(source))
+            env = self._envs[escape]
+            jinja_source = to_jinja(source)
+            if _loop_depth(env.parse(jinja_source)) > MAX_LOOP_DEPTH:
+                raise SecurityError(f"loops may be nested at most {MAX_LOOP_DEPTH} deep")
+            template = env.from_string(jinja_source)
             self._cache[key] = template
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)

@@ -106,6 +106,7 @@ async def insert_ignore(
     bind = session.bind
     is_pg = bind is not None and bind.dialect.name == "postgresql"
     stmt = (postgresql.insert if is_pg else sqlite.insert)(table).on_conflict_do_nothing(index_elements=list(conflict))
+    result: Any
     if len(rows) == 1:
         result = await session.exec(stmt.values(dict(rows[0])))  # type: ignore[call-overload]
     else:

@@ -230,3 +230,27 @@ async def test_variants_are_chosen_by_conditions(env: Env) -> None:
     )
     assert no_conditions.status_code == 400
     assert no_conditions.json()["message"].startswith("Variant conditions are required, variant name v id ")
+
+
+async def test_action_step_conditions(env: Env) -> None:
+    """A delay whose conditions filter out the cohort is skipped (Novu: a filtered delay waits 0)."""
+    urgent = {"on": "payload", "field": "urgent", "operator": "EQUAL", "value": "false"}
+    identifier = await create(
+        env,
+        [
+            {
+                "filters": [group("AND", urgent)],
+                "template": {"type": "delay", "content": ""},
+                "metadata": {"type": "regular", "amount": 1, "unit": "days"},
+            },
+            {"template": {"type": "in_app", "content": "now"}},
+        ],
+    )
+    await env.trigger(identifier, "busy", {"urgent": True}, transactionId="tx-urgent")
+    await env.settle("tx-urgent")  # would wait a day if the delay ran
+    assert [m["content"] for m in (await env.feed("busy"))["data"]] == ["now"]
+    rows = await env.sql(
+        "select step_id, raw from execution_details where transaction_id = 'tx-urgent' and detail = :d",
+        d="Step was filtered based on steps filters",
+    )
+    assert len(rows) == 1

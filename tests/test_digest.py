@@ -160,3 +160,33 @@ async def test_long_window_continues_as_new_without_losing_events(env: Env) -> N
         return len(found) if len(found) >= 3 else None  # 8 events, at most 3 per run
 
     await eventually(runs)
+
+
+async def test_events_across_window_boundaries_are_sent_once(env: Env) -> None:
+    """A steady stream over several short windows: every event is sent in exactly one window, including
+    those that arrive while a window is closing."""
+    await define(env, "digest-stream", [digest(amount=1), in_app("after", "{{ step.total_count }}")])
+    for i in range(20):
+        assert (
+            await env.trigger("digest-stream", "str", {"i": i}, transactionId=f"st-{i}")
+        ).status_code == 201
+        await asyncio.sleep(0.15)
+
+    async def all_fired() -> list[int] | None:
+        rows = await env.sql(
+            "select count(*), count(distinct fired_by) from digest_events where environment_id = :e and status = 'fired'",
+            e=env.id,
+        )
+        return list(rows[0]) if rows[0][0] == 20 else None
+
+    fired, windows = await eventually(all_fired, timeout=30)
+    assert windows >= 2
+
+    async def sent() -> list[str] | None:
+        found = await in_app_contents(env, "str")
+        return found if len(found) >= windows else None
+
+    found = await eventually(sent, timeout=30)
+    await asyncio.sleep(1)
+    assert len(await in_app_contents(env, "str")) == windows
+    assert sum(int(c) for c in found) == 20

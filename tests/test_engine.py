@@ -222,3 +222,15 @@ async def test_rest_step_ids_must_be_unique(env: Env) -> None:
     )
     assert resp.status_code == 400
     assert resp.json()["message"] == "Step ids (uuid) must be unique within a workflow"
+
+
+async def test_catalog_comment_digest_validates_its_payload(env: Env) -> None:
+    resp = await env.trigger("comment-digest", "author", {"post_id": "p1", "comment": "nice"})
+    assert resp.status_code == 400
+    assert resp.json()["message"] == [
+        "payload.post_title should not be null or undefined",
+        "payload.author should not be null or undefined",
+    ]
+    listed = (await env.http.get("/v1/workflows/comment-digest")).json()["data"]
+    assert listed["origin"] == "code" and listed["tags"] == ["social"]
+    assert [s["template"]["type"] for s in listed["steps"]] == ["in_app", "digest", "email"]

@@ -112,6 +112,8 @@ def test_escaping_like_handlebars() -> None:
         "{{ 'x' * 10000000 }}",
         "{{ 10 ** 100000000 }}",
         "{% for i in range(100000000) %}{% endfor %}",
+        "{% for a in range(9) %}{% for b in x %}{% for c in x %}{% for d in x %}{% endfor %}{% endfor %}"
+        "{% endfor %}{% endfor %}",
         "{{#each items}}unclosed",
         "{{#if}}{{/each}}",
         "{{> partial}}",

@@ -66,7 +66,7 @@ async def code_definitions(identifiers: list[str] | None = None) -> list[dict[st
                 "name": spec.step_id,
                 "active": True,
                 "shouldStopOnFail": spec.should_stop_on_fail,
-                "filters": [],
+                "filters": spec.filters,
                 "template": {
                     "type": spec.type,
                     "content": spec.content if isinstance(spec.content, str) else "",

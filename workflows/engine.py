@@ -8,14 +8,24 @@ A cohort is a list of internal subscriber ids that a channel step delivers to in
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.dsl import REGISTRY, DuplicateStepId, StepBuilder, StepResult, typed_result
-    from workflows.models import CHANNELS, DetailRecord, RunInput, StepSpec
+    from workflows.models import (
+        CHANNELS,
+        CHECK_CONDITIONS,
+        ConditionsInput,
+        ConditionsResult,
+        DetailRecord,
+        RunInput,
+        StepSpec,
+    )
 
 from workflows import interpreter
 from workflows.steps import HANDLERS
@@ -48,12 +58,32 @@ class StepRunner(StepBuilder[Any]):
         if not self.cohort or not spec.active:
             # No one left (or an inactive REST step, for which Novu creates no job): nothing is recorded.
             return StepResult(skipped=True) if spec.type in CHANNELS else None
+        if spec.type not in CHANNELS and spec.filters and not await self.conditions_pass(spec):
+            return None
         if spec.skip:
             for sid in self.cohort:
                 self.detail(spec, SKIPPED, subscriber_id=sid, raw={"skip": True})
             self.summary[spec.step_id] = {"sent": 0, "filtered": len(self.cohort), "failed": 0}
             return StepResult(skipped=True, filtered=len(self.cohort)) if spec.type in CHANNELS else None
         return await HANDLERS[spec.type](self, spec)
+
+    async def conditions_pass(self, spec: StepSpec) -> bool:
+        """An action step runs unless its conditions filter out the whole cohort. Channel steps decide per
+        subscriber at delivery; an action step (a timer, a digest) is shared by the cohort, so a cohort where
+        only some pass runs it for all of them."""
+        checked = await workflow.execute_local_activity(
+            CHECK_CONDITIONS,
+            ConditionsInput(context=self.context, step=spec, subscriber_ids=self.cohort),
+            result_type=ConditionsResult,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
+            ),
+        )
+        if checked.passed:
+            return True
+        self.summary[spec.step_id] = {"sent": 0, "filtered": len(checked.filtered), "failed": 0}
+        return False
 
     async def execute(self, spec: StepSpec) -> Any:
         try:

@@ -318,3 +318,18 @@ class ThrottleResult(BaseModel):
     allowed: list[str] = Field(default_factory=list)
     throttled: list[str] = Field(default_factory=list)
     invalid: str | None = None
+
+
+# Conditions on action steps (delay, digest, throttle, custom), decided before the step runs.
+CHECK_CONDITIONS = "check_conditions"
+
+
+class ConditionsInput(BaseModel):
+    context: DeliveryContext
+    step: StepSpec
+    subscriber_ids: list[str]
+
+
+class ConditionsResult(BaseModel):
+    passed: list[str] = Field(default_factory=list)
+    filtered: list[str] = Field(default_factory=list)

@@ -2,7 +2,7 @@
 
 One activity call for the whole cohort. Digested subscribers leave this execution's cohort: their
 accumulator runs the steps after the digest once per window, with every event. Subscribers whose backoff
-digest was skipped (no recent event) continue here at once, with no digest.
+digest was skipped (no recent event) continue here at once, with no digest in their templates.
 """
 
 from __future__ import annotations
@@ -39,4 +39,6 @@ async def run(runner: StepRunner, spec: StepSpec) -> DigestResult:
     )
     skipped = set(joined.skipped)
     runner.cohort = [sid for sid in runner.cohort if sid in skipped]
-    return DigestResult(events=[], total_count=0)
+    # Whoever continues here (a skipped backoff event) carries just this event. Templates still render
+    # without a digest (step.digest false), as in Novu; code sees one event instead of an empty window.
+    return DigestResult(events=[runner.context.payload] if skipped else [], total_count=1 if skipped else 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 #: Real conversions (Novu's ``toMilliseconds`` treats weeks and months as seconds). A month is 30 days,
@@ -66,8 +66,6 @@ def parse_instant(value: Any) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        from datetime import UTC
-
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
