@@ -11,7 +11,7 @@ from bench.baseline import INSERT_ONE, InsertInput, message_row
 from bench.load import run_n, wait_for_count
 from bench.results import Row
 from bench.scale import Scale, time_left
-from bench.stack import INAPP_WORKFLOW, Stack, terminate_running
+from bench.stack import INAPP_WORKFLOW, Stack, terminate_running, worker_hint
 from bench.trigger import cpu_per_op, trigger_body
 
 BATCH = 1_000
@@ -97,7 +97,7 @@ async def e2e_rate(stack: Stack, scale: Scale, row: Row) -> None:
             for side, r in results.items()
             if not r["reached"] or r["accepted"] < n
         ]
-        row.note = "; ".join(problems)
+        row.note = "; ".join(problems) + (worker_hint(stack) if problems else "")
         row.extra = {
             "triggers": n,
             **{f"{k}_detail": {kk: vv for kk, vv in v.items() if kk != "rate"} for k, v in results.items()},
@@ -223,6 +223,7 @@ async def fanout(stack: Stack, scale: Scale, row: Row, rss: Row) -> None:
                 row.fail(
                     f"{got.count}/{len(ids)} messages stored, then no progress for {scale.stall:.0f}s "
                     f"(or over {scale.fanout_limit:.0f}s in all); {rate:.0f} messages/s until then; {how}"
+                    + worker_hint(stack)
                 )
             row.extra = {"subscribers": len(ids), "cpu_ms_per_message": cpu_per_op(stack, before, got.count)}
     finally:

@@ -18,7 +18,7 @@ from bench.baseline import SIGNAL_SINK, SinkInput
 from bench.load import run_n
 from bench.results import Row
 from bench.scale import Scale, time_left
-from bench.stack import SUBSCRIBER, Stack, add_digest_workflow, worker_problem
+from bench.stack import SUBSCRIBER, Stack, add_digest_workflow, worker_hint, worker_problem
 from bench.trigger import cpu_per_op
 
 
@@ -128,6 +128,7 @@ async def digest_rate(stack: Stack, scale: Scale, row: Row, delivered_rate: floa
         row.note = (
             f"expected one in-app message '{expected}' after the {window:.0f}s window, got {len(contents)}: "
             f"{shown}; rate {how} would be {n / ((absorbed_at or accepted_at) - t0):.1f} events/s"
+            + worker_hint(stack)
         )
     row.extra = {"events": n, "window_seconds": round(window), "cpu_ms_per_event": cpu}
 

@@ -66,6 +66,17 @@ class Proc:
         except OSError:
             return ""
 
+    def last_error(self) -> str:
+        """The last line of the log that names an error (a worker failing tasks says why there)."""
+        try:
+            lines = self.log.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        for line in reversed(lines[-2000:]):
+            if "Error:" in line or "Error(" in line:
+                return line.strip()[:300]
+        return ""
+
     def alive(self) -> bool:
         return self.popen.poll() is None
 
@@ -368,6 +379,12 @@ async def terminate_running(stack: Stack, id_prefix: str) -> int:
 
     await asyncio.gather(*(stop(w) for w in ids))
     return len(ids)
+
+
+def worker_hint(stack: Stack) -> str:
+    """A pointer to the worker's last logged error, for notes on deliveries that did not finish."""
+    line = stack.procs["worker"].last_error()
+    return f"; the worker's last logged error: {line}" if line else ""
 
 
 def worker_problem(stack: Stack) -> str:
