@@ -109,6 +109,7 @@ async def digest_rate(stack: Stack, scale: Scale, row: Row, delivered_rate: floa
             return
         stack.check_alive()
         await asyncio.sleep(0.25)
+    waited = time.perf_counter() - t0
     cpu = cpu_per_op(stack, before, n)
     deadline = min(t0 + window + max(60.0, window), time.perf_counter() + time_left() - 5)
     sends = await _wait_digest_message(stack, identifier, deadline=deadline)
@@ -116,18 +117,21 @@ async def digest_rate(stack: Stack, scale: Scale, row: Row, delivered_rate: floa
     if absorbed_at is not None:
         row.value = n / (absorbed_at - t0)
         how = "until every trigger's execution had handed its event over"
+    elif done:
+        row.value = None
+        how = f"absorption too slow for the window: {done}/{n} handed over in {waited:.0f}s ({done / waited:.1f}/s)"
     else:
         row.value = n / (accepted_at - t0)
-        how = f"until accepted (absorption not observable: {done}/{n} trigger executions completed in the window)"
+        how = "until accepted (no trigger execution completed before the window closed)"
     contents = [content for (content,) in sends]
-    if contents == [expected]:
+    if contents == [expected] and row.value is not None:
         row.note = f"{how}; one in-app message '{expected}' (window {window:.0f}s)"
     else:
         shown = contents[:3] + (["…"] if len(contents) > 3 else [])
         row.value = None
         row.note = (
-            f"expected one in-app message '{expected}' after the {window:.0f}s window, got {len(contents)}: "
-            f"{shown}; rate {how} would be {n / ((absorbed_at or accepted_at) - t0):.1f} events/s"
+            f"{how}; expected one in-app message '{expected}' after the {window:.0f}s window, got "
+            f"{len(contents)}: {shown}; accepted at {n / (accepted_at - t0):.1f} triggers/s"
             + worker_hint(stack)
         )
     row.extra = {"events": n, "window_seconds": round(window), "cpu_ms_per_event": cpu}
