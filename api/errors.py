@@ -120,7 +120,9 @@ def _field_annotation(model: Any, loc: list[Any]) -> Any:
 
 def _is_str(ann: Any) -> bool:
     """A plain (or optional) string field: class-validator adds "must be a string" when it is missing."""
-    return ann is str or (get_origin(ann) is not None and [a for a in get_args(ann) if a is not type(None)] == [str])
+    return ann is str or (
+        get_origin(ann) is not None and [a for a in get_args(ann) if a is not type(None)] == [str]
+    )
 
 
 def validation_messages(errors: list[dict[str, Any]], model: Any = None) -> list[str]:

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,8 +47,6 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _dumps}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
-            if ":memory:" not in url:
-                kwargs["poolclass"] = NullPool
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
@@ -57,6 +54,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
     @asynccontextmanager
@@ -105,7 +103,9 @@ async def insert_ignore(
     table = getattr(table, "__table__", table)  # a model class or a Table
     bind = session.bind
     is_pg = bind is not None and bind.dialect.name == "postgresql"
-    stmt = (postgresql.insert if is_pg else sqlite.insert)(table).on_conflict_do_nothing(index_elements=list(conflict))
+    stmt = (postgresql.insert if is_pg else sqlite.insert)(table).on_conflict_do_nothing(
+        index_elements=list(conflict)
+    )
     result: Any
     if len(rows) == 1:
         result = await session.exec(stmt.values(dict(rows[0])))  # type: ignore[call-overload]
@@ -126,7 +126,15 @@ def rows_for(model: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
     return [{**defaults, "id": new_id(), **r} for r in rows]
 
 
+def _sqlite_begin_immediate(conn: Any) -> None:
+    """Take SQLite's write lock when a transaction starts: a transaction that read first cannot upgrade
+    to a writer after another one committed ("database is locked"), and busy_timeout does not help there."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit BEGIN is deferred).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -93,7 +93,9 @@ async def details_for(
     )
     if subscriber_id is not None:
         stmt = stmt.where(ExecutionDetail.subscriber_id == subscriber_id)
-    return list((await session.exec(stmt.order_by(col(ExecutionDetail.created_at), col(ExecutionDetail.id)))).all())
+    return list(
+        (await session.exec(stmt.order_by(col(ExecutionDetail.created_at), col(ExecutionDetail.id)))).all()
+    )
 
 
 def flatten(value: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:

@@ -160,12 +160,21 @@ class Stack:
         return Env(stack=self, id=env_id, key=key, http=self.http_client(key))
 
     async def truncate(self) -> None:
-        async with self.db.session() as session:
-            if self.db.is_sqlite:
-                for table in TABLES:
-                    await session.exec(text(f"DELETE FROM {table}"))  # type: ignore[call-overload]
-            else:
-                await session.exec(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))  # type: ignore[call-overload]
+        """Empty every table; retried, because an execution still finishing can hold a lock briefly."""
+        for attempt in range(5):
+            try:
+                async with self.db.session() as session:
+                    if self.db.is_sqlite:
+                        for table in TABLES:
+                            await session.exec(text(f"DELETE FROM {table}"))  # type: ignore[call-overload]
+                    else:
+                        await session.exec(text("SET LOCAL lock_timeout = '5s'"))  # type: ignore[call-overload]
+                        await session.exec(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))  # type: ignore[call-overload]
+                break
+            except Exception:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.5)
         self.app.state.key_cache.clear()
         self.mailbox.messages.clear()
 

@@ -49,7 +49,7 @@ async def run(runner: StepRunner, spec: StepSpec) -> StepResult:
             request,
             result_type=DeliverResult,
             start_to_close_timeout=timedelta(minutes=5),
-            heartbeat_timeout=timedelta(seconds=30),
+            heartbeat_timeout=timedelta(seconds=10),
             retry_policy=PROVIDER_RETRY,
         )
     if spec.should_stop_on_fail and result.failed:
