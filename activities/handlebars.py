@@ -12,30 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from store.workflow_steps import TEMPLATE_HELPERS
+
 #: Helper names that make ``{{name arg}}`` a Handlebars call (registered as Jinja globals in render.py).
-HELPERS = frozenset(
-    {
-        "json",
-        "equals",
-        "titlecase",
-        "uppercase",
-        "lowercase",
-        "pluralize",
-        "dateFormat",
-        "groupBy",
-        "unique",
-        "sortBy",
-        "numberFormat",
-        "gt",
-        "gte",
-        "lt",
-        "lte",
-        "eq",
-        "ne",
-        "i18n",
-        "lookup",
-    }
-)
+HELPERS = TEMPLATE_HELPERS
 #: Block helpers that behave like ``if`` on the helper's result.
 CONDITION_BLOCKS = frozenset({"equals", "gt", "gte", "lt", "lte", "eq", "ne"})
 

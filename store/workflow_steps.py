@@ -33,7 +33,8 @@ _NOT_VARIABLES = frozenset(
         "loop",
     }
 )
-_HELPERS = frozenset(
+#: Novu's template helpers (reference §9.2): names that are calls, not variables, in ``{{name arg}}``.
+TEMPLATE_HELPERS = frozenset(
     {
         "json",
         "equals",
@@ -129,7 +130,12 @@ def template_paths(texts: list[str]) -> list[str]:
             opens_each = body.startswith("#each")
             for token in re.split(r"[\s()|,=+\-*/<>!]+", body.lstrip("#^/").strip()):
                 token = token.strip("'\"")
-                if not token or not _PATH.match(token) or token in _NOT_VARIABLES or token in _HELPERS:
+                if (
+                    not token
+                    or not _PATH.match(token)
+                    or token in _NOT_VARIABLES
+                    or token in TEMPLATE_HELPERS
+                ):
                     continue
                 if token.startswith(("@", "this", "../")) or (depth and not opens_each):
                     continue
