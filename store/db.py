@@ -78,10 +78,6 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
-    def insert(self, table: Any) -> Any:
-        """A dialect-specific INSERT that supports ``on_conflict_do_nothing``/``do_update``."""
-        return (sqlite.insert if self.is_sqlite else postgresql.insert)(table)
-
     async def insert_ignore(
         self, session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]], *, conflict: Sequence[str]
     ) -> int:

@@ -291,12 +291,3 @@ async def set_action(
     session.add(message)
     await session.flush()
     return message
-
-
-async def count_messages(*, session: AsyncSession, environment_id: str, transaction_id: str) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(Message)
-        .where(Message.environment_id == environment_id, Message.transaction_id == transaction_id)
-    )
-    return int((await session.exec(stmt)).one())

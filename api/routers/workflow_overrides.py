@@ -111,21 +111,25 @@ async def put_by_pair(
     return ok(override_view(override, env.organization_id))
 
 
+async def require_override(session: Any, env: CurrentEnv, override_id: str) -> WorkflowOverride:
+    """The environment's override with that id, or Novu's 404."""
+    override = await get_override(session=session, environment_id=env.id, override_id=override_id)
+    if override is None:
+        raise missing(override_id)
+    return override
+
+
 @router.get("/{override_id}")
 async def get_one(override_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
-        override = await get_override(session=session, environment_id=env.id, override_id=override_id)
-    if override is None:
-        raise missing(override_id)
+        override = await require_override(session, env, override_id)
     return ok(override_view(override, env.organization_id))
 
 
 @router.put("/{override_id}")
 async def update(override_id: str, body: OverrideChanges, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
-        override = await get_override(session=session, environment_id=env.id, override_id=override_id)
-        if override is None:
-            raise missing(override_id)
+        override = await require_override(session, env, override_id)
         override = await save_override(
             session=session,
             override=override,
@@ -138,8 +142,6 @@ async def update(override_id: str, body: OverrideChanges, env: CurrentEnv, db: D
 @router.delete("/{override_id}")
 async def delete(override_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
-        override = await get_override(session=session, environment_id=env.id, override_id=override_id)
-        if override is None:
-            raise missing(override_id)
+        override = await require_override(session, env, override_id)
         await session.delete(override)
     return ok(True)
