@@ -12,7 +12,7 @@ from temporalio.client import WorkflowExecutionStatus
 from activities.schedule import next_local_time, zone
 from tests.support import Env, eventually
 from tests.timing_support import define, details, in_app, in_app_contents, step
-from workflows.models import workflow_id
+from workflows.models import fork_prefix, workflow_id
 from workflows.steps.timing import TimingError, duration, scheduled_until
 
 
@@ -131,7 +131,7 @@ async def test_local_time_splits_the_cohort_by_timezone(env: Env) -> None:
     forks = [
         w
         async for w in env.stack.client.list_workflows(
-            f'WorkflowId STARTS_WITH "{workflow_id(env.id, "dl-1")}:at:"'
+            f'WorkflowId STARTS_WITH "{fork_prefix(env.id, "dl-1")}at:"'
         )
     ]
     assert len(forks) == 1

@@ -2,7 +2,7 @@
 
 The parent (workflow ID ``<env>:<tx>``, reached by continue-as-new from the notification workflow)
 holds only a keyset cursor: for each cohort it asks for the boundary of the next ``cohort_size``
-audience ids, and starts child ``<env>:<tx>:cohort:<n>`` for the range ``(after, until]``. The child
+audience ids, and starts child ``<env>/tx-<digest>/cohort:<n>`` (:func:`fork_id`) for the range ``(after, until]``. The child
 loads its ids, opens their notification rows and runs the steps through the same engine as a small
 trigger. At most ``PARALLEL_COHORTS`` children run at once (bounded pending children), and after
 ``cohorts_per_run`` cohorts (or when Temporal suggests it) the parent drains its children and
@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         FanoutProgress,
         RunInput,
         RunResult,
+        fork_id,
     )
 
 from workflows.notification import DB_RETRY, audience_page, record_details, run_cohort
@@ -147,12 +148,23 @@ class FanoutWorkflow:
         state.next_cohort += 1
         return cohort
 
+    @staticmethod
+    def cohort_id(cohort: CohortInput) -> str:
+        """``<env>/tx-<digest>/cohort:<n>``: found by cancel without putting the transactionId in a query."""
+        current = workflow.info().workflow_id
+        if not workflow.patched("fork-ids-by-digest"):
+            return (
+                f"{current}:cohort:{cohort.index}"  # executions started before the change replay as they ran
+            )
+        ctx = cohort.run.context
+        return fork_id(ctx.environment_id, ctx.transaction_id, current, f"cohort:{cohort.index}")
+
     async def run_child(self, cohort: CohortInput) -> RunResult:
         self.progress.cohorts_started += 1
         return await workflow.execute_child_workflow(
             COHORT_WORKFLOW,
             cohort,
-            id=f"{workflow.info().workflow_id}:cohort:{cohort.index}",
+            id=self.cohort_id(cohort),
             result_type=RunResult,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any, Literal
 
@@ -18,6 +19,24 @@ NOTIFICATION_WORKFLOW = "Notification"
 def workflow_id(environment_id: str, transaction_id: str) -> str:
     """The Temporal workflow ID of a transaction: unique per environment, so environments never collide."""
     return f"{environment_id}:{transaction_id}"
+
+
+def fork_prefix(environment_id: str, transaction_id: str) -> str:
+    """Where the IDs of every execution a transaction forks (cohorts, later delay groups) start.
+
+    The environment plus a digest of the transactionId, followed by ``/``: the prefix holds no tenant text
+    (cancel can search by it without quoting anything a tenant wrote), and no transaction's prefix is
+    another's (``order-1`` and ``order-1:42`` differ in every digest character).
+    """
+    digest = hashlib.sha256(transaction_id.encode()).hexdigest()[:32]
+    return f"{environment_id}/tx-{digest}/"
+
+
+def fork_id(environment_id: str, transaction_id: str, current_id: str, suffix: str) -> str:
+    """The ID of an execution forked from ``current_id`` (the root ``<env>:<tx>`` or an earlier fork)."""
+    prefix = fork_prefix(environment_id, transaction_id)
+    parent = current_id[len(prefix) :] if current_id.startswith(prefix) else "root"
+    return f"{prefix}{suffix}" if parent == "root" else f"{prefix}{parent}:{suffix}"
 
 
 # Activity names: workflows refer to activities only by name.

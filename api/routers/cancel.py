@@ -1,8 +1,16 @@
-"""``DELETE /v1/events/trigger/{transactionId}``: cancel what is still pending for a transaction."""
+"""``DELETE /v1/events/trigger/{transactionId}``: cancel what is still pending for a transaction.
+
+No text a tenant wrote ever goes into a Temporal query. The root execution is addressed by its exact ID
+(``<env>:<tx>``, a handle, not a query); the executions it forked are found by
+:func:`workflows.models.fork_prefix`, which is this environment's ID plus a hex digest of the
+transactionId — so the query is built from our own characters only, is always scoped to the caller's
+environment, and ``order-1`` never reaches ``order-1:42``.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,20 +21,30 @@ from api.deps import CurrentEnv, DbDep, TemporalDep
 from api.wire import ok
 from store.db import Database
 from store.digests import cancel_transaction
-from workflows.models import workflow_id
+from workflows.models import fork_prefix, workflow_id
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 log = logging.getLogger("tidings.cancel")
 
+#: Everything a fork prefix may contain: our environment IDs, ``/``, ``tx-`` and hex digits.
+_QUERY_SAFE = re.compile(r"[A-Za-z0-9_./-]+")
 
-async def cancel_executions(temporal: Client, root_id: str) -> bool:
-    """Cancel the transaction's execution and the ones it forked (``<root>:…``) that still run."""
-    ids = [root_id]
+
+def forks_query(environment_id: str, transaction_id: str) -> str:
+    """The visibility query for a transaction's running forks; refuses anything but our own alphabet."""
+    prefix = fork_prefix(environment_id, transaction_id)
+    if not _QUERY_SAFE.fullmatch(prefix):  # environment IDs are ours; this guards the construction itself
+        raise ValueError("fork prefix outside the query-safe alphabet")
+    return f'WorkflowId STARTS_WITH "{prefix}" AND ExecutionStatus = "Running"'
+
+
+async def cancel_executions(temporal: Client, environment_id: str, transaction_id: str) -> bool:
+    """Cancel the transaction's execution and the ones it forked that still run."""
+    ids = [workflow_id(environment_id, transaction_id)]
     try:
-        query = f'WorkflowId STARTS_WITH "{root_id}:" AND ExecutionStatus = "Running"'
-        ids += [w.id async for w in temporal.list_workflows(query)]
+        ids += [w.id async for w in temporal.list_workflows(forks_query(environment_id, transaction_id))]
     except RPCError as exc:  # a visibility store without prefix search: the root execution still cancels
-        log.warning("could not list forked executions of %s: %s", root_id, exc)
+        log.warning("could not list forked executions of a transaction: %s", exc)
     cancelled = False
     for wid in ids:
         handle = temporal.get_workflow_handle(wid)
@@ -44,7 +62,7 @@ async def cancel_executions(temporal: Client, root_id: str) -> bool:
 async def cancel_pending(*, db: Database, temporal: Client, environment_id: str, transaction_id: str) -> bool:
     """Novu's ``CancelDelayed``: true when a pending delay, step or digest event was cancelled."""
     digested = await cancel_transaction(db=db, environment_id=environment_id, transaction_id=transaction_id)
-    running = await cancel_executions(temporal, workflow_id(environment_id, transaction_id))
+    running = await cancel_executions(temporal, environment_id, transaction_id)
     return digested > 0 or running
 
 

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ScheduledRun,
         StartRunsInput,
         StepSpec,
+        fork_id,
     )
     from workflows.steps.timing import INVALID_DELAY, TimingError, regular_duration, scheduled_until
 
@@ -108,11 +109,17 @@ async def fork_later_groups(
     runner: StepRunner, spec: StepSpec, later: list[tuple[datetime, list[str]]], now: datetime
 ) -> None:
     """Subscribers who wake later continue in their own execution (started by Temporal at that time),
-    resumed right after this step; its ID starts with this transaction's, so cancel finds it."""
+    resumed right after this step; its ID starts with this transaction's :func:`fork_prefix`, so cancel
+    finds it."""
     ctx = runner.context
     runs = [
         ScheduledRun(
-            workflow_id=f"{workflow.info().workflow_id}:at:{spec.step_id}:{int(until.timestamp())}:{group[0]}",
+            workflow_id=fork_id(
+                ctx.environment_id,
+                ctx.transaction_id,
+                workflow.info().workflow_id,
+                f"at:{spec.step_id}:{int(until.timestamp())}:{group[0]}",
+            ),
             run=RunInput(
                 context=ctx,
                 subscriber_ids=group,
