@@ -20,6 +20,7 @@ from activities.delay import DelayActivities
 from activities.delivery import DeliveryActivities
 from activities.digest import DigestActivities
 from activities.recipients import RecipientActivities
+from activities.sandbox import Budget, SandboxPool
 from activities.senders.registry import build_senders
 from activities.throttle import ThrottleActivities
 from store.crypto import CredentialCipher
@@ -51,14 +52,23 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
     """Every activity, bound to its dependencies. The one place activities are wired."""
     load_catalog()
     cipher = CredentialCipher(settings.resolved_secret_key())
+    sandbox = SandboxPool(
+        Budget(
+            item_seconds=settings.render_timeout_seconds,
+            call_seconds=settings.render_step_budget_seconds,
+            memory_mb=settings.render_memory_mb,
+            processes=settings.render_processes,
+        )
+    )
     senders = build_senders(
+        sandbox=sandbox,
         cipher=cipher,
         base_urls=settings.provider_base_urls,
         attempts=settings.provider_attempts,
         backoff=settings.provider_backoff_seconds,
         timeout=settings.provider_timeout_seconds,
     )
-    delivery = DeliveryActivities(db=db, senders=senders)
+    delivery = DeliveryActivities(db=db, senders=senders, sandbox=sandbox)
     recipients = RecipientActivities(db=db)
     audience = AudienceActivities(db=db)
     digest = DigestActivities(db=db, client=client)
@@ -105,6 +115,7 @@ async def run_worker(settings: Settings) -> None:
     try:
         await worker.run()
     finally:
+        await SandboxPool.close_all()
         await db.dispose()
 
 

@@ -105,14 +105,48 @@ def _order(op: str, actual: Any, expected: Any) -> bool:
         return False
 
 
+def _segment_at(text: str, segment: str, start: int) -> int:
+    """Where ``segment`` (literal characters and ``_``) first matches ``text`` at or after ``start``; -1 if not.
+
+    A fixed-length pattern: the regex has no quantifier, so the search is O(len(text) × len(segment)).
+    """
+    if "_" not in segment:
+        return text.find(segment, start)
+    regex = re.compile("".join("." if c == "_" else re.escape(c) for c in segment), re.DOTALL)
+    found = regex.search(text, start)
+    return found.start() if found else -1
+
+
 def _like(actual: Any, pattern: Any) -> bool:
+    """SQL ``LIKE`` without backtracking: the pattern is split at ``%``; the first piece must match at the
+    start, the last at the end, and the ones between are found left to right (the leftmost match is always
+    the best choice), so ``%a%a%a%a%b`` on a long string costs a few linear scans, not exponential time."""
     if not isinstance(actual, str) or pattern is None:
         return False
-    text = str(pattern)
+    text, value = str(pattern).casefold(), actual.casefold()
     if "%" not in text and "_" not in text:
-        return text.lower() in actual.lower()
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in text)
-    return re.fullmatch(regex, actual, flags=re.IGNORECASE | re.DOTALL) is not None
+        return text in value
+    pieces = text.split("%")
+    if len(pieces) == 1:
+        return len(value) == len(text) and _segment_at(value, text, 0) == 0
+    first, *middle, last = pieces
+    if len(first) + len(last) > len(value):
+        return False
+    if first and _segment_at(value[: len(first)], first, 0) != 0:
+        return False
+    end = len(value) - len(last)
+    if last and _segment_at(value[end:], last, 0) != 0:
+        return False
+    position = len(first)
+    window = value[:end]
+    for piece in middle:
+        if not piece:
+            continue
+        found = _segment_at(window, piece, position)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
 
 
 def _between(actual: Any, expected: Any) -> bool:

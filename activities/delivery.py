@@ -6,23 +6,22 @@ and a subscriber whose template fails is recorded as failed without affecting th
 
 from __future__ import annotations
 
-import html
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from activities.conditions import SubscriberFacts, evaluate_filters, previous_step_ids
+from activities.conditions import previous_step_ids
 from activities.preferences import filter_by_preferences
-from activities.render import Renderer, RenderError, template_context
+from activities.sandbox import SandboxPool
 from activities.senders.base import Batch, Rendered, Sender
 from store.db import Database
 from store.messages import add_details
 from store.models import Message, Notification, Subscriber
 from store.subscribers import load_subscribers
 from store.views import subscriber_view
-from workflows.interpreter import spec_from_novu
 from workflows.models import (
     CHECK_CONDITIONS,
     DELIVER_STEP,
@@ -36,60 +35,45 @@ from workflows.models import (
     StepSpec,
 )
 
+__all__ = ["CONTENT_FAILED", "FILTERED", "VARIANT_CHOSEN", "DeliveryActivities"]
+
 FILTERED = "Step was filtered based on steps filters"
 VARIANT_CHOSEN = "Variant was chosen by the provided condition criteria"
 CONTENT_FAILED = "Message content could not be generated"
-TEMPLATE_FIELDS = ("content", "subject", "title", "preheader", "sender_name", "cta", "actor", "feed_id")
+FILTER_FAILED = "Step filters could not be evaluated"
 
 
-def blocks_html(blocks: list[Any]) -> str:
-    """Novu's email editor blocks → HTML (text paragraphs and buttons)."""
-    parts = []
-    for block in blocks:
-        if not isinstance(block, dict):
-            continue
-        content = str(block.get("content") or "")
-        align = (block.get("styles") or {}).get("textAlign")
-        style = f' style="text-align:{html.escape(str(align))}"' if align else ""
-        if block.get("type") == "button":
-            url = html.escape(str(block.get("url") or "#"), quote=True)
-            parts.append(f'<p{style}><a href="{url}">{content}</a></p>')
-        else:
-            parts.append(f"<p{style}>{content}</p>")
-    return "".join(parts)
+def facts_item(
+    sub: Subscriber, view: dict[str, Any], step_messages: dict[str, dict[str, bool]]
+) -> dict[str, Any]:
+    """One subscriber's part of a sandbox job: the view templates read and the facts filters read."""
+    return {
+        "subscriber": view,
+        "facts": {
+            "is_online": sub.is_online,
+            "last_online_at": sub.last_online_at.isoformat() if sub.last_online_at else None,
+            "step_messages": step_messages,
+        },
+    }
 
 
-def with_variant(step: StepSpec, variant: dict[str, Any]) -> StepSpec:
-    """The step with the chosen variant's template in place of its own."""
-    chosen = spec_from_novu(
-        {**variant, "template": {"type": step.type, **(variant.get("template") or {})}}, 0
-    )
-    changes = {name: getattr(chosen, name) for name in TEMPLATE_FIELDS if getattr(chosen, name) is not None}
-    return step.model_copy(update=changes)
-
-
-def subscriber_facts(
-    ctx: DeliveryContext,
-    sub: Subscriber,
-    view: dict[str, Any],
-    actor: dict[str, Any] | None,
-    step_messages: dict[str, dict[str, bool]],
-) -> SubscriberFacts:
-    return SubscriberFacts(
-        variables={"payload": ctx.payload, "subscriber": view, "tenant": ctx.tenant, "actor": actor},
-        is_online=sub.is_online,
-        last_online_at=sub.last_online_at,
-        step_messages=step_messages,
-    )
+def shared_part(ctx: DeliveryContext, actor: dict[str, Any] | None) -> dict[str, Any]:
+    """What every subscriber of the cohort shares in a sandbox job."""
+    return {
+        "payload": ctx.payload,
+        "tenant": ctx.tenant,
+        "actor": actor,
+        "now": datetime.now(UTC).isoformat(),
+    }
 
 
 class DeliveryActivities:
     """Built once per worker with its dependencies; ``worker.py`` registers the bound methods."""
 
-    def __init__(self, *, db: Database, senders: dict[str, Sender], renderer: Renderer | None = None) -> None:
+    def __init__(self, *, db: Database, senders: dict[str, Sender], sandbox: SandboxPool) -> None:
         self.db = db
         self.senders = senders
-        self.renderer = renderer or Renderer()
+        self.sandbox = sandbox
 
     @activity.defn(name=DELIVER_STEP)
     async def deliver_step(self, request: DeliverInput) -> DeliverResult:
@@ -136,83 +120,54 @@ class DeliveryActivities:
             notifications = await self.notification_ids(session, ctx, list(subscribers))
             step_messages = await self.step_states(session, ctx, step, list(subscribers))
             actor = await self.actor_view(session, ctx)
+        present = [sid for sid in request.subscriber_ids if sid in subscribers]
+        items = []
+        for sid in present:
+            sub = subscribers[sid]
+            item = facts_item(sub, subscriber_view(sub), step_messages.get(sid, {}))
+            items.append({**item, "blocked": sid in blocked})
+        shared = {
+            **shared_part(ctx, actor),
+            "step": step.model_dump(mode="json"),
+            "digest": request.digest,
+            "results": request.results,
+        }
+        outcomes = await self.sandbox.run("step", shared, items, tenant=ctx.environment_id)
         rendered: list[Rendered] = []
-        for sid in request.subscriber_ids:
-            sub = subscribers.get(sid)
-            if sub is None:
-                continue
-            view = subscriber_view(sub)
-            facts = subscriber_facts(ctx, sub, view, actor, step_messages.get(sid, {}))
-            outcome = evaluate_filters(step.filters, facts)
-            if not outcome.passed:
+        for sid, outcome in zip(present, outcomes, strict=True):
+            value = outcome.get("ok")
+            if value is None:
+                result.failed.append(sid)
+                detail(sid, CONTENT_FAILED, "Failed", "Payload", raw={"error": outcome.get("error")})
+            elif "filtered" in value:
                 result.filtered.append(sid)
-                detail(sid, FILTERED, raw={"filter": {"conditions": outcome.conditions, "passed": False}})
-                continue
-            if sid in blocked:
+                detail(sid, FILTERED, raw={"filter": {"conditions": value["filtered"], "passed": False}})
+            elif value.get("blocked"):
                 result.filtered.append(sid)
                 detail(sid, blocked[sid], raw={"preferences": {"passed": False}})
-                continue
-            chosen = step
-            for index, variant in enumerate(step.variants):
-                if variant.get("active") is False or not variant.get("filters"):
+            else:
+                if "variant" in value:
+                    detail(sid, VARIANT_CHOSEN, raw={"variant": value["variant"]})
+                if "render_error" in value:
+                    result.failed.append(sid)
+                    detail(sid, CONTENT_FAILED, "Failed", "Payload", raw={"error": value["render_error"]})
                     continue
-                if evaluate_filters(variant["filters"], facts).passed:
-                    chosen = with_variant(step, variant)
-                    detail(
-                        sid,
-                        VARIANT_CHOSEN,
-                        raw={"variant": variant.get("_id") or variant.get("name") or index},
+                out = value["rendered"]
+                rendered.append(
+                    Rendered(
+                        subscriber=subscribers[sid],
+                        content=out["content"],
+                        subject=out["subject"],
+                        title=out["title"],
+                        extra=out["extra"],
                     )
-                    break
-            try:
-                rendered.append(self.render(chosen, ctx, sub, view, actor, request))
-            except RenderError as exc:
-                result.failed.append(sid)
-                detail(sid, CONTENT_FAILED, "Failed", "Payload", raw={"error": str(exc)})
+                )
 
         sender = self.senders.get(step.type) or Sender()
         await sender.deliver(Batch(self.db, ctx, request, rendered, notifications, result, detail))
         async with self.db.session() as session:
             await add_details(session=session, rows=details)
         return result
-
-    def render(
-        self,
-        step: StepSpec,
-        ctx: DeliveryContext,
-        sub: Subscriber,
-        subscriber: dict[str, Any],
-        actor: dict[str, Any] | None,
-        request: DeliverInput,
-    ) -> Rendered:
-        context = template_context(
-            payload=ctx.payload,
-            subscriber=subscriber,
-            actor=actor,
-            tenant=ctx.tenant,
-            digest=request.digest,
-            results=request.results,
-        )
-        escape = step.type in ("in_app", "email")
-        render = self.renderer.render_value
-        content = step.content or ""
-        if isinstance(content, list):
-            content = blocks_html(render(content, context, escape=escape))
-        else:
-            content = render(content, context, escape=escape)
-        return Rendered(
-            subscriber=sub,
-            content=content,
-            subject=render(step.subject, context, escape=False) if step.subject else None,
-            title=render(step.title, context, escape=False) if step.title else None,
-            extra={
-                "cta": render(step.cta, context, escape=False) if step.cta else None,
-                "avatar": render(step.avatar, context, escape=False) if step.avatar else None,
-                "data": render(step.data, context, escape=False) if step.data else None,
-                "preheader": render(step.preheader, context, escape=False) if step.preheader else None,
-                "sender_name": render(step.sender_name, context, escape=False) if step.sender_name else None,
-            },
-        )
 
     async def notification_ids(self, session: Any, ctx: DeliveryContext, ids: list[str]) -> dict[str, str]:
         if not ids:
@@ -267,28 +222,43 @@ class DeliveryActivities:
             subscribers = await load_subscribers(session=session, ids=request.subscriber_ids)
             step_messages = await self.step_states(session, ctx, step, list(subscribers))
             actor = await self.actor_view(session, ctx)
-            for sid in request.subscriber_ids:
-                sub = subscribers.get(sid)
-                if sub is None:
-                    continue
-                facts = subscriber_facts(ctx, sub, subscriber_view(sub), actor, step_messages.get(sid, {}))
-                outcome = evaluate_filters(step.filters, facts)
-                if outcome.passed:
-                    result.passed.append(sid)
-                    continue
-                result.filtered.append(sid)
-                rows.append(
-                    {
-                        "environment_id": ctx.environment_id,
-                        "transaction_id": ctx.transaction_id,
-                        "workflow_id": ctx.workflow.id,
-                        "subscriber_id": sid,
-                        "step_id": step.step_id,
-                        "channel": step.type,
-                        "detail": FILTERED,
-                        "raw": {"filter": {"conditions": outcome.conditions, "passed": False}},
-                    }
+        present = [sid for sid in request.subscriber_ids if sid in subscribers]
+        if not step.filters:  # no tenant code to run
+            result.passed = present
+            return result
+        items = [
+            facts_item(subscribers[s], subscriber_view(subscribers[s]), step_messages.get(s, {}))
+            for s in present
+        ]
+        shared = {**shared_part(ctx, actor), "filters": step.filters}
+        outcomes = await self.sandbox.run("conditions", shared, items, tenant=ctx.environment_id)
+        for sid, outcome in zip(present, outcomes, strict=True):
+            value = outcome.get("ok")
+            if value is not None and value["passed"]:
+                result.passed.append(sid)
+                continue
+            result.filtered.append(sid)
+            row: dict[str, Any] = {
+                "environment_id": ctx.environment_id,
+                "transaction_id": ctx.transaction_id,
+                "workflow_id": ctx.workflow.id,
+                "subscriber_id": sid,
+                "step_id": step.step_id,
+                "channel": step.type,
+            }
+            if value is None:  # a filter that ran out of budget or failed: the step fails for them
+                row.update(
+                    detail=FILTER_FAILED,
+                    status="Failed",
+                    source="Payload",
+                    raw={"error": outcome.get("error")},
                 )
+            else:
+                row.update(
+                    detail=FILTERED, raw={"filter": {"conditions": value["conditions"], "passed": False}}
+                )
+            rows.append(row)
+        async with self.db.session() as session:
             await add_details(session=session, rows=rows)
         return result
 

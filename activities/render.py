@@ -14,7 +14,8 @@ from typing import Any
 from jinja2 import ChainableUndefined, Template, nodes, pass_context
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import generate_lorem_ipsum
 
 from activities import template_helpers as helpers
 from activities.handlebars import to_jinja
@@ -23,6 +24,7 @@ MAX_OUTPUT = 1_000_000  # characters per rendered value
 MAX_RANGE = 100
 MAX_LOOP_DEPTH = 3  # with MAX_RANGE, a template's own loops stay under a million iterations
 MAX_REPEAT = 100_000  # longest string/list a template may build with ``*``
+MAX_LIPSUM = 100  # paragraphs ``lipsum()`` may produce
 UNSAFE_ATTRIBUTES = frozenset({"mro", "format_map", "gi_frame", "cr_frame", "f_globals", "tb_frame"})
 
 
@@ -53,6 +55,12 @@ def _blank_none(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> Any:
+    if n > MAX_LIPSUM or max > 1000:
+        raise SecurityError(f"lipsum is limited to {MAX_LIPSUM} paragraphs of 1000 words")
+    return generate_lorem_ipsum(n=n, html=html, min=min, max=max)
+
+
 def _range(*args: int) -> range:
     r = range(*args)
     if len(r) > MAX_RANGE:
@@ -60,8 +68,12 @@ def _range(*args: int) -> range:
     return r
 
 
-class _Sandbox(SandboxedEnvironment):
-    """Jinja's sandbox, plus: object keys win over method names, unsafe access raises, no huge values."""
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox (``{{ payload.clear() }}`` cannot change data other subscribers share),
+    plus: object keys win over method names, unsafe access raises, no huge values.
+
+    Time and memory are bounded by the process that renders (:mod:`activities.sandbox`), not here.
+    """
 
     intercepted_binops = frozenset({"*", "**"})
 
@@ -96,7 +108,7 @@ def _make_env(autoescape: bool) -> _Sandbox:
     for name, fn in helpers.HELPERS.items():
         env.globals[name] = fn
         env.filters[name] = fn
-    env.globals.update(range=_range, _hb_each=_each, _hb_root=pass_context(_root))
+    env.globals.update(range=_range, lipsum=_lipsum, _hb_each=_each, _hb_root=pass_context(_root))
     return env
 
 
@@ -127,6 +139,8 @@ class Renderer:
     def render(self, source: str, context: dict[str, Any], *, escape: bool = True) -> str:
         try:
             output = self.compile(source, escape=escape).render(context)
+        except MemoryError as exc:  # the sandbox process's address-space limit (activities.sandbox)
+            raise RenderError("the template exceeded the memory budget") from exc
         except Exception as exc:  # any template failure is the template's, never the worker's
             raise RenderError(f"{type(exc).__name__}: {exc}") from exc
         if len(output) > MAX_OUTPUT:

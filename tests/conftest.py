@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.sandbox import SandboxPool
 from api.app import create_app
 from store.db import Database
 from store.migrate import upgrade
@@ -98,6 +99,7 @@ async def running_stack(
         )
         yield stack
         await stack.close_clients()
+    await SandboxPool.close_all()
     await db.dispose()
 
 

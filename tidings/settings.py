@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     provider_attempts: int = 3
     provider_backoff_seconds: float = 0.5
     provider_timeout_seconds: float = 10.0
+    #: Tenant templates and filters (docs/limits.md): child processes that render, the time budget of
+    #: one subscriber's filters + renders, of one step for a cohort, and the memory budget per child.
+    render_processes: int = 2
+    render_timeout_seconds: float = 1.0
+    render_step_budget_seconds: float = 20.0
+    render_memory_mb: int = 128
 
     def resolved_database_url(self) -> str:
         """The app database URL; an SQLite file under the data directory unless one is given."""

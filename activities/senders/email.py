@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any, ClassVar
 
-from markupsafe import Markup
-
 from activities.providers.base import Attachment, EmailMessage
-from activities.render import Renderer, template_context
+from activities.render import RenderError
+from activities.sandbox import SandboxPool
 from activities.senders.base import Batch, Rendered
 from activities.senders.channel import (
     Attempt,
@@ -39,6 +38,8 @@ class EmailShared:
     layout: Layout | None
     missing_layout: str | None
     attachments: list[Attachment]
+    #: subscriber row id → the layout rendered around their content, or why it could not be
+    html: dict[str, str | RenderError]
 
 
 def attachments_from(payload: dict[str, Any]) -> list[Attachment]:
@@ -77,9 +78,9 @@ def inject_preheader(html: str, preheader: str) -> str:
 class EmailSender(ProviderSender):
     channel: ClassVar[str] = "email"
 
-    def __init__(self, *, renderer: Renderer | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, sandbox: SandboxPool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.renderer = renderer or Renderer()
+        self.sandbox = sandbox
 
     async def prepare(self, batch: Batch) -> EmailShared:
         overrides = batch.context.overrides or {}
@@ -90,33 +91,48 @@ class EmailSender(ProviderSender):
                 layout_id=batch.request.step.layout_id,
                 identifier=overrides.get("layoutIdentifier"),
             )
-        return EmailShared(layout, missing, attachments_from(batch.context.payload))
-
-    def context(self, batch: Batch, r: Rendered) -> dict[str, Any]:
-        ctx = batch.context
-        return template_context(
-            payload=ctx.payload,
-            subscriber=subscriber_view(r.subscriber),
-            actor=ctx.actor,
-            tenant=ctx.tenant,
-            digest=batch.request.digest,
+        return EmailShared(
+            layout, missing, attachments_from(batch.context.payload), await self.layouts(batch, layout)
         )
 
+    async def layouts(self, batch: Batch, layout: Layout | None) -> dict[str, str | RenderError]:
+        """Each subscriber's content inside the layout (Novu renders the layout after the content), in one
+        sandbox call for the batch; without a layout the content is the HTML."""
+        contents = {
+            r.subscriber.id: r.content if isinstance(r.content, str) else str(r.content or "")
+            for r in batch.rendered
+        }
+        if layout is None:
+            return dict(contents)
+        ctx = batch.context
+        shared = {
+            "source": layout.content,
+            "payload": ctx.payload,
+            "actor": ctx.actor,
+            "tenant": ctx.tenant,
+            "digest": batch.request.digest,
+        }
+        items = [
+            {
+                "subscriber": subscriber_view(r.subscriber),
+                "body": contents[r.subscriber.id],
+                "preheader": r.extra.get("preheader") or "",
+                "subject": r.subject or "",
+            }
+            for r in batch.rendered
+        ]
+        outcomes = await self.sandbox.run("layout", shared, items, tenant=ctx.environment_id)
+        return {
+            r.subscriber.id: out["ok"] if "ok" in out else RenderError(str(out.get("error")))
+            for r, out in zip(batch.rendered, outcomes, strict=True)
+        }
+
     def html(self, batch: Batch, r: Rendered, shared: EmailShared) -> str:
-        """Step content inside its layout, with the preheader; rendered after the content (Novu's order)."""
-        step = batch.request.step
-        content = r.content if isinstance(r.content, str) else str(r.content or "")
-        context = self.context(batch, r)
-        preheader = r.extra.get("preheader")
-        if preheader is None:
-            preheader = self.renderer.render(step.preheader, context, escape=False) if step.preheader else ""
-        html = content
-        if shared.layout is not None:
-            # The renderer reads ``{{{body}}}`` (Handlebars) as unescaped output; ``body`` is Markup anyway.
-            html = self.renderer.render(
-                shared.layout.content,
-                {**context, "body": Markup(content), "preheader": preheader, "subject": r.subject or ""},
-            )
+        """Step content inside its layout, with the preheader."""
+        html = shared.html[r.subscriber.id]
+        if isinstance(html, RenderError):
+            raise html
+        preheader = r.extra.get("preheader") or ""
         return inject_preheader(html, preheader) if preheader else html
 
     def plan(self, batch: Batch, r: Rendered, integrations: list[Integration], shared: Any) -> list[Attempt]:
@@ -129,10 +145,7 @@ class EmailSender(ProviderSender):
                 r.subscriber.id, "Layout not found ", "Warning", raw={"layout": shared.missing_layout}
             )
         html = self.html(batch, r, shared)
-        step = batch.request.step
         sender_name = r.extra.get("sender_name")
-        if sender_name is None and step.sender_name:
-            sender_name = self.renderer.render(step.sender_name, self.context(batch, r), escape=False)
         order = failover_order(
             integrations, tenant=batch.context.tenant, identifier=overrides.get("integrationIdentifier")
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from activities.providers.registry import build_providers
-from activities.render import Renderer
+from activities.sandbox import SandboxPool
 from activities.senders.base import Sender
 from activities.senders.channel import ProviderSender
 from activities.senders.chat import ChatSender
@@ -21,12 +21,12 @@ def build_senders(
     attempts: int = 3,
     backoff: float = 0.5,
     timeout: float = 10.0,
-    renderer: Renderer | None = None,
+    sandbox: SandboxPool,
 ) -> dict[str, Sender]:
     providers = build_providers(base_urls=base_urls, timeout=timeout)
     common = {"cipher": cipher, "attempts": attempts, "backoff": backoff}
     external: dict[str, ProviderSender] = {
-        "email": EmailSender(renderer=renderer, providers=providers["email"], **common),  # type: ignore[arg-type]
+        "email": EmailSender(sandbox=sandbox, providers=providers["email"], **common),  # type: ignore[arg-type]
         "sms": SmsSender(providers=providers["sms"], **common),  # type: ignore[arg-type]
         "chat": ChatSender(providers=providers["chat"], **common),  # type: ignore[arg-type]
         "push": PushSender(providers=providers["push"], **common),  # type: ignore[arg-type]
