@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import errors
+from api.limits import DoorGuard
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from store.db import Database
@@ -59,4 +60,5 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         return {"data": {"status": "ok"}}
 
     app.add_middleware(errors.BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(DoorGuard, max_body_bytes=settings.max_body_bytes)  # outermost: runs first
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from temporalio.client import Client
@@ -39,18 +39,28 @@ async def current_environment(request: Request) -> EnvironmentRef:
     key = key.strip()
     if scheme == "Bearer" or not key:
         raise Unauthorized("Unauthorized")
-    cache: dict[str, tuple[EnvironmentRef, float]] = request.app.state.key_cache
-    digest = hash_key(key)
-    hit = cache.get(digest)
-    now = time.monotonic()
-    if hit is not None and hit[1] > now:
-        return hit[0]
-    db: Database = request.app.state.db
-    async with db.session() as session:
-        env = await environment_for_key(session=session, key=key)
+    env = await environment_for_api_key(request.app.state, key)
     if env is None:
         raise Unauthorized("API Key not found")
-    cache[digest] = (env, now + _KEY_CACHE_TTL)
+    return env
+
+
+def cached_environment(state: Any, key: str) -> EnvironmentRef | None:
+    """The key's environment when it was looked up recently (no database work)."""
+    hit = state.key_cache.get(hash_key(key))
+    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+
+async def environment_for_api_key(state: Any, key: str) -> EnvironmentRef | None:
+    """An API key → its environment (hashed look-up, cached for a minute); None for an unknown key."""
+    found = cached_environment(state, key)
+    if found is not None:
+        return found
+    db: Database = state.db
+    async with db.session() as session:
+        env = await environment_for_key(session=session, key=key)
+    if env is not None:
+        state.key_cache[hash_key(key)] = (env, time.monotonic() + _KEY_CACHE_TTL)
     return env
 
 

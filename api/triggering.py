@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
@@ -17,6 +18,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.errors import TidingsError, Unprocessable, validation_messages
+from api.limits import check_delay_override, check_transaction_id, check_trigger_size
 from api.trigger_checks import admit
 from store.db import Database
 from store.definitions import get_definition
@@ -25,6 +27,8 @@ from store.tenancy import EnvironmentRef
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID
 from workflows.models import NOTIFICATION_WORKFLOW, DeliveryContext, RunInput, WorkflowSnapshot, workflow_id
+
+log = logging.getLogger("tidings.trigger")
 
 
 class TriggerBody(BaseModel):
@@ -38,6 +42,23 @@ class TriggerBody(BaseModel):
     transactionId: str | None = None
     actor: str | dict[str, Any] | None = None
     tenant: str | dict[str, Any] | None = None
+
+    _transaction_id = field_validator("transactionId")(check_transaction_id)
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> TriggerBody:
+        """docs/limits.md: size and nesting of the trigger's data, and a sane ``overrides.delay``."""
+        check_trigger_size(
+            {
+                "payload": self.payload,
+                "overrides": self.overrides,
+                "to": self.to,
+                "actor": self.actor,
+                "tenant": self.tenant,
+            }
+        )
+        check_delay_override(self.overrides)
+        return self
 
 
 def snapshot(row: WorkflowDefinition) -> WorkflowSnapshot:
@@ -149,6 +170,8 @@ class TriggerService:
         return list(await asyncio.gather(*(self._bulk_item(env, event) for event in events)))
 
     async def _bulk_item(self, env: EnvironmentRef, event: Any) -> dict[str, Any]:
+        """One event of a bulk trigger: its own result whatever happens (Novu's per-item semantics), so the
+        request never fails after other events were started (a 500 there made clients retry them all)."""
         try:
             body = TriggerBody.model_validate(event)
         except ValidationError as exc:
@@ -157,6 +180,9 @@ class TriggerService:
             return await self.trigger(env, body)
         except TidingsError as exc:
             return bulk_error(exc.message if isinstance(exc.message, list) else [exc.message])
+        except Exception:  # logged; the other events are still answered
+            log.exception("bulk trigger event %s failed", body.transactionId)
+            return bulk_error(["the event could not be started; it was not processed"])
 
     async def broadcast(self, env: EnvironmentRef, body: TriggerBody) -> dict[str, Any]:
         """``POST /v1/events/trigger/broadcast``: every subscriber of the environment. As in Novu the

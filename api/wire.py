@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 
 from api.errors import BadRequest
+from api.limits import query_bound
 
 
 def ok(value: Any) -> dict[str, Any]:
@@ -39,6 +40,8 @@ def query_int(
     parsed = _float_int(value)
     if not isinstance(parsed, int):
         raise BadRequest([f"{name} must be an integer number"])
+    if maximum is None:  # every query integer is bounded (a huge page was an SQL overflow, a 500)
+        maximum = query_bound(name)
     if minimum is not None and parsed < minimum:
         raise BadRequest([f"{name} must not be less than {minimum}"])
     if maximum is not None and parsed > maximum:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentEnv, DbDep, TemporalDep
 from api.errors import NotFound
+from api.limits import check_delay_override, check_transaction_id, check_trigger_size
 from api.triggering import TriggerBody, TriggerService
 from api.wire import ok
 from store.activity import transaction_counts
@@ -39,6 +40,20 @@ class BroadcastBody(BaseModel):
     transactionId: str | None = None
     actor: str | dict[str, Any] | None = None
     tenant: str | dict[str, Any] | None = None
+
+    _transaction_id = field_validator("transactionId")(check_transaction_id)
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> BroadcastBody:
+        fields = {
+            "payload": self.payload,
+            "overrides": self.overrides,
+            "actor": self.actor,
+            "tenant": self.tenant,
+        }
+        check_trigger_size(fields)
+        check_delay_override(self.overrides)
+        return self
 
 
 @router.post("/trigger", status_code=201)

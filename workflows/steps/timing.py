@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,8 @@ UNIT_SECONDS = {
     "months": 30 * 86400,
 }
 INVALID_DELAY = "Invalid delay configuration"
+#: The longest delay or window a step may wait; the API refuses longer ``overrides.delay`` (docs/limits.md).
+MAX_DELAY = timedelta(days=365)
 
 
 class TimingError(ValueError):
@@ -23,16 +26,18 @@ class TimingError(ValueError):
 
 
 def duration(amount: Any, unit: Any) -> timedelta:
-    """``amount unit`` as a timedelta; unknown units and negative or non-numeric amounts are errors."""
+    """``amount unit`` as a timedelta; unknown units and negative, non-finite or non-numeric amounts are
+    errors (a step failure, never a workflow task that fails forever); longer than :data:`MAX_DELAY` is
+    clamped to it (definitions stored before the API refused them)."""
     if unit not in UNIT_SECONDS:
         raise TimingError(f"Unknown unit {unit!r}")
     try:
         value = float(amount)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise TimingError(f"Invalid amount {amount!r}") from exc
-    if value < 0:
+    if not math.isfinite(value) or value < 0:
         raise TimingError(f"Invalid amount {amount!r}")
-    return timedelta(seconds=value * UNIT_SECONDS[unit])
+    return timedelta(seconds=min(value * UNIT_SECONDS[unit], MAX_DELAY.total_seconds()))
 
 
 def regular_duration(metadata: dict[str, Any], overrides: dict[str, Any]) -> timedelta:
