@@ -17,6 +17,7 @@ from collections import OrderedDict, deque
 from typing import Any
 
 from api.errors import error_body
+from store.subscribers import MAX_DEVICE_TOKENS  # sent in one update, and kept (the newest)
 from workflows.steps.timing import MAX_DELAY, UNIT_SECONDS
 
 #: transactionId: Temporal workflow IDs are capped at 1000 bytes and ours are ``<environment>:<tx>``.
@@ -27,10 +28,10 @@ MAX_JSON_DEPTH = 32
 MAX_TRIGGER_BYTES = 512 * 1024
 #: One template string of a workflow step (content, subject, …) and a layout.
 MAX_TEMPLATE_CHARS = 100_000
-#: Push device tokens set on one subscriber credential.
-MAX_DEVICE_TOKENS = 100
+#: Steps of one workflow.
+MAX_STEPS = 100
 #: Subscribers added to or removed from a topic in one call.
-MAX_TOPIC_SUBSCRIBERS = 100
+MAX_TOPIC_SUBSCRIBERS = 50_000
 #: Query integers without a tighter bound of their route (``page``, ``limit`` …).
 MAX_PAGE = 100_000
 MAX_QUERY_INT = 1_000_000
@@ -40,6 +41,8 @@ MAX_UNAUTHENTICATED_BODY = 64 * 1024
 AUTH_FAILURES = 20
 AUTH_WINDOW_SECONDS = 60.0
 _TRACKED_CLIENTS = 10_000
+
+__all__ = ["MAX_DEVICE_TOKENS", "DoorGuard"]
 
 
 def json_depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -57,6 +60,36 @@ def json_depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
             return True
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
+
+
+def _strings(value: Any) -> Any:
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str):
+            yield current
+        elif isinstance(current, dict):
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+
+
+def check_steps(steps: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """At most :data:`MAX_STEPS` steps, no template text longer than :data:`MAX_TEMPLATE_CHARS`."""
+    if steps is None:
+        return steps
+    if len(steps) > MAX_STEPS:
+        raise ValueError(f"steps must contain no more than {MAX_STEPS} elements")
+    if any(len(text) > MAX_TEMPLATE_CHARS for text in _strings(steps)):
+        raise ValueError(f"a step's template texts must be at most {MAX_TEMPLATE_CHARS} characters each")
+    return steps
+
+
+def check_template(content: str | None) -> str | None:
+    """A layout's content: at most :data:`MAX_TEMPLATE_CHARS` characters."""
+    if content is not None and len(content) > MAX_TEMPLATE_CHARS:
+        raise ValueError(f"content must be at most {MAX_TEMPLATE_CHARS} characters")
+    return content
 
 
 def check_transaction_id(value: str | None) -> str | None:

@@ -29,7 +29,9 @@ def job(size: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         type="in_app",
         content=TEMPLATE,
         subject="New comment on {{ post.title }}",
-        filters=[{"children": [{"on": "payload", "field": "post.kind", "operator": "LIKE", "value": "%blog%"}]}],
+        filters=[
+            {"children": [{"on": "payload", "field": "post.kind", "operator": "LIKE", "value": "%blog%"}]}
+        ],
     )
     shared = {
         "step": spec.model_dump(mode="json"),

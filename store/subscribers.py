@@ -237,12 +237,15 @@ async def active_integration(
     return (await session.exec(stmt.order_by(col(Integration.created_at).desc()))).first()
 
 
+#: Device tokens kept per subscriber and integration: the newest (docs/limits.md).
+MAX_DEVICE_TOKENS = 100
+
+
 def _unique(tokens: Iterable[Any]) -> list[Any]:
-    seen: list[Any] = []
-    for t in tokens:
-        if t not in seen:
-            seen.append(t)
-    return seen
+    """First occurrences in order, in linear time (a list scan per token was quadratic), at most the
+    newest :data:`MAX_DEVICE_TOKENS`."""
+    unique = list(dict.fromkeys(str(t) for t in tokens))
+    return unique[-MAX_DEVICE_TOKENS:]
 
 
 async def set_channel_credentials(

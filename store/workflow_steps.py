@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from store.ids import new_id
 
 #: Keys whose values are user data: never renamed.
 _DATA_KEYS = frozenset({"data", "value", "payload", "customData", "defaultValue", "preferenceSettings"})
-_MUSTACHE = re.compile(r"\{\{\{?(.*?)\}?\}\}", re.DOTALL)
 _PATH = re.compile(r"^(?:\.\./)*@?[A-Za-z_$][\w$]*(?:\.[\w$\[\]]+)*$")
 _NOT_VARIABLES = frozenset(
     {
@@ -117,13 +117,33 @@ def _texts(value: Any) -> list[str]:
     return []
 
 
+def _mustache_bodies(text: str) -> Iterator[str]:
+    """What is inside each ``{{…}}`` / ``{{{…}}}``, in one left-to-right pass.
+
+    Linear in the text: a regex with a lazy body restarted the search at every ``{{`` and read to the end
+    each time when nothing closed it (24 KB of ``{{`` held the API's event loop for seconds). Here an
+    unclosed ``{{`` ends the scan, since no later ``{{`` can find a ``}}`` either.
+    """
+    position = 0
+    while True:
+        start = text.find("{{", position)
+        if start < 0:
+            return
+        end = text.find("}}", start + 2)
+        if end < 0:
+            return
+        yield text[start + 2 : end].removeprefix("{")
+        position = end + 2
+
+
 def template_paths(texts: list[str]) -> list[str]:
     """Paths read by ``{{…}}`` expressions (Handlebars or Jinja), outside ``#each`` bodies, in order."""
     found: list[str] = []
+    seen: set[str] = set()
     for text in texts:
         depth = 0
-        for match in _MUSTACHE.finditer(text):
-            body = match.group(1).strip().strip("~").strip()
+        for raw in _mustache_bodies(text):
+            body = raw.strip().strip("~").strip()
             if body.startswith("/each"):
                 depth = max(0, depth - 1)
                 continue
@@ -139,7 +159,8 @@ def template_paths(texts: list[str]) -> list[str]:
                     continue
                 if token.startswith(("@", "this", "../")) or (depth and not opens_each):
                     continue
-                if token not in found:
+                if token not in seen:
+                    seen.add(token)
                     found.append(token)
             if opens_each:
                 depth += 1

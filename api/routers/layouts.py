@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound
+from api.limits import check_template
 from api.wire import ok, query_int
 from store.db import Database
 from store.layouts import (
@@ -31,6 +32,8 @@ class CreateLayoutBody(BaseModel):
     name: str
     identifier: str
     content: str
+
+    _content = field_validator("content")(check_template)
     description: str | None = None
     variables: list[dict[str, Any]] | None = None
     isDefault: bool = False
@@ -42,6 +45,8 @@ class UpdateLayoutBody(BaseModel):
     identifier: str | None = None
     description: str | None = None
     content: str | None = None
+
+    _content = field_validator("content")(check_template)
     variables: list[dict[str, Any]] | None = None
     isDefault: bool | None = None
 

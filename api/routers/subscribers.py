@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
+from api.limits import MAX_DEVICE_TOKENS
 from api.wire import ok, query_int
 from store.models import Subscriber
 from store.subscribers import (
@@ -79,7 +80,7 @@ class ChannelCredentials(BaseModel):
     model_config = ConfigDict(extra="allow")
     webhookUrl: str | None = None
     channel: str | None = None
-    deviceTokens: list[str] | None = None
+    deviceTokens: list[str] | None = Field(default=None, max_length=MAX_DEVICE_TOKENS)
 
 
 class ChannelSettings(BaseModel):

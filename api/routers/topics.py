@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound
+from api.limits import MAX_TOPIC_SUBSCRIBERS
 from api.wire import ok, query_int
 from store.models import Topic, TopicSubscriber
 from store.topics import (
@@ -38,7 +39,7 @@ class RenameBody(BaseModel):
 
 
 class MembersBody(BaseModel):
-    subscribers: list[str]
+    subscribers: list[str] = Field(max_length=MAX_TOPIC_SUBSCRIBERS)
 
 
 def topic_view(topic: Topic, env: CurrentEnv, subscribers: list[str]) -> dict[str, Any]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound, validation_messages
+from api.limits import check_steps
 from api.wire import ok, query_int
 from store.definitions import get_definition
 from store.workflow_steps import camelize
@@ -54,6 +55,8 @@ class CreateWorkflow(BaseModel):
     data: dict[str, Any] | None = None
     steps: list[dict[str, Any]] = Field(default_factory=list)
 
+    _steps = field_validator("steps")(check_steps)
+
 
 class UpdateWorkflow(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -68,6 +71,8 @@ class UpdateWorkflow(BaseModel):
     preferenceSettings: dict[str, bool] | None = None
     data: dict[str, Any] | None = None
     steps: list[dict[str, Any]] | None = None
+
+    _steps = field_validator("steps")(check_steps)
 
 
 class StatusBody(BaseModel):
