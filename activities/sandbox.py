@@ -33,6 +33,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 log = logging.getLogger("tidings.sandbox")
@@ -41,6 +42,9 @@ log = logging.getLogger("tidings.sandbox")
 MAX_ITEM_BYTES = 8 * 1024 * 1024
 #: Time for the pipe and scheduling, on top of an item's budget, before the parent kills the child.
 GRACE_SECONDS = 1.0
+#: How long a child may hold finished results before writing them to the parent.
+FLUSH_SECONDS = 0.05
+_ROOT = str(Path(__file__).resolve().parent.parent)
 #: A child's start (interpreter and imports) is not charged to any item; it says ``ready`` when done.
 START_SECONDS = 60.0
 
@@ -135,31 +139,37 @@ class SandboxPool:
                 await self._drop(child)
                 child = None
                 continue
-            for _ in rest:
+            expected = len(results) + len(rest)
+            pending = b""
+            while len(results) < expected:
+                newline = pending.find(b"\n")
+                if newline >= 0:  # every complete line is one item's result
+                    results.append(json.loads(pending[:newline]))
+                    pending = pending[newline + 1 :]
+                    continue
                 wait = min(budget.item_seconds + GRACE_SECONDS, max(0.0, call_deadline - time.monotonic()))
                 try:
-                    raw = await asyncio.wait_for(stdout.readline(), wait + 0.05)
-                except (TimeoutError, ValueError) as exc:  # ValueError: a line over the stream limit
-                    reason = (
-                        f"exceeded the time budget of {budget.item_seconds:g}s"
-                        if isinstance(exc, TimeoutError)
-                        else f"output larger than {MAX_ITEM_BYTES} bytes"
-                    )
+                    async with asyncio.timeout(wait + 0.05):
+                        chunk = await stdout.read(1 << 20)  # whatever is there: many results per wake-up
+                except TimeoutError:
+                    chunk, reason = None, f"exceeded the time budget of {budget.item_seconds:g}s"
+                else:
+                    reason = "the render process stopped (memory budget exceeded?)"
+                if len(pending) > MAX_ITEM_BYTES:
+                    chunk, reason = None, f"output larger than {MAX_ITEM_BYTES} bytes"
+                if not chunk:  # timed out, died mid-item, or too much output: that item fails, the rest go on
                     results.append({"error": reason})
                     await self._drop(child)
                     child = None
                     break
-                if not raw:  # the child died mid-item (memory, a crash): that item fails, the rest go on
-                    results.append({"error": "the render process stopped (memory budget exceeded?)"})
-                    await self._drop(child)
-                    child = None
-                    break
-                results.append(json.loads(raw))
+                pending += chunk
         return results, child
 
     async def _spawn(self) -> _Child:
         env = dict(os.environ)
         env["TIDINGS_SANDBOX_MEMORY_MB"] = str(self.budget.memory_mb)
+        # The child imports ``activities`` from the same tree as this worker, whatever its working directory.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -250,7 +260,7 @@ def serve() -> None:
     signal.signal(signal.SIGALRM, _alarm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the worker, which closes our pipe
     _limit_memory()
-    out = sys.stdout.buffer
+    out = open(sys.stdout.fileno(), "wb", buffering=1 << 20, closefd=False)  # kept open for the process
     out.write(b"ready\n")
     out.flush()
     for raw in sys.stdin.buffer:
@@ -263,9 +273,15 @@ def serve() -> None:
             out.write(b"".join((error + "\n").encode() for _ in job["items"]))
             out.flush()
             continue
+        # Results are flushed at least every FLUSH_SECONDS (not per item: a write per render was a third
+        # of the overhead), well inside the parent's per-item wait.
+        flushed = time.monotonic()
         for item in job["items"]:
             out.write(_one(handler, state, item, float(job["seconds"])).encode() + b"\n")
-            out.flush()
+            if time.monotonic() - flushed > FLUSH_SECONDS:
+                out.flush()
+                flushed = time.monotonic()
+        out.flush()
 
 
 if __name__ == "__main__":
