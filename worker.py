@@ -57,6 +57,8 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         attempts=settings.provider_attempts,
         backoff=settings.provider_backoff_seconds,
         timeout=settings.provider_timeout_seconds,
+        allow_private=settings.allow_private_destinations,
+        trusted_smtp=(settings.smtp_host, settings.smtp_port),
     )
     delivery = DeliveryActivities(db=db, senders=senders)
     recipients = RecipientActivities(db=db)

@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 
 import httpx
 
+from tidings.outbound import DestinationRefused, outbound_client, plain, trusted_pairs
+
 
 class OAuthError(Exception):
     """The provider refused the exchange, or answered something unusable."""
@@ -41,10 +43,19 @@ def slack_authorize_url(base_url: str, *, client_id: str, redirect_uri: str, sta
 
 
 async def slack_exchange(
-    base_url: str, *, client_id: str, client_secret: str, code: str, redirect_uri: str, timeout: float = 15.0
+    base_url: str,
+    *,
+    client_id: str,
+    client_secret: str,
+    code: str,
+    redirect_uri: str,
+    timeout: float = 15.0,
+    allow_private: bool = False,
 ) -> SlackWebhook:
     """Trade the authorization code for the incoming webhook Slack created."""
-    async with httpx.AsyncClient(timeout=timeout) as client:
+    # The Slack base URL is the operator's setting, so its own host may be private (a local fake).
+    trusted = trusted_pairs([base_url])
+    async with outbound_client(allow_private=allow_private, timeout=timeout, trusted=trusted) as client:
         try:
             response = await client.post(
                 f"{base_url.rstrip('/')}/api/oauth.v2.access",
@@ -56,11 +67,11 @@ async def slack_exchange(
                 },
             )
             body = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx.HTTPError, ValueError, DestinationRefused) as exc:
             raise OAuthError(f"Slack OAuth exchange failed: {type(exc).__name__}") from exc
     if not isinstance(body, dict) or not body.get("ok"):
         error = body.get("error") if isinstance(body, dict) else None
-        raise OAuthError(f"Slack OAuth exchange failed: {error or 'unexpected response'}")
+        raise OAuthError(f"Slack OAuth exchange failed: {plain(error, 'unexpected response')}")
     webhook = body.get("incoming_webhook") or {}
     if not isinstance(webhook, dict) or not webhook.get("url"):
         raise OAuthError("Slack OAuth exchange failed: no incoming webhook in the response")

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     provider_attempts: int = 3
     provider_backoff_seconds: float = 0.5
     provider_timeout_seconds: float = 10.0
+    #: Let providers, webhooks and OAuth reach loopback/private/link-local addresses. Off by default
+    #: (tenants choose URLs: see docs/outbound.md); ``tidings dev`` turns it on.
+    allow_private_destinations: bool = False
 
     def resolved_database_url(self) -> str:
         """The app database URL; an SQLite file under the data directory unless one is given."""

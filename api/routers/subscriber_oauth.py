@@ -134,6 +134,7 @@ async def oauth_callback(
             redirect_uri=callback_url(
                 settings, subscriber_id, provider_id, _callback_query(environment_id, integrationIdentifier)
             ),
+            allow_private=settings.allow_private_destinations,
         )
     except OAuthError as exc:
         raise BadRequest(str(exc)) from exc
