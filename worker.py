@@ -59,6 +59,7 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         timeout=settings.provider_timeout_seconds,
         allow_private=settings.allow_private_destinations,
         trusted_smtp=(settings.smtp_host, settings.smtp_port),
+        smtp_login=(settings.smtp_user, settings.smtp_password),
     )
     delivery = DeliveryActivities(db=db, senders=senders)
     recipients = RecipientActivities(db=db)

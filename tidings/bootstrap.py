@@ -18,14 +18,15 @@ from workflows.dsl import load_catalog
 
 
 def default_integrations(settings: Settings) -> list[dict[str, Any]]:
-    """Every new environment gets the in-app inbox and an SMTP email integration from the settings."""
+    """Every new environment gets the in-app inbox and an SMTP email integration from the settings.
+
+    The operator's SMTP user and password are not copied into it (a tenant could read them back through
+    a changed host): the worker adds them at send time, only for the operator's own host and port."""
     cipher = CredentialCipher(settings.resolved_secret_key())
     smtp = {
         "host": settings.smtp_host,
         "port": settings.smtp_port,
         "secure": settings.smtp_secure,
-        "user": settings.smtp_user,
-        "password": settings.smtp_password,
         "from": settings.smtp_from,
         "senderName": settings.smtp_sender_name,
     }

@@ -52,6 +52,7 @@ def build_providers(
     timeout: float = 10.0,
     allow_private: bool = False,
     trusted_smtp: tuple[str, int] | None = None,
+    smtp_login: tuple[str, str] | None = None,
 ) -> dict[str, dict[str, Provider[Any]]]:
     """channel → provider id → adapter. HTTP/1.1 adapters share one client; APNs gets an HTTP/2 one.
     Every client comes from :func:`tidings.outbound.outbound_client`; ``trusted_smtp`` is the operator's
@@ -59,7 +60,9 @@ def build_providers(
     trusted = trusted_pairs((base_urls or {}).values())
     client = outbound_client(allow_private=allow_private, timeout=timeout, trusted=trusted)
     adapters: list[Provider[Any]] = [
-        SmtpProvider(timeout=timeout * 2, allow_private=allow_private, trusted=trusted_smtp)
+        SmtpProvider(
+            timeout=timeout * 2, allow_private=allow_private, trusted=trusted_smtp, operator_login=smtp_login
+        )
     ]
     adapters += [
         cast(Provider[Any], cls(client=client, base_urls=base_urls, timeout=timeout)) for cls in HTTP_ADAPTERS

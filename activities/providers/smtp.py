@@ -45,17 +45,25 @@ def mime_message(message: EmailMessage, credentials: dict[str, Any]) -> email.me
 
 
 class SmtpProvider(EmailProvider):
-    """Tenants choose the SMTP host, so the connection is opened through the outbound check; the
-    operator's own relay (``TIDINGS_SMTP_HOST``/``PORT``, ``trusted``) may be private."""
+    """Tenants choose the SMTP host, so the connection is opened through the outbound check. The
+    operator's own relay (``TIDINGS_SMTP_HOST``/``PORT``, ``trusted``) may be private, and an integration
+    without a user that points at it is sent with the operator's login (``operator_login``), which is
+    never stored in tenants' integrations."""
 
     provider_id: ClassVar[str] = "nodemailer"
 
     def __init__(
-        self, timeout: float = 20.0, *, allow_private: bool = False, trusted: tuple[str, int] | None = None
+        self,
+        timeout: float = 20.0,
+        *,
+        allow_private: bool = False,
+        trusted: tuple[str, int] | None = None,
+        operator_login: tuple[str, str] | None = None,
     ) -> None:
         self.timeout = timeout
         self.allow_private = allow_private
         self.trusted = [trusted] if trusted else []
+        self.operator_login = operator_login if operator_login and operator_login[0] else None
 
     async def send(self, message: EmailMessage, credentials: dict[str, Any]) -> SendResult:
         msg = mime_message(message, credentials)
@@ -73,14 +81,17 @@ class SmtpProvider(EmailProvider):
             raise ProviderError(str(exc), permanent=True) from exc
         except OSError as exc:
             raise ProviderError(f"SMTP unavailable: {type(exc).__name__}", permanent=False) from exc
+        username, password = credentials.get("user") or None, credentials.get("password") or None
+        if username is None and self.operator_login and (host, port) in self.trusted:
+            username, password = self.operator_login
         try:
             await aiosmtplib.send(
                 msg,
                 recipients=[*message.to, *message.cc, *message.bcc],
                 hostname=host,
                 sock=sock,
-                username=credentials.get("user") or None,
-                password=credentials.get("password") or None,
+                username=username,
+                password=password,
                 use_tls=secure,
                 start_tls=None if not secure else False,
                 timeout=self.timeout,

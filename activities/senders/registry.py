@@ -24,9 +24,14 @@ def build_senders(
     renderer: Renderer | None = None,
     allow_private: bool = False,
     trusted_smtp: tuple[str, int] | None = None,
+    smtp_login: tuple[str, str] | None = None,
 ) -> dict[str, Sender]:
     providers = build_providers(
-        base_urls=base_urls, timeout=timeout, allow_private=allow_private, trusted_smtp=trusted_smtp
+        base_urls=base_urls,
+        timeout=timeout,
+        allow_private=allow_private,
+        trusted_smtp=trusted_smtp,
+        smtp_login=smtp_login,
     )
     common = {"cipher": cipher, "attempts": attempts, "backoff": backoff}
     external: dict[str, ProviderSender] = {
