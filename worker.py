@@ -22,7 +22,6 @@ from activities.digest import DigestActivities
 from activities.recipients import RecipientActivities
 from activities.senders.registry import build_senders
 from activities.throttle import ThrottleActivities
-from store.crypto import CredentialCipher
 from store.db import Database
 from tidings.settings import Settings
 from tidings.temporal import connect
@@ -50,7 +49,7 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
 def build_activities(*, db: Database, settings: Settings, client: Client) -> list[Any]:
     """Every activity, bound to its dependencies. The one place activities are wired."""
     load_catalog()
-    cipher = CredentialCipher(settings.resolved_secret_key())
+    cipher = settings.credential_cipher()
     senders = build_senders(
         cipher=cipher,
         base_urls=settings.provider_base_urls,

@@ -6,15 +6,21 @@ send the real key to that host; the operator's SMTP login must not be copied int
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
+
 import pytest
+from cryptography.fernet import Fernet, InvalidToken
 
 from activities.providers.base import EmailMessage, ProviderError
 from activities.providers.smtp import SmtpProvider
-from store.crypto import CredentialCipher
+from store.crypto import CredentialCipher, derive_key, legacy_key
 from tests.fakes.fixtures import add_integration, details, fake_fixture, http_fakes_fixture  # noqa: F401
 from tests.fakes.http_api import FakeHttpProviders
 from tests.support import Env, Mailbox, Stack
 from tidings.bootstrap import create_environment_key
+from tidings.settings import Settings
 
 
 async def stored(env: Env, integration_id: str) -> dict[str, object]:
@@ -109,3 +115,44 @@ async def test_operator_login_is_used_only_for_the_operator_relay(mailbox: Mailb
     await smtp.send(_mail("tenant@example.com"), {"host": "localhost", "port": mailbox.port})
     assert len(await mailbox.wait_for(1, "tenant@example.com")) == 1
     assert mailbox.to("relay@example.com") == []
+
+
+# -- row 12: files and keys at rest ----------------------------------------------------------------
+
+
+async def test_data_dir_secret_and_database_are_private(tmp_path: Path) -> None:
+    from tests.test_cli import run_cli
+
+    data = tmp_path / "data"
+    old = os.umask(0)  # the most permissive umask: the modes below come from Tidings, not the shell
+    try:
+        code, _out, err = await run_cli("keys", "create", data_dir=data)
+        key = Settings(data_dir=data).resolved_secret_key()
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "secret.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((data / "tidings.db").stat().st_mode) == 0o600
+    assert len(key) > 30 and Settings(data_dir=data).resolved_secret_key() == key
+
+
+def test_key_is_derived_with_hkdf_and_old_values_still_read() -> None:
+    legacy = Fernet(legacy_key("s3cret")).encrypt(b'{"apiKey":"old"}').decode()
+    cipher = CredentialCipher("s3cret")
+    assert cipher.decrypt(legacy) == {"apiKey": "old"}  # written before HKDF: still readable
+    assert not cipher.is_current(legacy) and cipher.is_current(cipher.rotate(legacy))
+    fresh = cipher.encrypt({"apiKey": "new"})
+    with pytest.raises(InvalidToken):  # new values are not under the bare SHA-256 key
+        Fernet(legacy_key("s3cret")).decrypt(fresh.encode())
+    assert derive_key("s3cret") != legacy_key("s3cret")
+
+
+def test_key_rotation_reads_previous_and_writes_current() -> None:
+    before = CredentialCipher("old-secret").encrypt({"token": "t"})
+    rotated = CredentialCipher("new-secret", "old-secret")
+    assert rotated.decrypt(before) == {"token": "t"}
+    after = rotated.rotate(before)
+    assert CredentialCipher("new-secret").decrypt(after) == {"token": "t"}  # previous no longer needed
+    with pytest.raises(ValueError, match="cannot be decrypted"):
+        CredentialCipher("new-secret").decrypt(before)

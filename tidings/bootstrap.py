@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.crypto import CredentialCipher
 from store.db import Database
 from store.definitions import sync_code_definitions
 from store.tenancy import (
@@ -22,7 +21,7 @@ def default_integrations(settings: Settings) -> list[dict[str, Any]]:
 
     The operator's SMTP user and password are not copied into it (a tenant could read them back through
     a changed host): the worker adds them at send time, only for the operator's own host and port."""
-    cipher = CredentialCipher(settings.resolved_secret_key())
+    cipher = settings.credential_cipher()
     smtp = {
         "host": settings.smtp_host,
         "port": settings.smtp_port,

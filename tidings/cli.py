@@ -12,13 +12,15 @@ import sys
 import time
 from typing import Any
 
-from tidings.settings import Settings
+from tidings.settings import Settings, make_private_dir, make_private_file
 
 
 def _migrate(settings: Settings) -> None:
     from store.migrate import upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
+    if not settings.database_url:
+        make_private_file(settings.data_dir / "tidings.db")
     upgrade(settings.resolved_database_url())
 
 
@@ -80,8 +82,10 @@ def cmd_dev(settings: Settings, _args: Any) -> None:
     """Everything on one machine: Temporal dev server (+UI), API, one worker, a local mailbox."""
     from tidings.devserver import dev_server_args, set_retention, wait_for_port
 
+    # Every file the dev processes create (temporal.db, the mailbox, logs they open) is the owner's only.
+    os.umask(0o077)
     data = settings.data_dir.resolve()
-    data.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data)
     settings.resolved_secret_key()  # create it once, before the children read it
     _migrate(settings)
     env = dict(
@@ -139,7 +143,11 @@ def cmd_dev(settings: Settings, _args: Any) -> None:
             )
         if key:
             print(f"  Environment      Development ({env_id})")
-            print(f"  API key          {key}   (shown once; `tidings keys create` makes another)")
+            if sys.stdout.isatty():
+                print(f"  API key          {key}   (shown once; `tidings keys create` makes another)")
+            else:  # output captured to a file (dev.log): the key goes to a private file instead
+                key_file = _write_private(data / "dev-api-key", key + "\n")
+                print(f"  API key          in {key_file} (mode 0600); `tidings keys create` makes another")
         else:
             print("  API key          created on first start; `tidings keys create` makes another")
         print("=" * 72 + "\n", flush=True)
@@ -150,6 +158,13 @@ def cmd_dev(settings: Settings, _args: Any) -> None:
         pass
     finally:
         stop()
+
+
+def _write_private(path: Any, text: str) -> Any:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    return path
 
 
 def _first_start(data: Any) -> bool:

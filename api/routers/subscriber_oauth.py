@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import DbDep, SettingsDep
 from api.errors import BadRequest
-from store.crypto import CredentialCipher
 from store.ids import is_object_id
 from store.models import Integration
 from store.subscribers import active_integration, get_subscriber, set_channel_credentials
@@ -60,7 +59,7 @@ async def _integration(
 
 
 def _credentials(settings: Settings, integration: Integration) -> dict[str, Any]:
-    credentials = CredentialCipher(settings.resolved_secret_key()).decrypt(integration.credentials_encrypted)
+    credentials = settings.credential_cipher().decrypt(integration.credentials_encrypted)
     if not credentials.get("clientId"):
         raise BadRequest(f"The {integration.provider_id} integration has no clientId configured")
     return credentials
