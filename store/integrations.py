@@ -46,7 +46,7 @@ PUBLIC_FIELDS = frozenset(
         "host", "port", "secure", "user", "from", "senderName", "domain", "region", "baseUrl",
         "accountSid", "projectName", "applicationId", "clientId", "requireTls", "ignoreTls",
         "ipPoolName", "apiKeyRequestHeader", "secretKeyRequestHeader", "idPath", "datePath",
-        "keyId", "teamId", "bundleId", "production", "channelId", "redirectUrl", "title", "imageUrl",
+        "keyId", "teamId", "bundleId", "production", "channelId", "redirectUrl", "title", "imageUrl", "hmac",
     }
 )  # fmt: skip
 MASK = "********"

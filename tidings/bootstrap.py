@@ -120,5 +120,5 @@ async def create_environment_key(
             await sync_code_definitions(
                 session=session, environment_id=env.id, definitions=await code_definitions()
             )
-        key = await create_api_key(session=session, environment=env)
+        key = await create_api_key(session=session, environment=env, cipher=settings.credential_cipher())
     return env.id, key, created
