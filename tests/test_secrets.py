@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import text
 
 from activities.providers.base import EmailMessage, ProviderError
 from activities.providers.smtp import SmtpProvider
@@ -156,3 +157,22 @@ def test_key_rotation_reads_previous_and_writes_current() -> None:
     assert CredentialCipher("new-secret").decrypt(after) == {"token": "t"}  # previous no longer needed
     with pytest.raises(ValueError, match="cannot be decrypted"):
         CredentialCipher("new-secret").decrypt(before)
+
+
+async def test_rotate_secrets_reencrypts_what_is_stored(env: Env, stack: Stack) -> None:
+    from store.rotation import reencrypt_all
+
+    created = await add_integration(env, "twilio", "sms", {"accountSid": "AC", "token": "tok"})
+    legacy = Fernet(legacy_key(stack.settings.secret_key)).encrypt(b'{"accountSid":"AC","token":"tok"}')
+    async with stack.db.session() as session:
+        await session.exec(  # type: ignore[call-overload]
+            text("update integrations set credentials_encrypted = :c where id = :i"),
+            params={"c": legacy.decode(), "i": created["_id"]},
+        )
+    cipher = stack.settings.credential_cipher()
+    async with stack.db.session() as session:
+        assert await reencrypt_all(session=session, cipher=cipher) >= 1
+    (raw,) = await env.sql("select credentials_encrypted from integrations where id = :i", i=created["_id"])
+    assert cipher.is_current(raw[0]) and cipher.decrypt(raw[0]) == {"accountSid": "AC", "token": "tok"}
+    async with stack.db.session() as session:
+        assert await reencrypt_all(session=session, cipher=cipher) == 0

@@ -73,6 +73,23 @@ def cmd_keys_create(settings: Settings, args: Any) -> None:
     print(key)
 
 
+async def _rotate(settings: Settings) -> int:
+    from store.db import Database
+    from store.rotation import reencrypt_all
+
+    db = Database(settings.resolved_database_url())
+    try:
+        async with db.session() as session:
+            return await reencrypt_all(session=session, cipher=settings.credential_cipher())
+    finally:
+        await db.dispose()
+
+
+def cmd_rotate_secrets(settings: Settings, _args: Any) -> None:
+    """Re-encrypt stored secrets under TIDINGS_SECRET_KEY (reading TIDINGS_SECRET_KEY_PREVIOUS too)."""
+    print(f"{asyncio.run(_rotate(settings))} stored secrets re-encrypted under the current key")
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex((host, port)) != 0
@@ -184,6 +201,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("api", help="serve the REST API").set_defaults(fn=cmd_api)
     sub.add_parser("worker", help="run a worker").set_defaults(fn=cmd_worker)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
+    sub.add_parser(
+        "rotate-secrets", help="re-encrypt stored secrets under TIDINGS_SECRET_KEY (after a rotation)"
+    ).set_defaults(fn=cmd_rotate_secrets)
     keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
     create = keys.add_parser("create", help="create an API key (and the environment if missing)")
     create.add_argument("--environment", default="Development")
