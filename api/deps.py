@@ -46,7 +46,7 @@ async def current_environment(request: Request) -> EnvironmentRef:
     if hit is not None and hit[1] > now:
         return hit[0]
     db: Database = request.app.state.db
-    async with db.session() as session:
+    async with db.read() as session:  # every request passes here: never wait for SQLite's writer
         env = await environment_for_key(session=session, key=key)
     if env is None:
         raise Unauthorized("API Key not found")

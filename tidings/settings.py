@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     #: Let providers, webhooks and OAuth reach loopback/private/link-local addresses. Off by default
     #: (tenants choose URLs: see docs/outbound.md); ``tidings dev`` turns it on.
     allow_private_destinations: bool = False
+    #: How long an API request waits for a database lock or connection, and for Temporal, before it
+    #: answers 503 with ``Retry-After: retry_after_seconds``.
+    db_timeout_seconds: float = 5.0
+    temporal_timeout_seconds: float = 5.0
+    retry_after_seconds: int = 5
 
     def resolved_database_url(self) -> str:
         """The app database URL; an SQLite file under the data directory unless one is given."""

@@ -206,7 +206,7 @@ async def oauth_callback(
         )
     except OAuthError as exc:
         raise BadRequest(str(exc)) from exc
-    async with db.session() as session:
+    async with db.session(write=True) as session:  # a GET that writes
         sub = await get_subscriber(
             session=session, environment_id=environment_id, subscriber_id=subscriber_id
         )
