@@ -23,7 +23,6 @@ from activities.recipients import RecipientActivities
 from activities.sandbox import Budget, SandboxPool
 from activities.senders.registry import build_senders
 from activities.throttle import ThrottleActivities
-from store.crypto import CredentialCipher
 from store.db import Database
 from tidings.settings import Settings
 from tidings.temporal import connect
@@ -51,7 +50,7 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
 def build_activities(*, db: Database, settings: Settings, client: Client) -> list[Any]:
     """Every activity, bound to its dependencies. The one place activities are wired."""
     load_catalog()
-    cipher = CredentialCipher(settings.resolved_secret_key())
+    cipher = settings.credential_cipher()
     sandbox = SandboxPool(
         Budget(
             item_seconds=settings.render_timeout_seconds,
@@ -67,6 +66,9 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         attempts=settings.provider_attempts,
         backoff=settings.provider_backoff_seconds,
         timeout=settings.provider_timeout_seconds,
+        allow_private=settings.allow_private_destinations,
+        trusted_smtp=(settings.smtp_host, settings.smtp_port),
+        smtp_login=(settings.smtp_user, settings.smtp_password),
     )
     delivery = DeliveryActivities(db=db, senders=senders, sandbox=sandbox)
     recipients = RecipientActivities(db=db)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
 from api import errors
 from api.limits import DoorGuard
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
-from store.db import Database
+from api.unavailable import with_deadline
+from store.db import Database, reading
 from tidings.bootstrap import sync_catalog
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID, connect, has_search_attribute
@@ -28,8 +32,13 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_db = db is None
-        app.state.db = db or Database(settings.resolved_database_url())
-        app.state.temporal = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
+        app.state.db = db or Database(
+            settings.resolved_database_url(), busy_timeout=settings.db_timeout_seconds, lock_timeout=True
+        )
+        app.state.temporal = with_deadline(
+            temporal or await connect(settings.temporal_address, settings.temporal_namespace),
+            settings.temporal_timeout_seconds,
+        )
         app.state.settings = settings
         app.state.key_cache = {}
         app.state.triggers = TriggerService(
@@ -56,9 +65,55 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         app.include_router(router)
 
     @app.get("/v1/health-check", include_in_schema=False)
-    async def health() -> dict[str, Any]:
-        return {"data": {"status": "ok"}}
+    async def health() -> JSONResponse:
+        """``ok`` only when the database and Temporal answer within their timeouts; else 503."""
+        info = {
+            "database": await _probe(_database_ok(app.state.db), settings.db_timeout_seconds),
+            "temporal": await _probe(
+                app.state.temporal.service_client.check_health(
+                    timeout=timedelta(seconds=settings.temporal_timeout_seconds)
+                ),
+                settings.temporal_timeout_seconds,
+            ),
+        }
+        if all(v["status"] == "up" for v in info.values()):
+            return JSONResponse({"data": {"status": "ok", "info": info}})
+        headers = {"Retry-After": str(settings.retry_after_seconds)}
+        return JSONResponse({"data": {"status": "error", "info": info}}, status_code=503, headers=headers)
 
     app.add_middleware(errors.BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ReadOnlyMethods)
     app.add_middleware(DoorGuard, max_body_bytes=settings.max_body_bytes)  # outermost: runs first
     return app
+
+
+class ReadOnlyMethods:
+    """GET and HEAD requests open read-only sessions (on SQLite they never wait for the write lock)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD"):
+            with reading():
+                await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _database_ok(db: Database) -> None:
+    from sqlalchemy import text
+
+    async with db.read() as session:
+        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    if db.is_sqlite:  # up but write-locked longer than the timeout is down for every write
+        async with db.session(write=True) as session:
+            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+
+
+async def _probe(check: Any, timeout: float) -> dict[str, str]:
+    try:
+        answer = await asyncio.wait_for(check, timeout)
+    except Exception as exc:  # noqa: BLE001 - any failure is "down"; the kind goes in the answer
+        return {"status": "down", "error": type(exc).__name__}
+    return {"status": "down", "error": "unhealthy"} if answer is False else {"status": "up"}

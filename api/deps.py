@@ -57,7 +57,7 @@ async def environment_for_api_key(state: Any, key: str) -> EnvironmentRef | None
     if found is not None:
         return found
     db: Database = state.db
-    async with db.session() as session:
+    async with db.read() as session:  # every request passes here: never wait for SQLite's writer
         env = await environment_for_key(session=session, key=key)
     if env is not None:
         state.key_cache[hash_key(key)] = (env, time.monotonic() + _KEY_CACHE_TTL)

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.unavailable import UNAVAILABLE_TYPES, unavailable_reason
 from store.db import iso, utcnow
 
 log = logging.getLogger("tidings.api")
@@ -30,6 +31,7 @@ REASONS = {
     413: "Payload Too Large",
     422: "Unprocessable Entity",
     429: "Too Many Requests",
+    503: "Service Unavailable",
 }
 
 
@@ -195,6 +197,19 @@ def install(app: FastAPI) -> None:
         if exc.status_code in (404, 405):
             return error_response(request, 404, f"Cannot {request.method} {request.url.path}")
         return error_response(request, exc.status_code, exc.detail, getattr(exc, "headers", None))
+
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        neighbour = unavailable_reason(exc)
+        if neighbour is None:
+            raise exc  # a bug, not a neighbour: the 500 handler below
+        log.warning("%s unavailable on %s %s: %s", neighbour, request.method, request.url.path, exc)
+        settings = getattr(request.app.state, "settings", None)
+        retry = str(getattr(settings, "retry_after_seconds", 5))
+        message = f"{neighbour} is unavailable; nothing was done, retry later"
+        return error_response(request, 503, message, {"Retry-After": retry})
+
+    for kind in UNAVAILABLE_TYPES:
+        app.add_exception_handler(kind, _unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

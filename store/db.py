@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,35 +39,88 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-class Database:
-    """One engine and its session factory; built from a URL at start-up."""
+#: Set while serving a request that only reads (GET/HEAD): SQLite sessions then start deferred.
+_READ_ONLY: ContextVar[bool] = ContextVar("tidings_read_only", default=False)
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Sessions opened inside are read-only: on SQLite they do not take the write lock."""
+    token = _READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.reset(token)
+
+
+class Database:
+    """One engine and its session factory; built from a URL at start-up.
+
+    ``busy_timeout`` bounds how long a statement waits for a lock (SQLite's busy timeout, PostgreSQL's
+    ``lock_timeout``), a pool connection or a new connection; the API keeps it short so a locked or
+    unreachable database answers 503 in seconds (api/unavailable.py), the worker keeps the 30 s default
+    (its activities are retried anyway).
+
+    SQLite has one writer at a time. Writing sessions take the write lock when they begin (``BEGIN
+    IMMEDIATE``: a transaction that read first cannot upgrade to a writer after another one committed —
+    "database is locked" — and busy_timeout does not help there). Read-only sessions (:meth:`read`, or
+    any session opened under :func:`reading`) begin deferred on a second engine, so in WAL mode they never
+    wait for a writer.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        busy_timeout: float = 30.0,
+        lock_timeout: bool = False,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.busy_timeout = busy_timeout
         kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _dumps}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": 30}
+            kwargs["connect_args"] = {"timeout": busy_timeout}
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
             kwargs["pool_pre_ping"] = False
+            kwargs["pool_timeout"] = busy_timeout
+            connect: dict[str, Any] = {"timeout": busy_timeout}
+            if lock_timeout:
+                connect["server_settings"] = {"lock_timeout": str(int(busy_timeout * 1000))}
+            kwargs["connect_args"] = connect
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self.read_engine: AsyncEngine = self.engine
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
+            busy_ms = int(busy_timeout * 1000)
+            self.read_engine = create_async_engine(url, **kwargs)
+            for engine, begin in ((self.engine, "BEGIN IMMEDIATE"), (self.read_engine, "BEGIN")):
+                event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_ms))
+                event.listen(engine.sync_engine, "begin", _sqlite_begin(begin))
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(
+            self.read_engine, class_=AsyncSession, expire_on_commit=False
+        )
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose transaction commits on success and rolls back on error."""
-        async with self._sessions() as session:
+    async def session(self, *, write: bool | None = None) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction commits on success and rolls back on error. Read-only when
+        ``write`` is False, or when it is None and the caller is inside :func:`reading`."""
+        read_only = not write if write is not None else _READ_ONLY.get()
+        async with (self._read_sessions if read_only else self._sessions)() as session:
             try:
                 yield session
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
+
+    def read(self) -> Any:
+        """A read-only session (see the class docstring)."""
+        return self.session(write=False)
 
     async def create_all(self) -> None:
         """Create tables straight from the models (used only by throwaway benchmark databases)."""
@@ -77,6 +131,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
     async def insert_ignore(
         self, session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]], *, conflict: Sequence[str]
@@ -122,18 +178,22 @@ def rows_for(model: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
     return [{**defaults, "id": new_id(), **r} for r in rows]
 
 
-def _sqlite_begin_immediate(conn: Any) -> None:
-    """Take SQLite's write lock when a transaction starts: a transaction that read first cannot upgrade
-    to a writer after another one committed ("database is locked"), and busy_timeout does not help there."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(statement: str) -> Any:
+    def begin(conn: Any) -> None:
+        conn.exec_driver_sql(statement)
+
+    return begin
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit BEGIN is deferred).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _sqlite_pragmas(busy_ms: int) -> Any:
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit BEGIN is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    return pragmas

@@ -46,10 +46,19 @@ PUBLIC_FIELDS = frozenset(
         "host", "port", "secure", "user", "from", "senderName", "domain", "region", "baseUrl",
         "accountSid", "projectName", "applicationId", "clientId", "requireTls", "ignoreTls",
         "ipPoolName", "apiKeyRequestHeader", "secretKeyRequestHeader", "idPath", "datePath",
-        "keyId", "teamId", "bundleId", "production", "channelId", "redirectUrl", "title", "imageUrl",
+        "keyId", "teamId", "bundleId", "production", "channelId", "redirectUrl", "title", "imageUrl", "hmac",
     }
 )  # fmt: skip
 MASK = "********"
+
+#: Credential fields that decide where (and how safely) the secrets are sent. Changing one of them while
+#: keeping a stored secret (``********``) would send that secret to a destination its owner never chose.
+ENDPOINT_FIELDS = frozenset(
+    {
+        "baseUrl", "host", "port", "secure", "requireTls", "ignoreTls", "region", "domain", "webhookUrl",
+        "apiKeyRequestHeader", "secretKeyRequestHeader",
+    }
+)  # fmt: skip
 
 
 class IntegrationError(Exception):
@@ -196,8 +205,7 @@ async def update_integration(
         row.name = changes["name"]
     if changes.get("credentials") is not None:
         stored = cipher.decrypt(row.credentials_encrypted)
-        merged = {k: (stored.get(k) if v == MASK else v) for k, v in changes["credentials"].items()}
-        row.credentials_encrypted = cipher.encrypt(merged)
+        row.credentials_encrypted = cipher.encrypt(merge_credentials(stored, changes["credentials"]))
     if changes.get("conditions") is not None:
         row.conditions = changes["conditions"]
     if changes.get("active") is not None and changes["active"] != row.active:
@@ -214,6 +222,24 @@ async def update_integration(
     session.add(row)
     await session.flush()
     return row
+
+
+def _plain(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def merge_credentials(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """The credentials a PUT leaves: ``sent``, where ``********`` keeps the stored value — unless an
+    endpoint field changes, when every kept secret must be sent again (else ``IntegrationError``)."""
+    merged = {k: (stored.get(k) if v == MASK else v) for k, v in sent.items()}
+    moved = sorted(f for f in ENDPOINT_FIELDS if _plain(merged.get(f)) != _plain(stored.get(f)))
+    kept = sorted(k for k, v in sent.items() if v == MASK and k not in ENDPOINT_FIELDS and stored.get(k))
+    if moved and kept:
+        raise IntegrationError(
+            f"{', '.join(moved)} changed: send {', '.join(kept)} again "
+            "(stored secrets are not sent to a new destination)"
+        )
+    return merged
 
 
 async def delete_integration(*, session: AsyncSession, row: Integration) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from store.crypto import CredentialCipher
 from store.models import ApiKey, Environment, Integration, NotificationGroup, Organization
 
 
@@ -62,10 +63,20 @@ async def get_or_create_environment(
     return env, True
 
 
-async def create_api_key(*, session: AsyncSession, environment: Environment) -> str:
-    """Create a key for the environment and return it; only its hash is stored."""
+async def create_api_key(
+    *, session: AsyncSession, environment: Environment, cipher: CredentialCipher | None = None
+) -> str:
+    """Create a key for the environment and return it. It is found by its hash; with ``cipher`` an
+    encrypted copy is kept for subscriber HMACs (``store.hmac_keys``)."""
     key = secrets.token_hex(16)
-    session.add(ApiKey(environment_id=environment.id, key_hash=hash_key(key), hint=key[-4:]))
+    session.add(
+        ApiKey(
+            environment_id=environment.id,
+            key_hash=hash_key(key),
+            hint=key[-4:],
+            key_encrypted=cipher.encrypt_text(key) if cipher else "",
+        )
+    )
     await session.flush()
     return key
 

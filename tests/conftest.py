@@ -82,13 +82,14 @@ def mailbox() -> Iterator[Mailbox]:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    name: str, url: str, client: Client, mailbox: Mailbox, data_dir: Path
+    name: str, url: str, client: Client, mailbox: Mailbox, data_dir: Path, **extra: Any
 ) -> AsyncIterator[Stack]:
     settings = make_settings(
         database_url=url,
         task_queue=f"tidings-test-{name}-{secrets.token_hex(3)}",
         smtp_port=mailbox.port,
         data_dir=str(data_dir),
+        **extra,
     )
     db = Database(url)
     app = create_app(settings, db=db, temporal=client)

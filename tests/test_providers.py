@@ -69,7 +69,7 @@ def email(**extra: object) -> EmailMessage:
 
 
 async def test_sendgrid_request(fake: FakeHttpProviders) -> None:
-    provider = SendGridProvider(base_urls={"sendgrid": fake.url})
+    provider = SendGridProvider(allow_private=True, base_urls={"sendgrid": fake.url})
     sent = await provider.send(
         email(extra={"categories": ["welcome"]}),
         {"apiKey": "SG.key", "from": "team@acme.io", "senderName": "Acme"},
@@ -103,7 +103,7 @@ async def test_sendgrid_request(fake: FakeHttpProviders) -> None:
 
 
 async def test_mailgun_request(fake: FakeHttpProviders) -> None:
-    provider = MailgunProvider()
+    provider = MailgunProvider(allow_private=True)
     creds = {"apiKey": "mg-key", "domain": "mg.acme.io", "baseUrl": fake.url, "from": "team@acme.io"}
     sent = await provider.send(email(), creds)
     assert sent.provider_message_id == "<mg-1@mailgun>"
@@ -122,7 +122,7 @@ async def test_mailgun_request(fake: FakeHttpProviders) -> None:
 
 
 async def test_postmark_request(fake: FakeHttpProviders) -> None:
-    provider = PostmarkProvider(base_urls={"postmark": fake.url})
+    provider = PostmarkProvider(allow_private=True, base_urls={"postmark": fake.url})
     await provider.send(email(), {"apiKey": "pm-token", "from": "team@acme.io", "senderName": "Acme"})
     (req,) = fake.to("/email")
     assert req.headers["x-postmark-server-token"] == "pm-token"
@@ -140,7 +140,7 @@ async def test_postmark_request(fake: FakeHttpProviders) -> None:
 
 
 async def test_resend_sends_idempotency_key(fake: FakeHttpProviders) -> None:
-    provider = ResendProvider(base_urls={"resend": fake.url})
+    provider = ResendProvider(allow_private=True, base_urls={"resend": fake.url})
     assert provider.idempotent
     creds = {"apiKey": "re_key", "from": "team@acme.io"}
     first = await provider.send(email(), creds)
@@ -154,7 +154,7 @@ async def test_resend_sends_idempotency_key(fake: FakeHttpProviders) -> None:
 
 
 async def test_ses_signs_with_sigv4(fake: FakeHttpProviders) -> None:
-    provider = SesProvider(base_urls={"ses": fake.url})
+    provider = SesProvider(allow_private=True, base_urls={"ses": fake.url})
     creds = {"apiKey": "AKIDEXAMPLE", "secretKey": "secret", "region": "eu-west-1", "from": "team@acme.io"}
     sent = await provider.send(email(), creds)
     assert sent.provider_message_id == "ses-1"
@@ -224,7 +224,7 @@ def test_sigv4_matches_independent_vectors() -> None:
 async def test_smtp_sends_mime_with_attachment(mailbox: Mailbox) -> None:
     mailbox.messages.clear()
     creds = {"host": "127.0.0.1", "port": mailbox.port, "from": "team@acme.io", "senderName": "Acme"}
-    await SmtpProvider().send(email(to=["smtp-unit@example.com"]), creds)
+    await SmtpProvider(allow_private=True).send(email(to=["smtp-unit@example.com"]), creds)
     (msg,) = await mailbox.wait_for(1, "smtp-unit@example.com")
     assert msg["From"] == "Acme <team@acme.io>" and msg["Cc"] == "cc@example.com"
     assert msg["Reply-To"] == "reply@example.com" and msg["X-Campaign"] == "c1"
@@ -236,7 +236,9 @@ async def test_smtp_sends_mime_with_attachment(mailbox: Mailbox) -> None:
 
 async def test_smtp_closed_port_is_transient() -> None:
     with pytest.raises(ProviderError) as err:
-        await SmtpProvider(timeout=2).send(email(), {"host": "127.0.0.1", "port": free_port()})
+        await SmtpProvider(allow_private=True, timeout=2).send(
+            email(), {"host": "127.0.0.1", "port": free_port()}
+        )
     assert not err.value.permanent
 
 
@@ -249,14 +251,16 @@ async def test_smtp_closed_port_is_transient() -> None:
 async def test_http_status_split(fake: FakeHttpProviders, status: int, permanent: bool) -> None:
     fake.fail("/emails", status, {"message": "nope"})
     with pytest.raises(ProviderError) as err:
-        await ResendProvider(base_urls={"resend": fake.url}).send(email(), {"apiKey": "k"})
+        await ResendProvider(allow_private=True, base_urls={"resend": fake.url}).send(
+            email(), {"apiKey": "k"}
+        )
     assert err.value.permanent is permanent and err.value.status == status
 
 
 async def test_connection_refused_is_transient_and_hides_url() -> None:
     url = f"http://127.0.0.1:{free_port()}/secret-token-path"
     with pytest.raises(ProviderError) as err:
-        await SlackProvider().send(ChatMessage(webhook_url=url, content="hi"), {})
+        await SlackProvider(allow_private=True).send(ChatMessage(webhook_url=url, content="hi"), {})
     assert not err.value.permanent and "secret-token-path" not in str(err.value)
 
 
@@ -264,7 +268,7 @@ async def test_connection_refused_is_transient_and_hides_url() -> None:
 
 
 async def test_twilio_request(fake: FakeHttpProviders) -> None:
-    provider = TwilioProvider(base_urls={"twilio": fake.url})
+    provider = TwilioProvider(allow_private=True, base_urls={"twilio": fake.url})
     sent = await provider.send(
         SmsMessage(to="+15550001", content="Code 1234"),
         {"accountSid": "AC1", "token": "tok", "from": "+15559999"},
@@ -276,7 +280,7 @@ async def test_twilio_request(fake: FakeHttpProviders) -> None:
 
 
 async def test_vonage_request_and_status_errors(fake: FakeHttpProviders) -> None:
-    provider = VonageProvider(base_urls={"nexmo": fake.url})
+    provider = VonageProvider(allow_private=True, base_urls={"nexmo": fake.url})
     creds = {"apiKey": "vk", "secretKey": "vs", "from": "Acme"}
     await provider.send(SmsMessage(to="+4470000", content="Hello", idempotency_key="k1"), creds)
     (req,) = fake.to("/sms/json")
@@ -299,7 +303,7 @@ async def test_vonage_request_and_status_errors(fake: FakeHttpProviders) -> None
 
 
 async def test_plivo_request(fake: FakeHttpProviders) -> None:
-    provider = PlivoProvider(base_urls={"plivo": fake.url})
+    provider = PlivoProvider(allow_private=True, base_urls={"plivo": fake.url})
     sent = await provider.send(
         SmsMessage(to="+15550001", content="Hi"), {"accountSid": "MA1", "token": "pt", "from": "+1555"}
     )
@@ -320,7 +324,9 @@ async def test_generic_sms_request(fake: FakeHttpProviders) -> None:
         "from": "Acme",
         "idPath": "result.messageId",
     }
-    sent = await GenericSmsProvider().send(SmsMessage(to="+1", content="Yo", idempotency_key="k9"), creds)
+    sent = await GenericSmsProvider(allow_private=True).send(
+        SmsMessage(to="+1", content="Yo", idempotency_key="k9"), creds
+    )
     assert sent.provider_message_id == "g-77"
     (req,) = fake.to("/generic/sms")
     assert req.headers["x-api-key"] == "gk" and req.headers["x-api-secret"] == "gs"
@@ -343,14 +349,16 @@ async def test_generic_sms_request(fake: FakeHttpProviders) -> None:
 async def test_chat_webhooks(
     fake: FakeHttpProviders, provider: type, path: str, expected: dict[str, str]
 ) -> None:
-    await provider().send(ChatMessage(webhook_url=fake.url + path, content="Deploy done"), {})
+    await provider(allow_private=True).send(
+        ChatMessage(webhook_url=fake.url + path, content="Deploy done"), {}
+    )
     (req,) = fake.to(path)
     assert req.method == "POST" and req.json == expected
 
 
 async def test_teams_adaptive_card_passes_through(fake: FakeHttpProviders) -> None:
     card = {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive"}]}
-    await MsTeamsProvider().send(
+    await MsTeamsProvider(allow_private=True).send(
         ChatMessage(webhook_url=fake.url + "/teams/card", content=json.dumps(card)), {}
     )
     assert fake.to("/teams/card")[0].json == card
@@ -358,7 +366,7 @@ async def test_teams_adaptive_card_passes_through(fake: FakeHttpProviders) -> No
 
 async def test_chat_webhook_is_signed(fake: FakeHttpProviders) -> None:
     msg = ChatMessage(webhook_url=fake.url + "/hook", content="Hi", idempotency_key="k1")
-    await ChatWebhookProvider().send(msg, {"secretKey": "shh"})
+    await ChatWebhookProvider(allow_private=True).send(msg, {"secretKey": "shh"})
     (req,) = fake.to("/hook")
     assert req.json == {"content": "Hi", "idempotencyKey": "k1"}
     assert req.headers["x-tidings-signature"] == hmac.new(b"shh", req.body, hashlib.sha256).hexdigest()
@@ -367,7 +375,9 @@ async def test_chat_webhook_is_signed(fake: FakeHttpProviders) -> None:
 async def test_slack_unknown_webhook_is_permanent(fake: FakeHttpProviders) -> None:
     fake.fail("/slack/gone", 404, {"error": "no_service"})
     with pytest.raises(ProviderError) as err:
-        await SlackProvider().send(ChatMessage(webhook_url=fake.url + "/slack/gone", content="x"), {})
+        await SlackProvider(allow_private=True).send(
+            ChatMessage(webhook_url=fake.url + "/slack/gone", content="x"), {}
+        )
     assert err.value.permanent
 
 
@@ -386,7 +396,7 @@ async def test_fcm_exchanges_service_account_jwt(fake: FakeHttpProviders) -> Non
         "private_key_id": "kid-1",
         "token_uri": f"{fake.url}/oauth/token",
     }
-    provider = FcmProvider(base_urls={"fcm": fake.url})
+    provider = FcmProvider(allow_private=True, base_urls={"fcm": fake.url})
     msg = PushMessage(
         tokens=["tok-a", "tok-b"],
         title="Hi",
@@ -442,7 +452,7 @@ async def test_apns_over_http2(fake_apns: FakeApns) -> None:
 
 
 async def test_expo_request(fake: FakeHttpProviders) -> None:
-    provider = ExpoProvider(base_urls={"expo": fake.url})
+    provider = ExpoProvider(allow_private=True, base_urls={"expo": fake.url})
     await provider.send(
         PushMessage(tokens=["ExponentPushToken[a]"], title="T", content="B"), {"apiKey": "expo-at"}
     )
@@ -461,7 +471,7 @@ async def test_expo_request(fake: FakeHttpProviders) -> None:
 
 
 async def test_onesignal_request_is_idempotent(fake: FakeHttpProviders) -> None:
-    provider = OneSignalProvider(base_urls={"one-signal": fake.url})
+    provider = OneSignalProvider(allow_private=True, base_urls={"one-signal": fake.url})
     msg = PushMessage(tokens=["player-1"], title="T", content="B", idempotency_key="k1")
     await provider.send(msg, {"applicationId": "app-1", "apiKey": "os-key"})
     (req,) = fake.to("/api/v1/notifications")

@@ -17,9 +17,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api.app import create_app
+from api.routers.subscriber_oauth import NONCE_COOKIE
+from store.hmac_keys import subscriber_hash
 from tests.support import Env, Stack
 from tests.test_subscribers import add_integration
 from tidings.devserver import free_port
+from tidings.oauth import sign_state
 
 
 class FakeSlack:
@@ -79,9 +82,8 @@ async def public_client(stack: Stack, fake_slack: FakeSlack) -> AsyncIterator[ht
 
 
 async def start(client: httpx.AsyncClient, env: Env, sid: str, **params: Any) -> dict[str, str]:
-    resp = await client.get(
-        f"/v1/subscribers/{sid}/credentials/slack/oauth", params={"environmentId": env.id, **params}
-    )
+    params = {"environmentId": env.id, "hmacHash": subscriber_hash(env.key, sid), **params}
+    resp = await client.get(f"/v1/subscribers/{sid}/credentials/slack/oauth", params=params)
     assert resp.status_code == 302, resp.text
     location = urlsplit(resp.headers["location"])
     query = {k: v[0] for k, v in parse_qs(location.query).items()}
@@ -154,11 +156,82 @@ async def test_slack_oauth_redirects_and_refuses(
     no_env = await public_client.get("/v1/subscribers/pia/credentials/slack/oauth")
     assert no_env.status_code == 400 and no_env.json()["message"] == ["environmentId must be a mongodb id"]
     other = await stack.new_env()
+    await other.http.post("/v1/subscribers", json={"subscriberId": "pia"})
     no_integration = await public_client.get(
-        "/v1/subscribers/pia/credentials/slack/oauth", params={"environmentId": other.id}
+        "/v1/subscribers/pia/credentials/slack/oauth",
+        params={"environmentId": other.id, "hmacHash": subscriber_hash(other.key, "pia")},
     )
     assert no_integration.status_code == 400
     assert (
         no_integration.json()["message"]
         == f"Subscribers environment ({other.id}) do not have active slack integration."
     )
+
+
+async def test_oauth_start_needs_the_subscriber_hmac(
+    env: Env, stack: Stack, public_client: httpx.AsyncClient, fake_slack: FakeSlack
+) -> None:
+    """Issue 13 row 9: without auth anyone could attach their own Slack channel to any subscriber."""
+    await add_integration(stack, env, "slack", "chat", clientId="c3", secretKey="shh")
+    await env.http.post("/v1/subscribers", json={"subscriberId": "vic"})
+    url = "/v1/subscribers/vic/credentials/slack/oauth"
+    other = await stack.new_env()
+    for params in (
+        {},
+        {"hmacHash": "0" * 64},
+        {"hmacHash": subscriber_hash(other.key, "vic")},  # another environment's key
+        {"hmacHash": subscriber_hash(env.key, "someone-else")},
+    ):
+        resp = await public_client.get(url, params={"environmentId": env.id, **params})
+        assert resp.status_code == 401, (params, resp.text)
+        assert resp.json()["error"] == "Unauthorized" and "location" not in resp.headers
+    ghost = await public_client.get(
+        "/v1/subscribers/ghost/credentials/slack/oauth",
+        params={"environmentId": env.id, "hmacHash": subscriber_hash(env.key, "ghost")},
+    )
+    assert ghost.status_code == 400 and ghost.json()["message"] == "SubscriberId: ghost not found"
+    # The backend may start it with its API key instead of a hash.
+    keyed = await public_client.get(
+        url, params={"environmentId": env.id}, headers={"Authorization": f"ApiKey {env.key}"}
+    )
+    assert keyed.status_code == 302
+    foreign = await public_client.get(
+        url, params={"environmentId": env.id}, headers={"Authorization": f"ApiKey {other.key}"}
+    )
+    assert foreign.status_code == 401
+
+
+async def test_oauth_state_is_bound_to_browser_subscriber_and_time(
+    env: Env, stack: Stack, public_client: httpx.AsyncClient, fake_slack: FakeSlack
+) -> None:
+    await add_integration(stack, env, "slack", "chat", clientId="c4", secretKey="shh")
+    for sid in ("ann", "bob"):
+        await env.http.post("/v1/subscribers", json={"subscriberId": sid})
+    redirect = await start(public_client, env, "ann")
+    nonce = public_client.cookies.get(NONCE_COOKIE)
+    assert nonce and redirect["state"].count(".") == 1
+    # The same link opened in another browser (no nonce cookie): refused, nothing exchanged.
+    exchanges = len(fake_slack.exchanges)
+    async with httpx.AsyncClient(transport=public_client._transport, base_url="http://tidings.test") as other:
+        replay = await other.get(back(redirect["redirect_uri"], code="good", state=redirect["state"]))
+    assert replay.status_code == 400 and len(fake_slack.exchanges) == exchanges
+    # ann's state on bob's callback: refused.
+    bob_callback = redirect["redirect_uri"].replace("/ann/", "/bob/")
+    assert (
+        await public_client.get(back(bob_callback, code="good", state=redirect["state"]))
+    ).status_code == 400
+    # An expired state, even correctly signed and in the right browser: refused.
+    expired = sign_state(
+        stack.settings.resolved_secret_key(),
+        environment_id=env.id,
+        subscriber_id="ann",
+        provider_id="slack",
+        nonce=nonce,
+        expires_at=int(time.time()) - 1,
+    )
+    assert (
+        await public_client.get(back(redirect["redirect_uri"], code="good", state=expired))
+    ).status_code == 400
+    assert (await env.http.get("/v1/subscribers/ann")).json()["data"]["channels"] == []
+    done = await public_client.get(back(redirect["redirect_uri"], code="good", state=redirect["state"]))
+    assert done.status_code == 200

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.crypto import CredentialCipher
 from store.db import Database
 from store.definitions import sync_code_definitions
 from store.tenancy import (
@@ -18,14 +17,15 @@ from workflows.dsl import load_catalog
 
 
 def default_integrations(settings: Settings) -> list[dict[str, Any]]:
-    """Every new environment gets the in-app inbox and an SMTP email integration from the settings."""
-    cipher = CredentialCipher(settings.resolved_secret_key())
+    """Every new environment gets the in-app inbox and an SMTP email integration from the settings.
+
+    The operator's SMTP user and password are not copied into it (a tenant could read them back through
+    a changed host): the worker adds them at send time, only for the operator's own host and port."""
+    cipher = settings.credential_cipher()
     smtp = {
         "host": settings.smtp_host,
         "port": settings.smtp_port,
         "secure": settings.smtp_secure,
-        "user": settings.smtp_user,
-        "password": settings.smtp_password,
         "from": settings.smtp_from,
         "senderName": settings.smtp_sender_name,
     }
@@ -120,5 +120,5 @@ async def create_environment_key(
             await sync_code_definitions(
                 session=session, environment_id=env.id, definitions=await code_definitions()
             )
-        key = await create_api_key(session=session, environment=env)
+        key = await create_api_key(session=session, environment=env, cipher=settings.credential_cipher())
     return env.id, key, created

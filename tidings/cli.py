@@ -12,13 +12,15 @@ import sys
 import time
 from typing import Any
 
-from tidings.settings import Settings
+from tidings.settings import Settings, make_private_dir, make_private_file
 
 
 def _migrate(settings: Settings) -> None:
     from store.migrate import upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
+    if not settings.database_url:
+        make_private_file(settings.data_dir / "tidings.db")
     upgrade(settings.resolved_database_url())
 
 
@@ -71,6 +73,23 @@ def cmd_keys_create(settings: Settings, args: Any) -> None:
     print(key)
 
 
+async def _rotate(settings: Settings) -> int:
+    from store.db import Database
+    from store.rotation import reencrypt_all
+
+    db = Database(settings.resolved_database_url())
+    try:
+        async with db.session() as session:
+            return await reencrypt_all(session=session, cipher=settings.credential_cipher())
+    finally:
+        await db.dispose()
+
+
+def cmd_rotate_secrets(settings: Settings, _args: Any) -> None:
+    """Re-encrypt stored secrets under TIDINGS_SECRET_KEY (reading TIDINGS_SECRET_KEY_PREVIOUS too)."""
+    print(f"{asyncio.run(_rotate(settings))} stored secrets re-encrypted under the current key")
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex((host, port)) != 0
@@ -80,13 +99,17 @@ def cmd_dev(settings: Settings, _args: Any) -> None:
     """Everything on one machine: Temporal dev server (+UI), API, one worker, a local mailbox."""
     from tidings.devserver import dev_server_args, set_retention, wait_for_port
 
+    # Every file the dev processes create (temporal.db, the mailbox, logs they open) is the owner's only.
+    os.umask(0o077)
     data = settings.data_dir.resolve()
-    data.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data)
     settings.resolved_secret_key()  # create it once, before the children read it
     _migrate(settings)
     env = dict(
         os.environ, TIDINGS_DATA_DIR=str(data), TIDINGS_TEMPORAL_ADDRESS=f"127.0.0.1:{settings.temporal_port}"
     )
+    # Everything of `tidings dev` lives on loopback (mailbox, local fakes): let providers reach it.
+    env.setdefault("TIDINGS_ALLOW_PRIVATE_DESTINATIONS", "true")
     children: list[subprocess.Popen[bytes]] = []
     mailbox = None
 
@@ -137,7 +160,11 @@ def cmd_dev(settings: Settings, _args: Any) -> None:
             )
         if key:
             print(f"  Environment      Development ({env_id})")
-            print(f"  API key          {key}   (shown once; `tidings keys create` makes another)")
+            if sys.stdout.isatty():
+                print(f"  API key          {key}   (shown once; `tidings keys create` makes another)")
+            else:  # output captured to a file (dev.log): the key goes to a private file instead
+                key_file = _write_private(data / "dev-api-key", key + "\n")
+                print(f"  API key          in {key_file} (mode 0600); `tidings keys create` makes another")
         else:
             print("  API key          created on first start; `tidings keys create` makes another")
         print("=" * 72 + "\n", flush=True)
@@ -148,6 +175,13 @@ def cmd_dev(settings: Settings, _args: Any) -> None:
         pass
     finally:
         stop()
+
+
+def _write_private(path: Any, text: str) -> Any:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    return path
 
 
 def _first_start(data: Any) -> bool:
@@ -167,6 +201,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("api", help="serve the REST API").set_defaults(fn=cmd_api)
     sub.add_parser("worker", help="run a worker").set_defaults(fn=cmd_worker)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
+    sub.add_parser(
+        "rotate-secrets", help="re-encrypt stored secrets under TIDINGS_SECRET_KEY (after a rotation)"
+    ).set_defaults(fn=cmd_rotate_secrets)
     keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
     create = keys.add_parser("create", help="create an API key (and the environment if missing)")
     create.add_argument("--environment", default="Development")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from store.crypto import CredentialCipher
 
 
 class Settings(BaseSettings):
@@ -24,6 +29,8 @@ class Settings(BaseSettings):
     ui_port: int = 8233
     public_url: str = ""
     secret_key: str = ""
+    #: The secret before a rotation: values encrypted under it are still read (see store/crypto.py).
+    secret_key_previous: str = ""
     max_body_bytes: int = 20 * 1024 * 1024
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -47,6 +54,14 @@ class Settings(BaseSettings):
     render_timeout_seconds: float = 1.0
     render_step_budget_seconds: float = 20.0
     render_memory_mb: int = 128
+    #: Let providers, webhooks and OAuth reach loopback/private/link-local addresses. Off by default
+    #: (tenants choose URLs: see docs/outbound.md); ``tidings dev`` turns it on.
+    allow_private_destinations: bool = False
+    #: How long an API request waits for a database lock or connection, and for Temporal, before it
+    #: answers 503 with ``Retry-After: retry_after_seconds``.
+    db_timeout_seconds: float = 5.0
+    temporal_timeout_seconds: float = 5.0
+    retry_after_seconds: int = 5
 
     def resolved_database_url(self) -> str:
         """The app database URL; an SQLite file under the data directory unless one is given."""
@@ -55,7 +70,10 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'tidings.db').resolve()}"
 
     def resolved_secret_key(self) -> str:
-        """The credential-encryption secret; generated once into the data directory when unset."""
+        """The credential-encryption secret; generated once into the data directory when unset.
+
+        The file is created with mode 0600 in one step (never readable by others, not even briefly), and
+        exclusively: of two processes starting at once, the second reads the first one's key."""
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret.key"
@@ -63,11 +81,35 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         import secrets
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.data_dir)
         key = secrets.token_urlsafe(32)
-        path.write_text(key)
-        path.chmod(0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as out:
+            out.write(key)
         return key
+
+    def credential_cipher(self) -> CredentialCipher:
+        """The cipher for secrets at rest: the current secret, plus the previous one during a rotation."""
+        from store.crypto import CredentialCipher
+
+        return CredentialCipher(self.resolved_secret_key(), self.secret_key_previous or None)
 
     def api_url(self) -> str:
         return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+
+def make_private_dir(path: Path) -> None:
+    """Create the data directory readable by its owner only (it holds the database and the secret)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def make_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (SQLite then keeps that mode, and gives it to
+    its ``-wal``/``-shm`` files)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass

@@ -8,16 +8,20 @@ from typing import Any, ClassVar
 import httpx
 
 from activities.providers.base import ProviderError
+from tidings.outbound import DestinationRefused, outbound_client, safe_reason
 
 #: 4xx answers that mean "try again later" rather than "this request is wrong".
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 
 
 def classify(response: httpx.Response) -> ProviderError:
-    """5xx, 408 and 429 are transient (retried, then failed over); every other 4xx is permanent."""
+    """5xx, 408 and 429 are transient (retried, then failed over); every other 4xx is permanent.
+
+    The message is the status and a short error code at most, never the remote body (it lands in
+    execution details, and a hostile endpoint chooses what it says)."""
     status = response.status_code
     transient = status >= 500 or status in TRANSIENT_STATUSES
-    return ProviderError(f"HTTP {status}: {response.text[:200]}", permanent=not transient, status=status)
+    return ProviderError(safe_reason(status, json_or_empty(response)), permanent=not transient, status=status)
 
 
 class HttpAdapter:
@@ -33,8 +37,9 @@ class HttpAdapter:
         client: httpx.AsyncClient | None = None,
         base_urls: dict[str, str] | None = None,
         timeout: float = 10.0,
+        allow_private: bool = False,
     ) -> None:
-        self.client = client or httpx.AsyncClient()
+        self.client = client or outbound_client(allow_private=allow_private, timeout=timeout)
         self.base_urls = base_urls or {}
         self.timeout = timeout
 
@@ -46,12 +51,17 @@ class HttpAdapter:
         """One request; transport failures become transient errors that never echo the URL."""
         try:
             response = await self.client.request(method, url, timeout=self.timeout, **kwargs)
+        except DestinationRefused as exc:
+            raise ProviderError(str(exc), permanent=True) from exc
         except httpx.TimeoutException as exc:
             raise ProviderError(f"timeout ({type(exc).__name__})", permanent=False) from exc
         except httpx.TransportError as exc:
             raise ProviderError(f"connection failed ({type(exc).__name__})", permanent=False) from exc
         if response.status_code >= 400:
             raise classify(response)
+        if response.is_redirect:
+            # Never followed: a redirect is how a public endpoint would hand us a private one.
+            raise ProviderError(f"HTTP {response.status_code}: redirect not followed", permanent=True)
         return response
 
 

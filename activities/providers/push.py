@@ -18,6 +18,7 @@ from activities.providers.base import (
     deep_merge,
 )
 from activities.providers.http import HttpAdapter, json_or_empty
+from tidings.outbound import plain
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 
@@ -188,7 +189,7 @@ class ExpoProvider(HttpAdapter, PushProvider):
         tickets = json_or_empty(response).get("data") or []
         ok = [t for t in tickets if t.get("status") == "ok"]
         if not ok:
-            kinds = [str((t.get("details") or {}).get("error", "")) for t in tickets]
+            kinds = [plain((t.get("details") or {}).get("error"), "") for t in tickets if isinstance(t, dict)]
             raise ProviderError(
                 f"Expo rejected every ticket: {', '.join(kinds) or 'no tickets'}",
                 permanent=not any(k in self.TRANSIENT for k in kinds),
@@ -224,5 +225,7 @@ class OneSignalProvider(HttpAdapter, PushProvider):
         )
         answer = json_or_empty(response)
         if not answer.get("id"):
-            raise ProviderError(f"OneSignal sent nothing: {str(answer.get('errors'))[:200]}", permanent=True)
+            raise ProviderError(
+                f"OneSignal sent nothing ({len(answer.get('errors') or [])} errors)", permanent=True
+            )
         return SendResult(provider_message_id=answer["id"])

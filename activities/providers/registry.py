@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import httpx
-
 from activities.providers.base import Provider
 from activities.providers.chat import (
     ChatWebhookProvider,
@@ -25,6 +23,7 @@ from activities.providers.push import ApnsProvider, ExpoProvider, FcmProvider, O
 from activities.providers.ses import SesProvider
 from activities.providers.sms import GenericSmsProvider, PlivoProvider, TwilioProvider, VonageProvider
 from activities.providers.smtp import SmtpProvider
+from tidings.outbound import outbound_client, trusted_pairs
 
 HTTP_ADAPTERS: list[type[HttpAdapter]] = [
     SendGridProvider,
@@ -48,17 +47,31 @@ HTTP_ADAPTERS: list[type[HttpAdapter]] = [
 
 
 def build_providers(
-    *, base_urls: dict[str, str] | None = None, timeout: float = 10.0
+    *,
+    base_urls: dict[str, str] | None = None,
+    timeout: float = 10.0,
+    allow_private: bool = False,
+    trusted_smtp: tuple[str, int] | None = None,
+    smtp_login: tuple[str, str] | None = None,
 ) -> dict[str, dict[str, Provider[Any]]]:
-    """channel → provider id → adapter. HTTP/1.1 adapters share one client; APNs gets an HTTP/2 one."""
-    client = httpx.AsyncClient(timeout=timeout)
-    adapters: list[Provider[Any]] = [SmtpProvider(timeout=timeout * 2)]
+    """channel → provider id → adapter. HTTP/1.1 adapters share one client; APNs gets an HTTP/2 one.
+    Every client comes from :func:`tidings.outbound.outbound_client`; ``trusted_smtp`` is the operator's
+    own relay, the one private SMTP destination allowed."""
+    trusted = trusted_pairs((base_urls or {}).values())
+    client = outbound_client(allow_private=allow_private, timeout=timeout, trusted=trusted)
+    adapters: list[Provider[Any]] = [
+        SmtpProvider(
+            timeout=timeout * 2, allow_private=allow_private, trusted=trusted_smtp, operator_login=smtp_login
+        )
+    ]
     adapters += [
         cast(Provider[Any], cls(client=client, base_urls=base_urls, timeout=timeout)) for cls in HTTP_ADAPTERS
     ]
     adapters.append(
         ApnsProvider(
-            client=httpx.AsyncClient(http1=False, http2=True, timeout=timeout),
+            client=outbound_client(
+                allow_private=allow_private, timeout=timeout, http1=False, http2=True, trusted=trusted
+            ),
             base_urls=base_urls,
             timeout=timeout,
         )

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from activities.providers.base import ProviderError, SendResult, SmsMessage, SmsProvider, deep_merge
 from activities.providers.http import HttpAdapter, json_or_empty
+from tidings.outbound import plain
 
 
 class TwilioProvider(HttpAdapter, SmsProvider):
@@ -57,7 +58,7 @@ class VonageProvider(HttpAdapter, SmsProvider):
         status = str(first.get("status", "0"))
         if status != "0":
             raise ProviderError(
-                f"Vonage status {status}: {first.get('error-text', '')}",
+                f"Vonage status {plain(status, '?')}: {plain(first.get('error-text'))}",
                 permanent=status not in self.TRANSIENT,
             )
         return SendResult(provider_message_id=first.get("message-id"))

@@ -22,8 +22,17 @@ def build_senders(
     backoff: float = 0.5,
     timeout: float = 10.0,
     sandbox: SandboxPool,
+    allow_private: bool = False,
+    trusted_smtp: tuple[str, int] | None = None,
+    smtp_login: tuple[str, str] | None = None,
 ) -> dict[str, Sender]:
-    providers = build_providers(base_urls=base_urls, timeout=timeout)
+    providers = build_providers(
+        base_urls=base_urls,
+        timeout=timeout,
+        allow_private=allow_private,
+        trusted_smtp=trusted_smtp,
+        smtp_login=smtp_login,
+    )
     common = {"cipher": cipher, "attempts": attempts, "backoff": backoff}
     external: dict[str, ProviderSender] = {
         "email": EmailSender(sandbox=sandbox, providers=providers["email"], **common),  # type: ignore[arg-type]

@@ -48,7 +48,7 @@ class UpdateIntegrationBody(BaseModel):
 
 
 def cipher(settings: SettingsDep) -> CredentialCipher:
-    return CredentialCipher(settings.resolved_secret_key())
+    return settings.credential_cipher()
 
 
 def refuse(exc: IntegrationError) -> Exception:

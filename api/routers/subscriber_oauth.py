@@ -1,30 +1,46 @@
-"""Chat OAuth for subscribers (Slack): public routes, no ``Authorization`` header.
+"""Chat OAuth for subscribers (Slack), opened in the subscriber's browser.
 
 ``…/oauth`` redirects the subscriber to Slack; Slack sends them back to ``…/oauth/callback`` with a code,
 which is exchanged for an incoming-webhook URL stored as the subscriber's Slack credential.
+
+Starting a flow needs ``hmacHash`` = hex HMAC-SHA256 of the subscriberId under the environment's API key
+(or the API key itself in ``Authorization``) — always, not only when HMAC is on: whoever starts the flow
+chooses the Slack channel the subscriber's messages go to. The subscriber must exist. The ``state`` is
+signed, expires after ten minutes and carries a nonce that must match a cookie set in the browser that
+started the flow, so a callback link cannot be replayed into someone else's browser. See docs/security.md.
 """
 
 from __future__ import annotations
 
 import html
+import time
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import DbDep, SettingsDep
-from api.errors import BadRequest
-from store.crypto import CredentialCipher
+from api.deps import DbDep, SettingsDep, current_environment
+from api.errors import BadRequest, Unauthorized
+from store.hmac_keys import subscriber_hash_ok
 from store.ids import is_object_id
 from store.models import Integration
 from store.subscribers import active_integration, get_subscriber, set_channel_credentials
-from tidings.oauth import OAuthError, sign_state, slack_authorize_url, slack_exchange, state_matches
+from tidings.oauth import (
+    STATE_TTL_SECONDS,
+    OAuthError,
+    new_nonce,
+    sign_state,
+    slack_authorize_url,
+    slack_exchange,
+    state_matches,
+)
 from tidings.settings import Settings
 
 router = APIRouter(prefix="/v1/subscribers", tags=["subscriber oauth"])
 
 SUPPORTED = ("slack",)
+NONCE_COOKIE = "tidings_oauth_nonce"
 
 DONE_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Connected</title></head>
@@ -60,7 +76,7 @@ async def _integration(
 
 
 def _credentials(settings: Settings, integration: Integration) -> dict[str, Any]:
-    credentials = CredentialCipher(settings.resolved_secret_key()).decrypt(integration.credentials_encrypted)
+    credentials = settings.credential_cipher().decrypt(integration.credentials_encrypted)
     if not credentials.get("clientId"):
         raise BadRequest(f"The {integration.provider_id} integration has no clientId configured")
     return credentials
@@ -73,8 +89,42 @@ def _callback_query(environment_id: str, integration_identifier: str | None) -> 
     return query
 
 
+async def _authorize_start(
+    request: Request,
+    db: DbDep,
+    settings: Settings,
+    environment_id: str,
+    subscriber_id: str,
+    hash_: str | None,
+) -> None:
+    """A valid ``hmacHash`` for the subscriber, or the environment's own API key; then the subscriber
+    must exist. Authorization comes first, so nobody learns which subscribers exist."""
+    if request.headers.get("authorization"):
+        env = await current_environment(request)
+        if env.id != environment_id:
+            raise Unauthorized("API Key does not belong to this environment")
+    else:
+        async with db.session() as session:
+            ok = await subscriber_hash_ok(
+                session=session,
+                cipher=settings.credential_cipher(),
+                environment_id=environment_id,
+                subscriber_id=subscriber_id,
+                subscriber_hash_value=hash_,
+            )
+        if not ok:
+            raise Unauthorized("Please provide a valid HMAC hash (hmacHash)")
+    async with db.session() as session:
+        sub = await get_subscriber(
+            session=session, environment_id=environment_id, subscriber_id=subscriber_id
+        )
+    if sub is None:
+        raise BadRequest(f"SubscriberId: {subscriber_id} not found")
+
+
 @router.get("/{subscriber_id}/credentials/{provider_id}/oauth")
 async def oauth_start(
+    request: Request,
     subscriber_id: str,
     provider_id: str,
     db: DbDep,
@@ -83,15 +133,19 @@ async def oauth_start(
     integrationIdentifier: str | None = Query(None),
     hmacHash: str | None = Query(None),
 ) -> Response:
-    """302 to the provider's authorize page."""
+    """302 to the provider's authorize page, with a nonce cookie bound to the signed state."""
     environment_id = _check(environmentId, provider_id)
+    await _authorize_start(request, db, settings, environment_id, subscriber_id, hmacHash)
     integration = await _integration(db, environment_id, provider_id, integrationIdentifier)
     credentials = _credentials(settings, integration)
+    nonce = new_nonce()
     state = sign_state(
         settings.resolved_secret_key(),
         environment_id=environment_id,
         subscriber_id=subscriber_id,
         provider_id=provider_id,
+        nonce=nonce,
+        expires_at=int(time.time()) + STATE_TTL_SECONDS,
     )
     url = slack_authorize_url(
         settings.slack_oauth_base_url,
@@ -101,11 +155,22 @@ async def oauth_start(
         ),
         state=state,
     )
-    return RedirectResponse(url, status_code=302)
+    response = RedirectResponse(url, status_code=302)
+    response.set_cookie(
+        NONCE_COOKIE,
+        nonce,
+        max_age=STATE_TTL_SECONDS,
+        path="/v1/subscribers/",
+        httponly=True,
+        samesite="lax",  # sent on Slack's top-level redirect back to us
+        secure=settings.api_url().startswith("https://"),
+    )
+    return response
 
 
 @router.get("/{subscriber_id}/credentials/{provider_id}/oauth/callback")
 async def oauth_callback(
+    request: Request,
     subscriber_id: str,
     provider_id: str,
     db: DbDep,
@@ -121,8 +186,11 @@ async def oauth_callback(
     if not code:
         raise BadRequest(["code should not be null or undefined", "code must be a string"])
     ids = {"environment_id": environment_id, "subscriber_id": subscriber_id, "provider_id": provider_id}
-    if not state or not state_matches(settings.resolved_secret_key(), state, **ids):
-        raise BadRequest("OAuth state is missing or does not match this subscriber")
+    nonce = request.cookies.get(NONCE_COOKIE)
+    if not state or not state_matches(
+        settings.resolved_secret_key(), state, nonce=nonce, now=time.time(), **ids
+    ):
+        raise BadRequest("OAuth state is missing, expired or does not match this subscriber and browser")
     integration = await _integration(db, environment_id, provider_id, integrationIdentifier)
     credentials = _credentials(settings, integration)
     try:
@@ -134,10 +202,11 @@ async def oauth_callback(
             redirect_uri=callback_url(
                 settings, subscriber_id, provider_id, _callback_query(environment_id, integrationIdentifier)
             ),
+            allow_private=settings.allow_private_destinations,
         )
     except OAuthError as exc:
         raise BadRequest(str(exc)) from exc
-    async with db.session() as session:
+    async with db.session(write=True) as session:  # a GET that writes
         sub = await get_subscriber(
             session=session, environment_id=environment_id, subscriber_id=subscriber_id
         )
@@ -147,6 +216,10 @@ async def oauth_callback(
         await set_channel_credentials(
             session=session, row=sub, integration=integration, credentials=new, append=False
         )
-    if credentials.get("redirectUrl"):
-        return RedirectResponse(str(credentials["redirectUrl"]), status_code=302)
-    return HTMLResponse(DONE_PAGE.format(provider=html.escape(provider_id.capitalize())))
+    response: Response = (
+        RedirectResponse(str(credentials["redirectUrl"]), status_code=302)
+        if credentials.get("redirectUrl")
+        else HTMLResponse(DONE_PAGE.format(provider=html.escape(provider_id.capitalize())))
+    )
+    response.delete_cookie(NONCE_COOKIE, path="/v1/subscribers/")  # one flow, one use
+    return response

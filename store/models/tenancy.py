@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from store.models._types import created_field, id_field, json_field
@@ -30,13 +30,15 @@ class Environment(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """Only the SHA-256 of a key is stored; the key itself is shown once."""
+    """Keys are found by their SHA-256; the key itself is shown once. ``key_encrypted`` (the credential
+    cipher) is kept only to compute subscriber HMACs (``store/hmac_keys.py``); never used for look-ups."""
 
     __tablename__ = "api_keys"
     id: str = id_field()
     environment_id: str = Field(foreign_key="environments.id", index=True)
     key_hash: str = Field(unique=True, max_length=64)
     hint: str = ""
+    key_encrypted: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = created_field()
 
 

@@ -1,0 +1,141 @@
+"""A neighbour down or stuck (the database, Temporal) is a 503 with ``Retry-After``, in seconds, not a
+bare 500 after 30.
+
+Every Temporal call the API makes is bounded by :class:`TemporalDeadline` (a client interceptor), every
+database wait by the engine's ``busy_timeout`` (``store/db.py``); what they raise is recognised here and
+answered in Novu's error body. A trigger that got a 503 was not acknowledged; retrying it with the same
+``transactionId`` is safe: if the start did reach Temporal, the retry answers ``processed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import sqlalchemy.exc
+from temporalio import client as tc
+from temporalio.service import RPCError, RPCStatusCode
+
+T = TypeVar("T")
+
+#: RPC failures that mean "Temporal is not answering", not "the request is wrong".
+_TEMPORAL_DOWN = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.CANCELLED,
+}
+
+
+_DB_DOWN_WORDS = (
+    "database is locked", "database is busy", "database table is locked", "unable to open database",
+    "lock timeout", "locknotavailable", "connection", "connect", "cannotconnectnow", "too many clients",
+    "shutting down", "starting up", "terminating", "server closed", "timeout",
+)  # fmt: skip
+
+
+class TemporalUnavailable(Exception):
+    """Temporal did not answer within the API's deadline."""
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Which neighbour ``exc`` says is unavailable ("database" / "Temporal"), or None."""
+    if isinstance(exc, TemporalUnavailable):
+        return "Temporal"
+    if isinstance(exc, RPCError) and exc.status in _TEMPORAL_DOWN:
+        return "Temporal"
+    if isinstance(exc, sqlalchemy.exc.TimeoutError):  # no pool connection in time
+        return "database"
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc.orig, ConnectionError | TimeoutError):
+            return "database"
+        # Only lock and connection failures: "no such table" is an OperationalError too, and a bug.
+        text = f"{type(exc.orig).__name__} {exc.orig}".lower()
+        return "database" if any(word in text for word in _DB_DOWN_WORDS) else None
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return "database"
+    return None
+
+
+#: Exception classes worth asking :func:`unavailable_reason` about (one HTTP handler each).
+UNAVAILABLE_TYPES: tuple[type[Exception], ...] = (
+    TemporalUnavailable,
+    RPCError,
+    sqlalchemy.exc.TimeoutError,
+    sqlalchemy.exc.DBAPIError,
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+)
+
+
+async def _bounded(seconds: float, call: Awaitable[T]) -> T:
+    try:
+        return await asyncio.wait_for(call, seconds)
+    except TimeoutError as exc:
+        raise TemporalUnavailable(f"Temporal did not answer within {seconds:g}s") from exc
+
+
+class _Outbound(tc.OutboundInterceptor):
+    def __init__(self, next: tc.OutboundInterceptor, seconds: float) -> None:
+        super().__init__(next)
+        self.seconds = seconds
+
+    def _rpc(self, input: Any) -> None:
+        if getattr(input, "rpc_timeout", None) is None:
+            input.rpc_timeout = timedelta(seconds=self.seconds)
+
+    async def start_workflow(self, input: tc.StartWorkflowInput) -> tc.WorkflowHandle[Any, Any]:
+        self._rpc(input)
+        return await _bounded(self.seconds, super().start_workflow(input))
+
+    async def cancel_workflow(self, input: tc.CancelWorkflowInput) -> None:
+        self._rpc(input)
+        return await _bounded(self.seconds, super().cancel_workflow(input))
+
+    async def signal_workflow(self, input: tc.SignalWorkflowInput) -> None:
+        self._rpc(input)
+        return await _bounded(self.seconds, super().signal_workflow(input))
+
+    async def terminate_workflow(self, input: tc.TerminateWorkflowInput) -> None:
+        self._rpc(input)
+        return await _bounded(self.seconds, super().terminate_workflow(input))
+
+    async def describe_workflow(self, input: tc.DescribeWorkflowInput) -> tc.WorkflowExecutionDescription:
+        self._rpc(input)
+        return await _bounded(self.seconds, super().describe_workflow(input))
+
+    async def query_workflow(self, input: tc.QueryWorkflowInput) -> Any:
+        self._rpc(input)
+        return await _bounded(self.seconds, super().query_workflow(input))
+
+    async def count_workflows(self, input: tc.CountWorkflowsInput) -> tc.WorkflowExecutionCount:
+        self._rpc(input)
+        return await _bounded(self.seconds, super().count_workflows(input))
+
+    def list_workflows(self, input: tc.ListWorkflowsInput) -> tc.WorkflowExecutionAsyncIterator:
+        self._rpc(input)
+        return super().list_workflows(input)
+
+
+class TemporalDeadline(tc.Interceptor):
+    """Bounds every Temporal call of the API to ``seconds`` (RPC deadline and overall wait)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def intercept_client(self, next: tc.OutboundInterceptor) -> tc.OutboundInterceptor:
+        return _Outbound(next, self.seconds)
+
+
+def with_deadline(client: tc.Client, seconds: float) -> tc.Client:
+    """The same connection, with every call bounded by :class:`TemporalDeadline`."""
+    return tc.Client(
+        client.service_client,
+        namespace=client.namespace,
+        data_converter=client.data_converter,
+        interceptors=[TemporalDeadline(seconds)],
+    )

@@ -1,0 +1,199 @@
+"""Neighbours failing (issue 13 row 11, item 6) and the standing fault suite (item 7).
+
+A locked SQLite database, a stopped (SIGSTOP: "slow") and a killed-then-restarted Temporal server: the API
+answers 503 with ``Retry-After`` in Novu's error body within its configured timeout, reads keep working,
+``/v1/health-check`` says what is down, nothing is acknowledged that was not started, and once the
+neighbour is back a retried trigger delivers exactly once. (A worker SIGKILLed mid-step and a stalled
+provider are covered by tests/test_exactly_once.py and tests/test_durability.py.)
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import sqlite3
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from api.app import create_app
+from store.db import Database
+from store.migrate import upgrade
+from tests.support import Env, Stack, eventually
+from tests.timing_support import define, in_app, in_app_contents
+from tidings.bootstrap import create_environment_key
+from tidings.devserver import dev_server_args, free_port, wait_for_port
+from tidings.temporal import connect
+from workflows.models import workflow_id
+
+FAST = {"db_timeout_seconds": 1.0, "temporal_timeout_seconds": 2.0, "retry_after_seconds": 7}
+
+
+def assert_503(resp: httpx.Response, neighbour: str) -> None:
+    assert resp.status_code == 503, resp.text
+    assert resp.headers["retry-after"] == "7"
+    body = resp.json()
+    assert body["statusCode"] == 503 and body["error"] == "Service Unavailable"
+    assert neighbour in body["message"] and "errorId" not in body
+
+
+@asynccontextmanager
+async def http_for(app: Any, key: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://tidings.test",
+        headers={"Authorization": f"ApiKey {key}"},
+        timeout=60,
+    ) as http:
+        yield http
+
+
+async def started(client: Client, env_id: str, transaction_id: str) -> bool:
+    from temporalio.service import RPCError
+
+    try:
+        await client.get_workflow_handle(workflow_id(env_id, transaction_id)).describe()
+    except RPCError:
+        return False
+    return True
+
+
+# -- the database ----------------------------------------------------------------------------------
+
+
+async def test_locked_sqlite_reads_work_writes_answer_503(stack: Stack, tmp_path: Path) -> None:
+    path = tmp_path / "tidings.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url)
+    setup = Database(url)
+    env_id, key, _ = await create_environment_key(setup, stack.settings, organization="lock-org")
+    await setup.dispose()
+    settings = stack.settings.model_copy(update={"database_url": url, **FAST})
+    app = create_app(settings, temporal=stack.client)  # its own Database, with the API's short timeouts
+    async with app.router.lifespan_context(app), http_for(app, key) as http:
+        assert (await http.post("/v1/subscribers", json={"subscriberId": "before"})).status_code == 201
+        assert (await http.get("/v1/health-check")).json()["data"]["status"] == "ok"
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            read = await http.get("/v1/subscribers/before")  # reads never wait for the writer
+            assert read.status_code == 200 and read.json()["data"]["subscriberId"] == "before"
+            assert_503(await http.post("/v1/subscribers", json={"subscriberId": "during"}), "database")
+            assert_503(
+                await http.post(
+                    "/v1/events/trigger", json={"name": "welcome", "to": "during", "transactionId": "lk-1"}
+                ),
+                "database",
+            )
+            assert not await started(stack.client, env_id, "lk-1")  # nothing acknowledged, nothing started
+            health = await http.get("/v1/health-check")
+            assert health.status_code == 503 and health.json()["data"]["info"]["database"]["status"] == "down"
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert (await http.post("/v1/subscribers", json={"subscriberId": "during"})).status_code == 201
+        assert (await http.get("/v1/health-check")).status_code == 200
+
+
+# -- Temporal ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def temporal_process(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A Temporal dev server of this test only (on an SQLite file, so it can be restarted)."""
+    port = free_port()
+    args = dev_server_args(port=port, ui_port=None, db_file=tmp_path / "temporal.db")
+    state: dict[str, Any] = {"port": port, "args": args, "procs": []}
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        state["procs"].append(proc)
+        wait_for_port("127.0.0.1", port)
+        return proc
+
+    state["start"] = start
+    start()
+    yield state
+    for proc in state["procs"]:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@asynccontextmanager
+async def temporal_stack(stack: Stack, address: str) -> AsyncIterator[tuple[Env, Client, Any]]:
+    from worker import build_worker
+
+    client = await connect(address, "default")
+    queue = f"faults-{secrets.token_hex(4)}"
+    settings = stack.settings.model_copy(update={"task_queue": queue, **FAST})
+    base = await stack.new_env()
+    await define(base, "ping", [in_app("hello", "hello {{subscriber.subscriberId}}")])
+    app = create_app(settings, db=stack.db, temporal=client)
+    async with (
+        build_worker(client=client, db=stack.db, settings=settings),
+        app.router.lifespan_context(app),
+        http_for(app, base.key) as http,
+    ):
+        yield Env(stack=stack, id=base.id, key=base.key, http=http), client, app
+
+
+async def exactly_one(env: Env, client: Client, subscriber: str, tx: str) -> None:
+    """Called after the transaction's execution completed: its subscriber has exactly one message."""
+    await client.get_workflow_handle(workflow_id(env.id, tx)).result()
+    assert await in_app_contents(env, subscriber) == [f"hello {subscriber}"], tx
+
+
+async def test_stopped_temporal_answers_503_then_delivers_once(
+    stack: Stack, temporal_process: dict[str, Any]
+) -> None:
+    async with temporal_stack(stack, f"127.0.0.1:{temporal_process['port']}") as (env, client, _app):
+        server: subprocess.Popen[bytes] = temporal_process["procs"][-1]
+        server.send_signal(signal.SIGSTOP)  # alive, accepting connections, answering nothing: "slow"
+        try:
+            assert_503(await env.trigger("ping", "slow-1", transactionId="slow-1"), "Temporal")
+            health = await env.http.get("/v1/health-check")
+            assert health.status_code == 503 and health.json()["data"]["info"]["temporal"]["status"] == "down"
+            assert (await env.http.get("/v1/subscribers/slow-1")).status_code in (200, 404)  # the API lives
+        finally:
+            server.send_signal(signal.SIGCONT)
+
+        # The client retries with the same transactionId: whether or not the first start reached Temporal,
+        # one notification is delivered.
+        async def retried() -> httpx.Response | None:
+            resp = await env.trigger("ping", "slow-1", transactionId="slow-1")
+            return resp if resp.status_code == 201 else None
+
+        await eventually(retried, timeout=30, interval=0.5)
+        await exactly_one(env, client, "slow-1", "slow-1")
+
+
+async def test_killed_temporal_answers_503_then_restarts_and_delivers_once(
+    stack: Stack, temporal_process: dict[str, Any]
+) -> None:
+    async with temporal_stack(stack, f"127.0.0.1:{temporal_process['port']}") as (env, client, _app):
+        assert (await env.trigger("ping", "k-before", transactionId="k-before")).status_code == 201
+        await exactly_one(env, client, "k-before", "k-before")
+        server: subprocess.Popen[bytes] = temporal_process["procs"][-1]
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+        assert_503(await env.trigger("ping", "k-down", transactionId="k-down"), "Temporal")
+        health = await env.http.get("/v1/health-check")
+        assert health.status_code == 503 and health.json()["data"]["info"]["temporal"]["status"] == "down"
+        temporal_process["start"]()
+
+        async def retried() -> httpx.Response | None:
+            resp = await env.trigger("ping", "k-down", transactionId="k-down")
+            return resp if resp.status_code == 201 else None
+
+        await eventually(retried, timeout=60, interval=0.5)
+        await exactly_one(env, client, "k-down", "k-down")
+        await exactly_one(env, client, "k-before", "k-before")  # not repeated by the restart
+        assert (await env.http.get("/v1/health-check")).status_code == 200
