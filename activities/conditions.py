@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-MISSING: Any = object()
+from workflows.paths import MISSING, get_path
+
 _UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
 
 
@@ -39,18 +40,6 @@ class SubscriberFacts:
     last_online_at: datetime | None = None
     step_messages: dict[str, dict[str, bool]] = field(default_factory=dict)  # step id → {read, seen}
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-def get_path(source: Any, path: str) -> Any:
-    current = source
-    for part in [p for p in str(path).split(".") if p]:
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
-        else:
-            return MISSING
-    return current
 
 
 def _is_number(value: Any) -> bool:

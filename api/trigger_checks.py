@@ -8,7 +8,6 @@ Everything is read from the database on every trigger, so a ``PUT`` takes effect
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +19,10 @@ from store.db import Database
 from store.models import WorkflowDefinition
 from store.tenants import get_override, get_tenant, tenant_context
 from workflows.dsl import load_catalog
+from workflows.paths import MISSING, deep_merge, get_path, set_path
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}.\d{3}Z")
 MISSING_KEYS = "payload is missing required key(s) and type(s): "
-_ABSENT: Any = object()
 
 
 @dataclass
@@ -34,17 +33,6 @@ class Admission:
     payload: dict[str, Any] = field(default_factory=dict)
     tenant: dict[str, Any] | None = None
     override_preferences: dict[str, bool] | None = None
-
-
-def _get(source: Any, path: str) -> Any:
-    for part in path.split("."):
-        if isinstance(source, dict) and part in source:
-            source = source[part]
-        elif isinstance(source, list) and part.isdigit() and int(part) < len(source):
-            source = source[int(part)]
-        else:
-            return _ABSENT
-    return source
 
 
 def reserved_variables_missing(row: WorkflowDefinition, tenant: Any, actor: Any) -> list[str]:
@@ -75,7 +63,7 @@ def missing_required(row: WorkflowDefinition, payload: dict[str, Any]) -> list[s
         if not variable.get("required"):
             continue
         name, kind = str(variable["name"]), str(variable.get("type") or "String")
-        value = _get(payload, name)
+        value = get_path(payload, name)
         if kind == "Array":
             ok, label = isinstance(value, list), "Array"
         elif kind == "Boolean":
@@ -83,42 +71,24 @@ def missing_required(row: WorkflowDefinition, payload: dict[str, Any]) -> list[s
         elif kind == "String":
             ok, label = isinstance(value, str | int | float) and not isinstance(value, bool), "Value"
         else:
-            ok, label = value is not _ABSENT and value is not None, "Value"
+            ok, label = value is not MISSING and value is not None, "Value"
         if not ok:
             invalid.append(f"{name} ({label})")
     for step in row.steps or []:
         template, metadata = step.get("template") or {}, step.get("metadata") or {}
         if template.get("type") == "delay" and metadata.get("type") == "scheduled":
             path = str(metadata.get("delayPath") or "")
-            value = _get(payload, path) if path else _ABSENT
+            value = get_path(payload, path) if path else MISSING
             if not (isinstance(value, str) and ISO_DATE.fullmatch(value)):
                 invalid.append(f"{path} (ISO Date)")
     return invalid
-
-
-def _set(target: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    for part in parents:
-        target = target.setdefault(part, {}) if isinstance(target.get(part, {}), dict) else {}
-    target[leaf] = value
-
-
-def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``merge({}, base, over)``: ``over`` wins, nested objects are merged."""
-    merged = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def with_defaults(row: WorkflowDefinition, payload: dict[str, Any]) -> dict[str, Any]:
     defaults: dict[str, Any] = {}
     for variable in _variables(row):
         if variable.get("defaultValue") not in (None, ""):
-            _set(defaults, str(variable["name"]), variable["defaultValue"])
+            set_path(defaults, str(variable["name"]), variable["defaultValue"])
     return deep_merge(defaults, payload) if defaults else payload
 
 

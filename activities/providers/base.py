@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
+from workflows.paths import deep_merge as deep_merge  # the adapters merge ``extra`` with it
+
 
 class ProviderError(Exception):
     """A provider refused or failed a send. ``permanent`` errors are neither retried nor failed over.
@@ -107,14 +109,3 @@ class PushProvider(Provider[PushMessage]):
 
 class ChatProvider(Provider[ChatMessage]):
     channel: ClassVar[str] = "chat"
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """``extra`` merged into ``base`` recursively (provider-specific overrides win)."""
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

@@ -4,67 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from activities.conditions import SubscriberFacts, evaluate_filters
 from store.models import Integration, Subscriber
 
 
-def _lookup(source: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(source, dict) or part not in source:
-            return None
-        source = source[part]
-    return source
-
-
-def _coerce(expected: Any, actual: Any) -> Any:
-    """Novu coerces the expected value to the actual value's type before comparing."""
-    if isinstance(actual, bool):
-        return str(expected).lower() == "true"
-    if isinstance(actual, int | float):
-        try:
-            return float(expected)
-        except (TypeError, ValueError):
-            return expected
-    return str(expected) if expected is not None else expected
-
-
-def _child_passes(child: dict[str, Any], variables: dict[str, Any]) -> bool:
-    actual = _lookup(variables, f"{child.get('on', 'tenant')}.{child.get('field', '')}")
-    op = str(child.get("operator", "EQUAL")).upper()
-    if op == "IS_DEFINED":
-        return actual is not None
-    if actual is None:
-        return op in ("NOT_EQUAL", "NOT_IN")
-    expected = _coerce(child.get("value"), actual)
-    try:
-        return {
-            "EQUAL": lambda: actual == expected,
-            "NOT_EQUAL": lambda: actual != expected,
-            "LARGER": lambda: actual > expected,
-            "SMALLER": lambda: actual < expected,
-            "LARGER_EQUAL": lambda: actual >= expected,
-            "SMALLER_EQUAL": lambda: actual <= expected,
-            "IN": lambda: expected in actual,
-            "NOT_IN": lambda: expected not in actual,
-        }.get(op, lambda: False)()
-    except TypeError:
-        return False
-
-
 def conditions_pass(conditions: list[dict[str, Any]], tenant: dict[str, Any] | None) -> bool:
-    """Novu's filter shape (``[{value: AND|OR, children:[{on:"tenant", field, operator, value}]}]``):
-    the filters are OR-ed, children combined with the group's ``value``."""
-    if not conditions:
-        return True
-    variables = {"tenant": tenant or {}}
-    for group in conditions:
-        children = list(group.get("children") or [])
-        if not children:
-            return True
-        results = [_child_passes(c, variables) for c in children]
-        passed = any(results) if str(group.get("value", "AND")).upper() == "OR" else all(results)
-        if passed != bool(group.get("isNegated", False)):
-            return True
-    return False
+    """An integration's tenant conditions, evaluated by the same evaluator as step filters and variants
+    (Novu's ``ConditionsFilter``): the groups are OR-ed, children combined with the group's ``value``."""
+    return evaluate_filters(conditions, SubscriberFacts(variables={"tenant": tenant or {}})).passed
 
 
 def failover_order(

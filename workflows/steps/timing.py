@@ -6,6 +6,8 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from workflows.paths import get_path
+
 #: Real conversions (Novu's ``toMilliseconds`` treats weeks and months as seconds). A month is 30 days,
 #: so a window never depends on the calendar or a timezone.
 UNIT_SECONDS = {
@@ -49,17 +51,7 @@ def regular_duration(metadata: dict[str, Any], overrides: dict[str, Any]) -> tim
 
 def payload_value(payload: dict[str, Any], path: str | None) -> Any:
     """The value at a dotted path in the payload, or None."""
-    if not path:
-        return None
-    current: Any = payload
-    for part in str(path).split("."):
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
-        else:
-            return None
-    return current
+    return get_path(payload, path, None) if path else None
 
 
 def parse_instant(value: Any) -> datetime | None:
