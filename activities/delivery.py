@@ -22,6 +22,7 @@ from store.messages import add_details
 from store.models import Message, Notification, Subscriber
 from store.subscribers import load_subscribers
 from store.views import subscriber_view
+from workflows.details import Detail, DetailSource, DetailStatus, detail_row
 from workflows.interpreter import spec_from_novu
 from workflows.models import (
     CHECK_CONDITIONS,
@@ -36,9 +37,6 @@ from workflows.models import (
     StepSpec,
 )
 
-FILTERED = "Step was filtered based on steps filters"
-VARIANT_CHOSEN = "Variant was chosen by the provided condition criteria"
-CONTENT_FAILED = "Message content could not be generated"
 TEMPLATE_FIELDS = ("content", "subject", "title", "preheader", "sender_name", "cta", "actor", "feed_id")
 
 
@@ -101,25 +99,23 @@ class DeliveryActivities:
         def detail(
             sid: str | None,
             text: str,
-            status: str = "Success",
-            source: str = "Internal",
+            status: str = DetailStatus.SUCCESS,
+            source: str = DetailSource.INTERNAL,
             raw: Any = None,
             message_id: str | None = None,
         ) -> None:
             details.append(
-                {
-                    "environment_id": ctx.environment_id,
-                    "transaction_id": ctx.transaction_id,
-                    "workflow_id": ctx.workflow.id,
-                    "subscriber_id": sid,
-                    "step_id": step.step_id,
-                    "channel": step.type,
-                    "detail": text,
-                    "status": status,
-                    "source": source,
-                    "raw": raw,
-                    "message_id": message_id,
-                }
+                detail_row(
+                    ctx,
+                    text,
+                    status=status,
+                    source=source,
+                    subscriber_id=sid,
+                    step_id=step.step_id,
+                    channel=step.type,
+                    raw=raw,
+                    message_id=message_id,
+                )  # fmt: skip
             )
 
         async with self.db.session() as session:
@@ -146,7 +142,11 @@ class DeliveryActivities:
             outcome = evaluate_filters(step.filters, facts)
             if not outcome.passed:
                 result.filtered.append(sid)
-                detail(sid, FILTERED, raw={"filter": {"conditions": outcome.conditions, "passed": False}})
+                detail(
+                    sid,
+                    Detail.FILTER_STEPS,
+                    raw={"filter": {"conditions": outcome.conditions, "passed": False}},
+                )
                 continue
             if sid in blocked:
                 result.filtered.append(sid)
@@ -160,7 +160,7 @@ class DeliveryActivities:
                     chosen = with_variant(step, variant)
                     detail(
                         sid,
-                        VARIANT_CHOSEN,
+                        Detail.VARIANT_CHOSEN,
                         raw={"variant": variant.get("_id") or variant.get("name") or index},
                     )
                     break
@@ -168,7 +168,13 @@ class DeliveryActivities:
                 rendered.append(self.render(chosen, ctx, sub, view, actor, request))
             except RenderError as exc:
                 result.failed.append(sid)
-                detail(sid, CONTENT_FAILED, "Failed", "Payload", raw={"error": str(exc)})
+                detail(
+                    sid,
+                    Detail.MESSAGE_CONTENT_NOT_GENERATED,
+                    DetailStatus.FAILED,
+                    DetailSource.PAYLOAD,
+                    raw={"error": str(exc)},
+                )
 
         sender = self.senders.get(step.type) or Sender()
         await sender.deliver(Batch(self.db, ctx, request, rendered, notifications, result, detail))
@@ -278,16 +284,14 @@ class DeliveryActivities:
                     continue
                 result.filtered.append(sid)
                 rows.append(
-                    {
-                        "environment_id": ctx.environment_id,
-                        "transaction_id": ctx.transaction_id,
-                        "workflow_id": ctx.workflow.id,
-                        "subscriber_id": sid,
-                        "step_id": step.step_id,
-                        "channel": step.type,
-                        "detail": FILTERED,
-                        "raw": {"filter": {"conditions": outcome.conditions, "passed": False}},
-                    }
+                    detail_row(
+                        ctx,
+                        Detail.FILTER_STEPS,
+                        subscriber_id=sid,
+                        step_id=step.step_id,
+                        channel=step.type,
+                        raw={"filter": {"conditions": outcome.conditions, "passed": False}},
+                    )
                 )
             await add_details(session=session, rows=rows)
         return result

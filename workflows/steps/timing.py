@@ -17,7 +17,6 @@ UNIT_SECONDS = {
     "weeks": 7 * 86400,
     "months": 30 * 86400,
 }
-INVALID_DELAY = "Invalid delay configuration"
 
 
 class TimingError(ValueError):
