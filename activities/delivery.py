@@ -22,6 +22,7 @@ from store.messages import add_details
 from store.models import Message, Notification, Subscriber
 from store.subscribers import load_subscribers
 from store.views import subscriber_view
+from workflows.details import Detail, DetailSource, DetailStatus, detail_row
 from workflows.models import (
     CHECK_CONDITIONS,
     DELIVER_STEP,
@@ -37,9 +38,9 @@ from workflows.models import (
 
 __all__ = ["CONTENT_FAILED", "FILTERED", "VARIANT_CHOSEN", "DeliveryActivities"]
 
-FILTERED = "Step was filtered based on steps filters"
-VARIANT_CHOSEN = "Variant was chosen by the provided condition criteria"
-CONTENT_FAILED = "Message content could not be generated"
+FILTERED = Detail.FILTER_STEPS
+VARIANT_CHOSEN = Detail.VARIANT_CHOSEN
+CONTENT_FAILED = Detail.MESSAGE_CONTENT_NOT_GENERATED
 FILTER_FAILED = "Step filters could not be evaluated"
 
 
@@ -85,25 +86,23 @@ class DeliveryActivities:
         def detail(
             sid: str | None,
             text: str,
-            status: str = "Success",
-            source: str = "Internal",
+            status: str = DetailStatus.SUCCESS,
+            source: str = DetailSource.INTERNAL,
             raw: Any = None,
             message_id: str | None = None,
         ) -> None:
             details.append(
-                {
-                    "environment_id": ctx.environment_id,
-                    "transaction_id": ctx.transaction_id,
-                    "workflow_id": ctx.workflow.id,
-                    "subscriber_id": sid,
-                    "step_id": step.step_id,
-                    "channel": step.type,
-                    "detail": text,
-                    "status": status,
-                    "source": source,
-                    "raw": raw,
-                    "message_id": message_id,
-                }
+                detail_row(
+                    ctx,
+                    text,
+                    status=status,
+                    source=source,
+                    subscriber_id=sid,
+                    step_id=step.step_id,
+                    channel=step.type,
+                    raw=raw,
+                    message_id=message_id,
+                )  # fmt: skip
             )
 
         async with self.db.session() as session:

@@ -17,6 +17,7 @@ from store import digests
 from store.db import Database
 from store.messages import add_details
 from store.models import Subscriber
+from workflows.details import Detail, DetailSource, DetailStatus, detail_row
 from workflows.digest import ADD_SIGNAL
 from workflows.models import (
     DIGEST_ACCUMULATOR_WORKFLOW,
@@ -55,21 +56,19 @@ def window_ends(
     return dict.fromkeys(timezones, end)
 
 
-def detail_row(
-    ctx: DeliveryContext, sid: str, step_id: str, text: str, status: str = "Success", raw: Any = None
+def digest_detail(
+    ctx: DeliveryContext,
+    sid: str,
+    step_id: str,
+    text: str,
+    status: str = DetailStatus.SUCCESS,
+    raw: Any = None,
 ) -> dict[str, Any]:
-    return {
-        "environment_id": ctx.environment_id,
-        "transaction_id": ctx.transaction_id,
-        "workflow_id": ctx.workflow.id,
-        "subscriber_id": sid,
-        "step_id": step_id,
-        "channel": "digest",
-        "detail": text,
-        "status": status,
-        "source": "Internal" if status != "Failed" else "Payload",
-        "raw": raw,
-    }
+    """A digest step's detail; a failure is the payload's (a bad window or key)."""
+    source = DetailSource.PAYLOAD if status == DetailStatus.FAILED else DetailSource.INTERNAL
+    return detail_row(
+        ctx, text, status=status, source=source, subscriber_id=sid, step_id=step_id, channel="digest", raw=raw
+    )
 
 
 class DigestActivities:
@@ -103,12 +102,12 @@ class DigestActivities:
                 await add_details(
                     session=session,
                     rows=[
-                        detail_row(
+                        digest_detail(
                             ctx,
                             sid,
                             step.step_id,
-                            "Invalid delay configuration",
-                            "Failed",
+                            Detail.DELAY_MISCONFIGURATION,
+                            DetailStatus.FAILED,
                             {"error": str(exc)},
                         )
                         for sid in timezones
@@ -193,17 +192,15 @@ class DigestActivities:
                 for sid in fresh:
                     if acc[sid] not in active and sid in events:
                         events[sid].status = "skipped"
-                        details.append(
-                            detail_row(ctx, sid, step.step_id, "Digest was skipped, first backoff event")
-                        )
+                        details.append(digest_detail(ctx, sid, step.step_id, Detail.DIGEST_SKIPPED))
             for sid in fresh:
                 if sid in events and events[sid].status == "pending":
                     details.append(
-                        detail_row(
+                        digest_detail(
                             ctx,
                             sid,
                             step.step_id,
-                            "Step digested",
+                            Detail.STEP_DIGESTED,
                             raw={
                                 "digestKey": step.metadata.get("digestKey"),
                                 "windowEnd": ends[sid].isoformat(),
@@ -254,11 +251,11 @@ class DigestActivities:
                 await add_details(
                     session=session,
                     rows=[
-                        detail_row(
+                        digest_detail(
                             context,
                             request.subscriber_id,
                             request.step_id,
-                            "Digest triggered events",
+                            Detail.DIGEST_TRIGGERED_EVENTS,
                             raw={
                                 "total_count": len(fired),
                                 "transactionIds": [e.transaction_id for e in fired],
@@ -267,11 +264,11 @@ class DigestActivities:
                     ]
                     + [
                         {
-                            **detail_row(
+                            **digest_detail(
                                 context,
                                 request.subscriber_id,
                                 request.step_id,
-                                "Digest was merged with other digest",
+                                Detail.DIGEST_MERGED,
                             ),
                             "transaction_id": e.transaction_id,
                             "raw": {"mergedInto": first.transaction_id},

@@ -12,9 +12,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.models import SubscriberPreference
 from store.preferences import CHANNELS, GLOBAL, TEMPLATE, merge_channels
+from workflows.details import Detail
 
-GLOBAL_FILTERED = "Step filtered by subscriber global preferences"
-WORKFLOW_FILTERED = "Step filtered by subscriber workflow preferences"
+GLOBAL_FILTERED = Detail.STEP_FILTERED_BY_SUBSCRIBER_GLOBAL_PREFERENCES
+WORKFLOW_FILTERED = Detail.STEP_FILTERED_BY_SUBSCRIBER_WORKFLOW_PREFERENCES
 
 
 def workflow_channel_enabled(

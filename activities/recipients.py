@@ -16,6 +16,7 @@ from store.messages import add_details
 from store.models import Notification
 from store.subscribers import upsert_recipients
 from store.topics import topics_for_keys
+from workflows.details import DetailSource, DetailStatus, detail_row
 from workflows.models import RESOLVE_RECIPIENTS, DeliveryContext, ResolveInput, ResolveResult
 
 log = logging.getLogger("tidings.recipients")
@@ -84,7 +85,9 @@ class RecipientActivities:
             ids = [rows[s["subscriberId"]].id for s in specs if s["subscriberId"] in rows]
             await open_notifications(self.db, session, ctx, ids)
             if errors:
-                await add_details(session=session, rows=[failure(ctx, e, source="Payload") for e in errors])
+                await add_details(
+                    session=session, rows=[failure(ctx, e, source=DetailSource.PAYLOAD) for e in errors]
+                )
         return ResolveResult(
             subscriber_ids=ids,
             topic_keys=topic_keys,
@@ -94,16 +97,9 @@ class RecipientActivities:
         )
 
 
-def failure(ctx: DeliveryContext, detail: str, *, source: str = "Internal") -> dict[str, Any]:
+def failure(ctx: DeliveryContext, detail: str, *, source: str = DetailSource.INTERNAL) -> dict[str, Any]:
     """A transaction-level execution detail saying why (part of) the trigger was not delivered."""
-    return {
-        "environment_id": ctx.environment_id,
-        "transaction_id": ctx.transaction_id,
-        "workflow_id": ctx.workflow.id,
-        "detail": detail,
-        "status": "Failed",
-        "source": source,
-    }
+    return detail_row(ctx, detail, status=DetailStatus.FAILED, source=source)
 
 
 async def open_notifications(db: Database, session: Any, ctx: DeliveryContext, ids: list[str]) -> None:

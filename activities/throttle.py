@@ -12,10 +12,11 @@ from store import throttle
 from store.db import Database
 from store.digests import lock_keys
 from store.messages import add_details
+from workflows.details import Detail, DetailStatus, detail_row
 from workflows.models import CHECK_THROTTLE, ThrottleInput, ThrottleResult
 from workflows.steps.timing import TimingError, duration, parse_instant, payload_value
 
-THROTTLED = "Step throttled: execution limit reached for the window"
+THROTTLED = Detail.STEP_THROTTLED
 
 
 def window_of(meta: dict[str, Any], payload: dict[str, Any], at: datetime) -> timedelta:
@@ -61,22 +62,16 @@ class ThrottleActivities:
         }
 
         def detail(sid: str, text: str, status: str, raw: Any) -> dict[str, Any]:
-            return {
-                **base,
-                "workflow_id": ctx.workflow.id,
-                "subscriber_id": sid,
-                "channel": "throttle",
-                "detail": text,
-                "status": status,
-                "raw": raw,
-            }
+            return detail_row(
+                ctx, text, status=status, subscriber_id=sid, step_id=step.step_id, channel="throttle", raw=raw
+            )
 
         try:
             window, limit = window_of(meta, ctx.payload, at), limit_of(meta)
         except TimingError as exc:
             async with self.db.session() as session:
                 rows = [
-                    detail(s, "Invalid throttle configuration", "Failed", {"error": str(exc)})
+                    detail(s, Detail.THROTTLE_MISCONFIGURATION, DetailStatus.FAILED, {"error": str(exc)})
                     for s in request.subscriber_ids
                 ]
                 await add_details(session=session, rows=rows)
@@ -108,5 +103,7 @@ class ThrottleActivities:
             over = [s for s in request.subscriber_ids if s not in set(allowed)]
             await throttle.remove_hits(session=session, subscriber_ids=over, **base)
             raw = {"threshold": limit, "windowSeconds": window.total_seconds()}
-            await add_details(session=session, rows=[detail(s, THROTTLED, "Warning", raw) for s in over])
+            await add_details(
+                session=session, rows=[detail(s, THROTTLED, DetailStatus.WARNING, raw) for s in over]
+            )
         return ThrottleResult(allowed=allowed, throttled=over)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows import retries
 
 with workflow.unsafe.imports_passed_through():
     from workflows.models import (
@@ -25,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
     )
 
 ADD_SIGNAL = "add"
-FIRE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=500), maximum_interval=timedelta(seconds=30))
 
 
 @workflow.defn(name=DIGEST_ACCUMULATOR_WORKFLOW)
@@ -73,7 +73,7 @@ class DigestAccumulator:
             ),
             result_type=FireDigestResult,
             start_to_close_timeout=timedelta(seconds=120),
-            retry_policy=FIRE_RETRY,
+            retry_policy=retries.DIGEST_FIRE,
         )
         self.recent = [e.transaction_id for e in batch]
         await workflow.wait_condition(workflow.all_handlers_finished)

@@ -12,10 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from workflows import retries
+
 with workflow.unsafe.imports_passed_through():
+    from workflows.details import Detail, DetailSource, DetailStatus, detail_record
     from workflows.dsl import REGISTRY, DuplicateStepId, StepBuilder, StepResult, typed_result
     from workflows.models import (
         CHANNELS,
@@ -29,8 +31,6 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import interpreter
 from workflows.steps import HANDLERS
-
-SKIPPED = "Step was filtered based on steps filters"
 
 
 class StepRunner(StepBuilder[Any]):
@@ -62,7 +62,7 @@ class StepRunner(StepBuilder[Any]):
             return None
         if spec.skip:
             for sid in self.cohort:
-                self.detail(spec, SKIPPED, subscriber_id=sid, raw={"skip": True})
+                self.detail(spec, Detail.FILTER_STEPS, subscriber_id=sid, raw={"skip": True})
             self.summary[spec.step_id] = {"sent": 0, "filtered": len(self.cohort), "failed": 0}
             return StepResult(skipped=True, filtered=len(self.cohort)) if spec.type in CHANNELS else None
         return await HANDLERS[spec.type](self, spec)
@@ -76,9 +76,7 @@ class StepRunner(StepBuilder[Any]):
             ConditionsInput(context=self.context, step=spec, subscriber_ids=self.cohort),
             result_type=ConditionsResult,
             start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=RetryPolicy(
-                initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
-            ),
+            retry_policy=retries.DATABASE,
         )
         if checked.passed:
             return True
@@ -97,17 +95,16 @@ class StepRunner(StepBuilder[Any]):
         spec: StepSpec | None,
         detail: str,
         *,
-        status: str = "Success",
-        source: str = "Internal",
+        status: str = DetailStatus.SUCCESS,
+        source: str = DetailSource.INTERNAL,
         subscriber_id: str | None = None,
         raw: Any = None,
     ) -> None:
         """Queue an execution detail; they are written with the next activity (or at the end)."""
         self.pending_details.append(
-            DetailRecord(
-                environment_id=self.context.environment_id,
-                transaction_id=self.context.transaction_id,
-                detail=detail,
+            detail_record(
+                self.context,
+                detail,
                 status=status,
                 source=source,
                 subscriber_id=subscriber_id,

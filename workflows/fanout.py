@@ -18,6 +18,8 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
+from workflows import retries
+
 with workflow.unsafe.imports_passed_through():
     from workflows.models import (
         COHORT_WORKFLOW,
@@ -35,21 +37,17 @@ with workflow.unsafe.imports_passed_through():
         fork_id,
     )
 
-from workflows.notification import DB_RETRY, audience_page, record_details, run_cohort
+from workflows.details import Detail, DetailStatus, detail_record, record_details
+from workflows.notification import audience_page, run_cohort
 
 #: Cohort children running at once; enough to keep two cores busy, far below Temporal's pending limits.
 PARALLEL_COHORTS = 4
 
 
-def detail(run: RunInput, text: str, *, status: str = "Success", raw: object = None) -> DetailRecord:
-    ctx = run.context
-    return DetailRecord(
-        environment_id=ctx.environment_id,
-        transaction_id=ctx.transaction_id,
-        detail=text,
-        status=status,
-        raw=raw,
-    )
+def detail(
+    run: RunInput, text: str, *, status: str = DetailStatus.SUCCESS, raw: object = None
+) -> DetailRecord:
+    return detail_record(run.context, text, status=status, raw=raw)
 
 
 def add_steps(total: dict[str, dict[str, int]], part: dict[str, dict[str, int]]) -> None:
@@ -96,13 +94,15 @@ class FanoutWorkflow:
                 task.cancel()
             await asyncio.gather(*running.values(), return_exceptions=True)
             raw = self.progress.model_dump(exclude={"finished"})
-            await record_details([detail(state.run, "Fan-out cancelled", status="Warning", raw=raw)])
+            await record_details(
+                [detail(state.run, Detail.FANOUT_CANCELLED, status=DetailStatus.WARNING, raw=raw)]
+            )
             raise
         if not state.exhausted:
             workflow.continue_as_new(state)
         self.progress.finished = True
         await record_details(
-            [detail(state.run, "Fan-out finished", raw=self.progress.model_dump(exclude={"finished"}))]
+            [detail(state.run, Detail.FANOUT_FINISHED, raw=self.progress.model_dump(exclude={"finished"}))]
         )
         return RunResult(subscribers=self.progress.done, steps=self.progress.steps)
 
@@ -112,12 +112,12 @@ class FanoutWorkflow:
             CountAudienceInput(context=state.run.context, audience=state.audience),
             result_type=int,
             start_to_close_timeout=timedelta(seconds=120),
-            retry_policy=DB_RETRY,
+            retry_policy=retries.DATABASE,
         )
         state.counted = True
         self.progress.total = members + len(state.explicit)
         raw = {"subscribers": self.progress.total, "cohortSize": state.cohort_size}
-        await record_details([detail(state.run, "Fan-out started", raw=raw)])
+        await record_details([detail(state.run, Detail.FANOUT_STARTED, raw=raw)])
 
     async def next_cohort(self, state: FanoutInput) -> CohortInput | None:
         """The next cohort: a slice of the explicit recipients, then the audience's next keyset range."""
@@ -179,8 +179,8 @@ class FanoutWorkflow:
                 [
                     detail(
                         state.run,
-                        "Cohort failed",
-                        status="Failed",
+                        Detail.COHORT_FAILED,
+                        status=DetailStatus.FAILED,
                         raw={"cohort": index, "error": str(cause)},
                     )
                 ]
@@ -210,5 +210,5 @@ class CohortWorkflow:
             )
             ids = page.ids
         run = cohort.run.model_copy(update={"subscriber_ids": ids})
-        done = detail(run, "Cohort processed", raw={"cohort": cohort.index, "subscribers": len(ids)})
+        done = detail(run, Detail.COHORT_PROCESSED, raw={"cohort": cohort.index, "subscribers": len(ids)})
         return await run_cohort(run, ids, extra=[done])

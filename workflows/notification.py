@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows import retries
 
 with workflow.unsafe.imports_passed_through():
     from workflows.dsl import REGISTRY, AnyPayload
@@ -20,7 +21,6 @@ with workflow.unsafe.imports_passed_through():
         FANOUT_WORKFLOW,
         NOTIFICATION_WORKFLOW,
         PROGRESS_QUERY,
-        RECORD_DETAILS,
         RESOLVE_RECIPIENTS,
         Audience,
         AudiencePage,
@@ -28,29 +28,17 @@ with workflow.unsafe.imports_passed_through():
         DetailRecord,
         FanoutInput,
         FanoutProgress,
-        RecordDetailsInput,
         ResolveInput,
         ResolveResult,
         RunInput,
         RunResult,
     )
 
+from workflows.details import record_details
 from workflows.engine import StepRunner
-
-DB_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
 #: Subscribers per cohort: one activity per channel step delivers to all of them with bulk writes.
 COHORT_SIZE = 500
-
-
-async def record_details(details: list[DetailRecord]) -> None:
-    if details:
-        await workflow.execute_local_activity(
-            RECORD_DETAILS,
-            RecordDetailsInput(details=details),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DB_RETRY,
-        )
 
 
 async def run_cohort(run: RunInput, cohort: list[str], extra: list[DetailRecord] | None = None) -> RunResult:
@@ -72,7 +60,7 @@ async def audience_page(request: AudiencePageInput) -> AudiencePage:
         request,
         result_type=AudiencePage,
         start_to_close_timeout=timedelta(seconds=60),
-        retry_policy=DB_RETRY,
+        retry_policy=retries.DATABASE,
     )
 
 
@@ -108,7 +96,7 @@ class NotificationWorkflow:
                 ResolveInput(context=run.context, to=run.to),
                 result_type=ResolveResult,
                 start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=DB_RETRY,
+                retry_policy=retries.DATABASE,
             )
             if resolved.missing_topics:
                 self.progress.finished = True

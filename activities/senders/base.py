@@ -8,6 +8,7 @@ from typing import Any
 
 from store.db import Database, utcnow
 from store.models import Subscriber
+from workflows.details import Detail, DetailStatus
 from workflows.models import DeliverInput, DeliverResult, DeliveryContext
 
 
@@ -70,4 +71,4 @@ class Sender:
     async def deliver(self, batch: Batch) -> None:
         for r in batch.rendered:
             batch.result.failed.append(r.subscriber.id)
-            batch.detail(r.subscriber.id, "Subscriber does not have an active integration", "Failed")
+            batch.detail(r.subscriber.id, Detail.SUBSCRIBER_NO_ACTIVE_INTEGRATION, DetailStatus.FAILED)

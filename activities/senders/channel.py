@@ -28,9 +28,10 @@ from store.db import utcnow
 from store.integrations import active_integrations
 from store.messages import existing_messages, record_messages
 from store.models import Integration, Message
+from workflows.details import Detail, DetailSource, DetailStatus
 
-UNCONFIRMED = "Message delivery unconfirmed"
-NO_INTEGRATION = "Subscriber does not have an active integration"
+UNCONFIRMED = Detail.MESSAGE_DELIVERY_UNCONFIRMED
+NO_INTEGRATION = Detail.SUBSCRIBER_NO_ACTIVE_INTEGRATION
 
 
 class MissingRecipient(Exception):
@@ -169,17 +170,21 @@ class ProviderSender(Sender, ABC):
             attempts = self.plan(batch, r, integrations, shared)
         except MissingRecipient as missing:
             result.filtered.append(sid)
-            batch.detail(sid, missing.detail, "Warning", raw={"missing": missing.missing})
+            batch.detail(sid, missing.detail, DetailStatus.WARNING, raw={"missing": missing.missing})
             return
         except RenderError as exc:
             result.failed.append(sid)
             batch.detail(
-                sid, "Message content could not be generated", "Failed", "Payload", raw={"error": str(exc)}
+                sid,
+                Detail.MESSAGE_CONTENT_NOT_GENERATED,
+                DetailStatus.FAILED,
+                DetailSource.PAYLOAD,
+                raw={"error": str(exc)},
             )
             return
         if not attempts:
             result.failed.append(sid)
-            batch.detail(sid, NO_INTEGRATION, "Failed")
+            batch.detail(sid, NO_INTEGRATION, DetailStatus.FAILED)
             return
         if existing is None:
             first = attempts[0].integration
@@ -203,7 +208,7 @@ class ProviderSender(Sender, ABC):
                 batch.detail(
                     sid,
                     UNCONFIRMED,
-                    "Warning",
+                    DetailStatus.WARNING,
                     message_id=message_id,
                     raw={
                         "providerId": existing.provider_id,
@@ -232,7 +237,7 @@ class ProviderSender(Sender, ABC):
                 await self.settle(batch, message_id, "sending", integration=integ)
             batch.detail(
                 sid,
-                "Integration instance selected",
+                Detail.INTEGRATION_INSTANCE_SELECTED,
                 message_id=message_id,
                 raw={"providerId": integ.provider_id, "identifier": integ.identifier},
             )
@@ -257,7 +262,7 @@ class ProviderSender(Sender, ABC):
             batch.result.sent.append(sid)
             batch.detail(
                 sid,
-                "Message sent",
+                Detail.MESSAGE_SENT,
                 message_id=message_id,
                 raw={
                     "providerIds": [a.integration.provider_id for a, _ in sent],
@@ -270,11 +275,11 @@ class ProviderSender(Sender, ABC):
         batch.result.failed.append(sid)
         batch.detail(
             sid,
-            "All chat channels failed to send the message"
-            if self.channel == "chat"
-            else "Unexpected provider error",
-            "Failed",
-            "Credentials" if last_error is not None and last_error.permanent else "Internal",
+            Detail.CHAT_ALL_CHANNELS_FAILED if self.channel == "chat" else Detail.PROVIDER_ERROR,
+            DetailStatus.FAILED,
+            DetailSource.CREDENTIALS
+            if last_error is not None and last_error.permanent
+            else DetailSource.INTERNAL,
             message_id=message_id,
             raw={"error": error},
         )
@@ -293,9 +298,9 @@ class ProviderSender(Sender, ABC):
                 error = exc
             batch.detail(
                 sid,
-                "Unexpected provider error",
-                "Failed" if error.permanent else "Warning",
-                "Credentials" if error.permanent else "Internal",
+                Detail.PROVIDER_ERROR,
+                DetailStatus.FAILED if error.permanent else DetailStatus.WARNING,
+                DetailSource.CREDENTIALS if error.permanent else DetailSource.INTERNAL,
                 message_id=message_id,
                 raw={
                     "providerId": integ.provider_id,

@@ -9,6 +9,7 @@ from activities.senders.base import Batch, Rendered
 from activities.senders.channel import Attempt, MissingRecipient, ProviderSender, idempotency_key
 from activities.senders.selection import fanout_targets, subscriber_credentials
 from store.models import Integration
+from workflows.details import Detail
 
 
 class ChatSender(ProviderSender):
@@ -38,5 +39,5 @@ class ChatSender(ProviderSender):
                 if attempt is not None:
                     attempts.append(attempt)
         if not attempts and integrations:
-            raise MissingRecipient("Subscriber does not have a configured channel", "webhookUrl")
+            raise MissingRecipient(Detail.SUBSCRIBER_NO_ACTIVE_CHANNEL, "webhookUrl")
         return attempts

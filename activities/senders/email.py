@@ -25,6 +25,7 @@ from activities.senders.selection import failover_order
 from store.layouts import layout_for_email
 from store.models import Integration, Layout
 from store.views import subscriber_view
+from workflows.details import Detail, DetailStatus
 
 BODY_TAG = re.compile(r"<body[^>]*>", re.IGNORECASE)
 EMAIL_KEYS = frozenset(
@@ -139,10 +140,13 @@ class EmailSender(ProviderSender):
         overrides = channel_overrides(batch, "email")
         base_to = [r.subscriber.email] if r.subscriber.email else []
         if not base_to and not as_list(overrides.get("to")):
-            raise MissingRecipient("Subscriber missing recipient details", "email")
+            raise MissingRecipient(Detail.SUBSCRIBER_NO_CHANNEL_DETAILS, "email")
         if shared.missing_layout:
             batch.detail(
-                r.subscriber.id, "Layout not found ", "Warning", raw={"layout": shared.missing_layout}
+                r.subscriber.id,
+                Detail.LAYOUT_NOT_FOUND,
+                DetailStatus.WARNING,
+                raw={"layout": shared.missing_layout},
             )
         html = self.html(batch, r, shared)
         sender_name = r.extra.get("sender_name")

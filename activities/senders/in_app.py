@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from activities.senders.base import Batch, Sender
 from store.messages import record_messages
+from workflows.details import Detail
 
 
 class InAppSender(Sender):
@@ -13,4 +14,4 @@ class InAppSender(Sender):
             ids = await record_messages(db=batch.db, session=session, rows=rows)
         for r in batch.rendered:
             batch.result.sent.append(r.subscriber.id)
-            batch.detail(r.subscriber.id, "Message created", message_id=ids.get(r.subscriber.id))
+            batch.detail(r.subscriber.id, Detail.MESSAGE_CREATED, message_id=ids.get(r.subscriber.id))

@@ -10,8 +10,9 @@ from activities.senders.base import Batch, Rendered
 from activities.senders.channel import Attempt, MissingRecipient, ProviderSender, as_list, idempotency_key
 from activities.senders.selection import fanout_targets, subscriber_credentials
 from store.models import Integration
+from workflows.details import Detail
 
-MISSING_TOKENS = "Subscriber credentials is missing the tokens for sending a push notification message"
+MISSING_TOKENS = Detail.PUSH_MISSING_DEVICE_TOKENS
 
 
 class PushSender(ProviderSender):

@@ -15,6 +15,7 @@ from activities.senders.channel import (
 )
 from activities.senders.selection import failover_order
 from store.models import Integration
+from workflows.details import Detail
 
 SMS_KEYS = frozenset({"to", "from", "content", "customData", "integrationIdentifier"})
 
@@ -25,7 +26,7 @@ class SmsSender(ProviderSender):
     def plan(self, batch: Batch, r: Rendered, integrations: list[Integration], shared: Any) -> list[Attempt]:
         overrides = channel_overrides(batch, "sms")
         if not (overrides.get("to") or r.subscriber.phone):
-            raise MissingRecipient("Subscriber missing recipient details", "phone")
+            raise MissingRecipient(Detail.SUBSCRIBER_NO_CHANNEL_DETAILS, "phone")
         order = failover_order(
             integrations, tenant=batch.context.tenant, identifier=overrides.get("integrationIdentifier")
         )

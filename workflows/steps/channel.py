@@ -10,7 +10,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows import retries
 
 with workflow.unsafe.imports_passed_through():
     from workflows.dsl import StepResult
@@ -18,13 +19,6 @@ with workflow.unsafe.imports_passed_through():
 
 if TYPE_CHECKING:
     from workflows.engine import StepRunner
-
-LOCAL_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
-)
-PROVIDER_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=60), maximum_attempts=10
-)
 
 
 async def run(runner: StepRunner, spec: StepSpec) -> StepResult:
@@ -41,7 +35,7 @@ async def run(runner: StepRunner, spec: StepSpec) -> StepResult:
             request,
             result_type=DeliverResult,
             start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=LOCAL_RETRY,
+            retry_policy=retries.DATABASE,
         )
     else:
         result = await workflow.execute_activity(
@@ -50,7 +44,7 @@ async def run(runner: StepRunner, spec: StepSpec) -> StepResult:
             result_type=DeliverResult,
             start_to_close_timeout=timedelta(minutes=5),
             heartbeat_timeout=timedelta(seconds=10),
-            retry_policy=PROVIDER_RETRY,
+            retry_policy=retries.PROVIDER,
         )
     if spec.should_stop_on_fail and result.failed:
         failed = set(result.failed)

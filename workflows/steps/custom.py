@@ -10,16 +10,16 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows import retries
+
 with workflow.unsafe.imports_passed_through():
+    from workflows.details import Detail, DetailStatus
     from workflows.models import StepSpec
 
 if TYPE_CHECKING:
     from workflows.engine import StepRunner
-
-FAILED = "Custom step failed"
 
 
 async def run(runner: StepRunner, spec: StepSpec) -> Any:
@@ -30,15 +30,16 @@ async def run(runner: StepRunner, spec: StepSpec) -> Any:
             spec.custom_activity,
             spec.custom_input,
             start_to_close_timeout=timedelta(seconds=spec.custom_timeout_seconds),
-            retry_policy=RetryPolicy(
-                initial_interval=timedelta(milliseconds=200),
-                maximum_interval=timedelta(seconds=30),
-                maximum_attempts=max(1, spec.custom_max_attempts),
-            ),
+            retry_policy=retries.custom_step(spec.custom_max_attempts),
         )
     except ActivityError as exc:
         cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc.cause or exc)
-        runner.detail(spec, FAILED, status="Failed", raw={"error": cause, "activity": spec.custom_activity})
+        runner.detail(
+            spec,
+            Detail.CUSTOM_STEP_FAILED,
+            status=DetailStatus.FAILED,
+            raw={"error": cause, "activity": spec.custom_activity},
+        )
         runner.summary[spec.step_id] = {"sent": 0, "filtered": 0, "failed": len(runner.cohort)}
         if spec.should_stop_on_fail:
             runner.cohort = []

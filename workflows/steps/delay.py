@@ -12,16 +12,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows import retries
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.details import Detail, DetailSource, DetailStatus, record_details
     from workflows.models import (
         LOCAL_WAKE_TIMES,
-        RECORD_DETAILS,
         START_RESUMED_RUNS,
         LocalWakeInput,
         LocalWakeResult,
-        RecordDetailsInput,
         ResumePoint,
         RunInput,
         ScheduledRun,
@@ -29,12 +29,10 @@ with workflow.unsafe.imports_passed_through():
         StepSpec,
         fork_id,
     )
-    from workflows.steps.timing import INVALID_DELAY, TimingError, regular_duration, scheduled_until
+    from workflows.steps.timing import TimingError, regular_duration, scheduled_until
 
 if TYPE_CHECKING:
     from workflows.engine import StepRunner
-
-RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
 
 async def wake_groups(runner: StepRunner, spec: StepSpec, now: datetime) -> list[tuple[datetime, list[str]]]:
@@ -49,7 +47,7 @@ async def wake_groups(runner: StepRunner, spec: StepSpec, now: datetime) -> list
             LocalWakeInput(subscriber_ids=runner.cohort, at_time=str(meta.get("atTime") or ""), now=now),
             result_type=LocalWakeResult,
             start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RETRY,
+            retry_policy=retries.DATABASE,
         )
         if found.invalid:
             raise TimingError(found.invalid)
@@ -69,9 +67,9 @@ async def run(runner: StepRunner, spec: StepSpec) -> dict[str, Any]:
         for sid in runner.cohort:
             runner.detail(
                 spec,
-                INVALID_DELAY,
-                status="Failed",
-                source="Payload",
+                Detail.DELAY_MISCONFIGURATION,
+                status=DetailStatus.FAILED,
+                source=DetailSource.PAYLOAD,
                 subscriber_id=sid,
                 raw={"error": str(exc)},
             )
@@ -85,24 +83,17 @@ async def run(runner: StepRunner, spec: StepSpec) -> dict[str, Any]:
         await fork_later_groups(runner, spec, later, now)
     runner.cohort = cohort
     for sid in cohort:
-        runner.detail(spec, "Step delayed", subscriber_id=sid, raw={"until": until.isoformat()})
+        runner.detail(spec, Detail.STEP_DELAYED, subscriber_id=sid, raw={"until": until.isoformat()})
     await flush_details(runner)  # visible while the delay is pending, not only after it
     if until > now:
         await workflow.sleep(until - now)
     for sid in cohort:
-        runner.detail(spec, "Delay is finished", subscriber_id=sid)
+        runner.detail(spec, Detail.DELAY_FINISHED, subscriber_id=sid)
     return {"until": until.isoformat()}
 
 
 async def flush_details(runner: StepRunner) -> None:
-    details = runner.take_details()
-    if details:
-        await workflow.execute_local_activity(
-            RECORD_DETAILS,
-            RecordDetailsInput(details=details),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RETRY,
-        )
+    await record_details(runner.take_details())
 
 
 async def fork_later_groups(
@@ -136,11 +127,11 @@ async def fork_later_groups(
     for scheduled in runs:
         for sid in scheduled.run.subscriber_ids or []:
             runner.detail(
-                spec, "Step delayed", subscriber_id=sid, raw={"until": scheduled.start_at.isoformat()}
+                spec, Detail.STEP_DELAYED, subscriber_id=sid, raw={"until": scheduled.start_at.isoformat()}
             )
     await workflow.execute_activity(
         START_RESUMED_RUNS,
         StartRunsInput(runs=runs, now=now),
         start_to_close_timeout=timedelta(seconds=60),
-        retry_policy=RETRY,
+        retry_policy=retries.DATABASE,
     )

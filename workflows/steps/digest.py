@@ -11,7 +11,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows import retries
 
 with workflow.unsafe.imports_passed_through():
     from workflows.dsl import DigestResult
@@ -19,8 +20,6 @@ with workflow.unsafe.imports_passed_through():
 
 if TYPE_CHECKING:
     from workflows.engine import StepRunner
-
-RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
 
 async def run(runner: StepRunner, spec: StepSpec) -> DigestResult:
@@ -35,7 +34,7 @@ async def run(runner: StepRunner, spec: StepSpec) -> DigestResult:
         ),
         result_type=JoinDigestResult,
         start_to_close_timeout=timedelta(seconds=120),
-        retry_policy=RETRY,
+        retry_policy=retries.DATABASE,
     )
     skipped = set(joined.skipped)
     runner.cohort = [sid for sid in runner.cohort if sid in skipped]

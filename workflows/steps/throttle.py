@@ -9,15 +9,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows import retries
 
 with workflow.unsafe.imports_passed_through():
     from workflows.models import CHECK_THROTTLE, StepSpec, ThrottleInput, ThrottleResult
 
 if TYPE_CHECKING:
     from workflows.engine import StepRunner
-
-RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
 
 async def run(runner: StepRunner, spec: StepSpec) -> dict[str, Any]:
@@ -26,7 +25,7 @@ async def run(runner: StepRunner, spec: StepSpec) -> dict[str, Any]:
         ThrottleInput(context=runner.context, step=spec, subscriber_ids=runner.cohort, at=workflow.now()),
         result_type=ThrottleResult,
         start_to_close_timeout=timedelta(seconds=60),
-        retry_policy=RETRY,
+        retry_policy=retries.DATABASE,
     )
     allowed = set(checked.allowed)
     runner.cohort = [sid for sid in runner.cohort if sid in allowed]
