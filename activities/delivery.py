@@ -211,13 +211,12 @@ class DeliveryActivities:
             content=content,
             subject=render(step.subject, context, escape=False) if step.subject else None,
             title=render(step.title, context, escape=False) if step.title else None,
-            extra={
-                "cta": render(step.cta, context, escape=False) if step.cta else None,
-                "avatar": render(step.avatar, context, escape=False) if step.avatar else None,
-                "data": render(step.data, context, escape=False) if step.data else None,
-                "preheader": render(step.preheader, context, escape=False) if step.preheader else None,
-                "sender_name": render(step.sender_name, context, escape=False) if step.sender_name else None,
-            },
+            cta=render(step.cta, context, escape=False) if step.cta else None,
+            avatar=render(step.avatar, context, escape=False) if step.avatar else None,
+            data=render(step.data, context, escape=False) if step.data else None,
+            preheader=render(step.preheader, context, escape=False) if step.preheader else None,
+            sender_name=render(step.sender_name, context, escape=False) if step.sender_name else None,
+            context=context,
         )
 
     async def notification_ids(self, session: Any, ctx: DeliveryContext, ids: list[str]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from markupsafe import Markup
 
 from activities.providers.base import Attachment, EmailMessage
-from activities.render import Renderer, template_context
+from activities.render import Renderer
 from activities.senders.base import Batch, Rendered
 from activities.senders.channel import (
     Attempt,
@@ -25,7 +25,6 @@ from activities.senders.channel import (
 from activities.senders.selection import failover_order
 from store.layouts import layout_for_email
 from store.models import Integration, Layout
-from store.views import subscriber_view
 from workflows.details import Detail, DetailStatus
 
 BODY_TAG = re.compile(r"<body[^>]*>", re.IGNORECASE)
@@ -93,30 +92,17 @@ class EmailSender(ProviderSender):
             )
         return EmailShared(layout, missing, attachments_from(batch.context.payload))
 
-    def context(self, batch: Batch, r: Rendered) -> dict[str, Any]:
-        ctx = batch.context
-        return template_context(
-            payload=ctx.payload,
-            subscriber=subscriber_view(r.subscriber),
-            actor=ctx.actor,
-            tenant=ctx.tenant,
-            digest=batch.request.digest,
-        )
-
-    def html(self, batch: Batch, r: Rendered, shared: EmailShared) -> str:
-        """Step content inside its layout, with the preheader; rendered after the content (Novu's order)."""
-        step = batch.request.step
+    def html(self, r: Rendered, shared: EmailShared) -> str:
+        """Step content inside its layout, with the preheader. The content was rendered by delivery; the
+        layout is rendered after it (Novu's order) with the same context."""
         content = r.content if isinstance(r.content, str) else str(r.content or "")
-        context = self.context(batch, r)
-        preheader = r.extra.get("preheader")
-        if preheader is None:
-            preheader = self.renderer.render(step.preheader, context, escape=False) if step.preheader else ""
+        preheader = r.preheader or ""
         html = content
         if shared.layout is not None:
             # The renderer reads ``{{{body}}}`` (Handlebars) as unescaped output; ``body`` is Markup anyway.
             html = self.renderer.render(
                 shared.layout.content,
-                {**context, "body": Markup(content), "preheader": preheader, "subject": r.subject or ""},
+                {**r.context, "body": Markup(content), "preheader": preheader, "subject": r.subject or ""},
             )
         return inject_preheader(html, preheader) if preheader else html
 
@@ -132,11 +118,8 @@ class EmailSender(ProviderSender):
                 DetailStatus.WARNING,
                 raw={"layout": shared.missing_layout},
             )
-        html = self.html(batch, r, shared)
-        step = batch.request.step
-        sender_name = r.extra.get("sender_name")
-        if sender_name is None and step.sender_name:
-            sender_name = self.renderer.render(step.sender_name, self.context(batch, r), escape=False)
+        html = self.html(r, shared)
+        sender_name = r.sender_name
         order = failover_order(
             integrations, tenant=batch.context.tenant, identifier=overrides.get("integrationIdentifier")
         )
