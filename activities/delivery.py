@@ -158,12 +158,16 @@ class DeliveryActivities:
                         content=out["content"],
                         subject=out["subject"],
                         title=out["title"],
-                        extra=out["extra"],
+                        cta=out["extra"].get("cta"),
+                        avatar=out["extra"].get("avatar"),
+                        data=out["extra"].get("data"),
+                        preheader=out["extra"].get("preheader"),
+                        sender_name=out["extra"].get("sender_name"),
                     )
                 )
 
         sender = self.senders.get(step.type) or Sender()
-        await sender.deliver(Batch(self.db, ctx, request, rendered, notifications, result, detail))
+        await sender.deliver(Batch(self.db, ctx, request, rendered, notifications, result, detail, actor))
         async with self.db.session() as session:
             await add_details(session=session, rows=details)
         return result

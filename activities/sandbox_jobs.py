@@ -160,6 +160,7 @@ def handle_layout(state: dict[str, Any], item: dict[str, Any]) -> str:
         actor=state.get("actor"),
         tenant=state.get("tenant"),
         digest=state.get("digest"),
+        results=state.get("results"),
     )
     # ``{{{body}}}`` (Handlebars) reads unescaped; ``body`` is the already-escaped content, so Markup.
     context.update(

@@ -14,13 +14,23 @@ from workflows.models import DeliverInput, DeliverResult, DeliveryContext
 
 @dataclass
 class Rendered:
-    """One subscriber's rendered content for the step."""
+    """One subscriber's step, rendered once (by delivery) with the context senders reuse.
+
+    ``context`` is the template context the step was rendered with (payload, the enriched actor,
+    earlier steps' results …); the email sender renders the layout with it, so a layout sees the same
+    data as the content.
+    """
 
     subscriber: Subscriber
     content: Any
     subject: str | None = None
     title: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    cta: Any = None
+    avatar: str | None = None
+    data: Any = None
+    preheader: str | None = None
+    sender_name: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -34,6 +44,8 @@ class Batch:
     notifications: dict[str, str]
     result: DeliverResult
     detail: Callable[..., None]
+    #: The actor as the step was rendered with (enriched from its subscriber row): layouts see the same.
+    actor: dict[str, Any] | None = None
 
     def message_row(self, r: Rendered, **extra: Any) -> dict[str, Any]:
         """The message row recorded for ``r`` (keyed by transaction, subscriber and step)."""
@@ -51,10 +63,10 @@ class Batch:
             "content": r.content,
             "subject": r.subject,
             "title": r.title,
-            "cta": r.extra.get("cta") or {"type": "redirect", "data": {}},
+            "cta": r.cta or {"type": "redirect", "data": {}},
             "actor": step.actor,
-            "avatar": r.extra.get("avatar"),
-            "data": r.extra.get("data"),
+            "avatar": r.avatar,
+            "data": r.data,
             "tags": ctx.workflow.tags,
             "payload": {k: v for k, v in ctx.payload.items() if k != "attachments"},
             "overrides": ctx.overrides,

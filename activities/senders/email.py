@@ -109,15 +109,16 @@ class EmailSender(ProviderSender):
         shared = {
             "source": layout.content,
             "payload": ctx.payload,
-            "actor": ctx.actor,
+            "actor": batch.actor if batch.actor is not None else ctx.actor,
             "tenant": ctx.tenant,
             "digest": batch.request.digest,
+            "results": batch.request.results,
         }
         items = [
             {
                 "subscriber": subscriber_view(r.subscriber),
                 "body": contents[r.subscriber.id],
-                "preheader": r.extra.get("preheader") or "",
+                "preheader": r.preheader or "",
                 "subject": r.subject or "",
             }
             for r in batch.rendered
@@ -133,7 +134,7 @@ class EmailSender(ProviderSender):
         html = shared.html[r.subscriber.id]
         if isinstance(html, RenderError):
             raise html
-        preheader = r.extra.get("preheader") or ""
+        preheader = r.preheader or ""
         return inject_preheader(html, preheader) if preheader else html
 
     def plan(self, batch: Batch, r: Rendered, integrations: list[Integration], shared: Any) -> list[Attempt]:
@@ -149,7 +150,7 @@ class EmailSender(ProviderSender):
                 raw={"layout": shared.missing_layout},
             )
         html = self.html(batch, r, shared)
-        sender_name = r.extra.get("sender_name")
+        sender_name = r.sender_name
         order = failover_order(
             integrations, tenant=batch.context.tenant, identifier=overrides.get("integrationIdentifier")
         )

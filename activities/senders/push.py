@@ -34,7 +34,7 @@ class PushSender(ProviderSender):
                 ]
             if not tokens:
                 continue
-            data = r.extra.get("data") or {}
+            data = r.data or {}
             message = PushMessage(
                 tokens=list(dict.fromkeys(tokens)),
                 title=str(r.title or r.subject or ""),
