@@ -24,7 +24,7 @@ from store.models import WorkflowDefinition
 from store.tenancy import EnvironmentRef
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID
-from workflows.models import NOTIFICATION_WORKFLOW, DeliveryContext, RunInput, WorkflowSnapshot, workflow_id
+from workflows.models import NOTIFICATION_WORKFLOW, DeliveryContext, RunInput, WorkflowSnapshot, execution_id
 
 
 class TriggerBody(BaseModel):
@@ -134,7 +134,7 @@ class TriggerService:
             await self.temporal.start_workflow(
                 NOTIFICATION_WORKFLOW,
                 run,
-                id=workflow_id(run.context.environment_id, tx),
+                id=execution_id(run.context.environment_id, tx),
                 task_queue=self.settings.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

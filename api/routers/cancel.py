@@ -13,7 +13,7 @@ from api.deps import CurrentEnv, DbDep, TemporalDep
 from api.wire import ok
 from store.db import Database
 from store.digests import cancel_transaction
-from workflows.models import workflow_id
+from workflows.models import execution_id
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 log = logging.getLogger("tidings.cancel")
@@ -44,7 +44,7 @@ async def cancel_executions(temporal: Client, root_id: str) -> bool:
 async def cancel_pending(*, db: Database, temporal: Client, environment_id: str, transaction_id: str) -> bool:
     """Novu's ``CancelDelayed``: true when a pending delay, step or digest event was cancelled."""
     digested = await cancel_transaction(db=db, environment_id=environment_id, transaction_id=transaction_id)
-    running = await cancel_executions(temporal, workflow_id(environment_id, transaction_id))
+    running = await cancel_executions(temporal, execution_id(environment_id, transaction_id))
     return digested > 0 or running
 
 
