@@ -27,7 +27,6 @@ from store.db import Database
 from tidings.settings import Settings
 from tidings.temporal import connect
 from workflows.digest import DigestAccumulator
-from workflows.dsl import load_catalog
 from workflows.fanout import CohortWorkflow, FanoutWorkflow
 from workflows.notification import NotificationWorkflow
 
@@ -49,7 +48,6 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
 
 def build_activities(*, db: Database, settings: Settings, client: Client) -> list[Any]:
     """Every activity, bound to its dependencies. The one place activities are wired."""
-    load_catalog()
     cipher = settings.credential_cipher()
     sandbox = SandboxPool(
         Budget(

@@ -1,4 +1,4 @@
-"""Novu's synchronous trigger checks (reference §1.1, steps 3–8), run after the workflow is found.
+"""Novu's synchronous trigger checks (`shared/reference/novu-v1-api.md` §1.1, steps 3–8), run after the workflow is found.
 
 Order: reserved variables (400) → tenant (``no_tenant_found``) and its workflow override → active
 (``trigger_not_active``) → steps (``no_workflow_steps_defined`` / ``no_workflow_active_steps_defined``) →
@@ -18,7 +18,7 @@ from api.errors import BadRequest, validation_messages
 from store.db import Database
 from store.models import WorkflowDefinition
 from store.tenants import get_override, get_tenant, tenant_context
-from workflows.dsl import load_catalog
+from workflows.catalog import code_workflow
 from workflows.paths import MISSING, deep_merge, get_path, set_path
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}.\d{3}Z")
@@ -95,7 +95,7 @@ def with_defaults(row: WorkflowDefinition, payload: dict[str, Any]) -> dict[str,
 def validate_code_payload(row: WorkflowDefinition, payload: dict[str, Any]) -> dict[str, Any]:
     """A code workflow's payload must fit its pydantic model (400 listing the fields otherwise);
     returns the payload with the model's defaults filled in under it."""
-    entry = load_catalog().get(row.trigger_identifier)
+    entry = code_workflow(row.trigger_identifier)
     if entry is None:
         return payload
     try:

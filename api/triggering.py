@@ -26,7 +26,7 @@ from store.models import WorkflowDefinition
 from store.tenancy import EnvironmentRef
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID
-from workflows.models import NOTIFICATION_WORKFLOW, DeliveryContext, RunInput, WorkflowSnapshot, workflow_id
+from workflows.models import NOTIFICATION_WORKFLOW, DeliveryContext, RunInput, WorkflowSnapshot, execution_id
 
 log = logging.getLogger("tidings.trigger")
 
@@ -155,7 +155,7 @@ class TriggerService:
             await self.temporal.start_workflow(
                 NOTIFICATION_WORKFLOW,
                 run,
-                id=workflow_id(run.context.environment_id, tx),
+                id=execution_id(run.context.environment_id, tx),
                 task_queue=self.settings.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

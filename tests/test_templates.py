@@ -1,4 +1,4 @@
-"""Rendering: Novu's context, the §9.2 helpers, Handlebars templates, and what a template may not do."""
+"""Rendering: Novu's context, Novu's helpers, Handlebars templates, and what a template may not do."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/v1/topics``: Novu's answers, messages and pagination (acceptance checks §13 item 26)."""
+"""``/v1/topics``: Novu's answers, messages and pagination."""
 
 from __future__ import annotations
 

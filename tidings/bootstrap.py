@@ -13,7 +13,7 @@ from store.tenancy import (
     list_environments,
 )
 from tidings.settings import Settings
-from workflows.dsl import load_catalog
+from workflows.catalog import code_workflows
 
 
 def default_integrations(settings: Settings) -> list[dict[str, Any]]:
@@ -54,7 +54,7 @@ async def code_definitions(identifiers: list[str] | None = None) -> list[dict[st
     """Rows describing the catalog workflows (every listed one, or those named), with the step outline
     found by a discovery run."""
     rows = []
-    for identifier, entry in sorted(load_catalog().items()):
+    for identifier, entry in sorted(code_workflows().items()):
         if (identifier not in identifiers) if identifiers is not None else not entry.listed:
             continue
         outline = await entry.outline()

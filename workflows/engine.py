@@ -17,8 +17,9 @@ from temporalio.exceptions import ApplicationError
 from workflows import retries
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.catalog import code_workflow
     from workflows.details import Detail, DetailSource, DetailStatus, detail_record
-    from workflows.dsl import REGISTRY, DuplicateStepId, StepBuilder, StepResult, typed_result
+    from workflows.dsl import DuplicateStepId, StepBuilder, StepResult, typed_result
     from workflows.models import (
         CHANNELS,
         CHECK_CONDITIONS,
@@ -122,7 +123,7 @@ class StepRunner(StepBuilder[Any]):
         """Run the notification workflow's body: the Python function, or the stored step JSON."""
         snapshot = self.context.workflow
         if snapshot.origin == "code":
-            entry = REGISTRY.get(snapshot.identifier)
+            entry = code_workflow(snapshot.identifier)
             if entry is None:
                 raise workflow.NondeterminismError(
                     f"code workflow {snapshot.identifier!r} is not in this worker"

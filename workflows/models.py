@@ -1,4 +1,7 @@
-"""Inputs and results of the Temporal workflows and activities (one model each; new fields get defaults)."""
+"""Inputs and results of the Temporal workflows and activities (one model each; new fields get defaults).
+
+Grouped by the workflow they serve: what every workflow shares, the notification workflow (and its
+steps' activities), the fan-out workflow, the digest accumulator workflow."""
 
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ StepType = Literal[
 NOTIFICATION_WORKFLOW = "Notification"
 
 
-def workflow_id(environment_id: str, transaction_id: str) -> str:
-    """The Temporal workflow ID of a transaction: unique per environment, so environments never collide."""
+def execution_id(environment_id: str, transaction_id: str) -> str:
+    """The Temporal workflow ID of a transaction's execution: unique per environment, so environments never
+    collide. Not to be confused with ``workflow.id`` (the notification workflow definition's row id)."""
     return f"{environment_id}:{transaction_id}"
 
 
@@ -39,13 +43,18 @@ def fork_id(environment_id: str, transaction_id: str, current_id: str, suffix: s
     return f"{prefix}{suffix}" if parent == "root" else f"{prefix}{parent}:{suffix}"
 
 
+#: The former name of :func:`execution_id`, kept for callers not yet renamed.
+workflow_id = execution_id
+
+
 # Activity names: workflows refer to activities only by name.
+# Notification workflow (started by POST /v1/events/trigger): recipients, channel steps, details.
 RESOLVE_RECIPIENTS = "resolve_recipients"
 DELIVER_STEP = "deliver_step"
-SEND_STEP = "send_step"
 RECORD_DETAILS = "record_details"
 
 
+# Shared by every workflow of a transaction: the step spec, the definition snapshot, the delivery context.
 class StepSpec(BaseModel):
     """One step, whichever way it was authored (Python code or Novu's step JSON)."""
 
@@ -103,6 +112,7 @@ class DeliveryContext(BaseModel):
     override_preferences: dict[str, bool] | None = None  # the tenant's workflow override, if any
 
 
+# Notification workflow: its input and result, and its activities' inputs and results.
 class ResumePoint(BaseModel):
     """Where a resumed run picks up: after ``after_step_id``, which returns ``result``."""
 
@@ -172,7 +182,7 @@ class RecordDetailsInput(BaseModel):
     details: list[DetailRecord]
 
 
-# Fan-out: large audiences run as cohort child workflows (see workflows/fanout.py).
+# Fan-out workflow: large audiences run as cohort child workflows (see workflows/fanout.py).
 FANOUT_WORKFLOW = "NotificationFanout"
 COHORT_WORKFLOW = "NotificationCohort"
 PROGRESS_QUERY = "progress"
@@ -249,10 +259,8 @@ class CohortInput(BaseModel):
     until: str | None = None
 
 
-# Digest, delay, throttle and cancel (issue 5).
-DIGEST_ACCUMULATOR_WORKFLOW = "DigestAccumulator"
+# Notification workflow, action steps: digest (join), delay (local wake times, resumed runs), throttle.
 JOIN_DIGEST = "join_digest"
-FIRE_DIGEST = "fire_digest"
 LOCAL_WAKE_TIMES = "local_wake_times"
 START_RESUMED_RUNS = "start_resumed_runs"
 CHECK_THROTTLE = "check_throttle"
@@ -272,6 +280,61 @@ class JoinDigestResult(BaseModel):
     digested: list[str] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)  # backoff: no recent event, the steps run now
     cancelled: list[str] = Field(default_factory=list)
+
+
+class LocalWakeInput(BaseModel):
+    subscriber_ids: list[str]
+    at_time: str
+    now: datetime
+
+
+class LocalWakeResult(BaseModel):
+    wake: dict[str, datetime] = Field(default_factory=dict)
+    invalid: str | None = None
+
+
+class ScheduledRun(BaseModel):
+    workflow_id: str  # the Temporal workflow ID the resumed run starts under (a field name kept for history)
+    run: RunInput
+    start_at: datetime
+
+
+class StartRunsInput(BaseModel):
+    runs: list[ScheduledRun]
+    now: datetime
+
+
+class ThrottleInput(BaseModel):
+    context: DeliveryContext
+    step: StepSpec
+    subscriber_ids: list[str]
+    at: datetime
+
+
+class ThrottleResult(BaseModel):
+    allowed: list[str] = Field(default_factory=list)
+    throttled: list[str] = Field(default_factory=list)
+    invalid: str | None = None
+
+
+# Notification workflow: conditions on action steps (delay, digest, throttle, custom), decided before the step runs.
+CHECK_CONDITIONS = "check_conditions"
+
+
+class ConditionsInput(BaseModel):
+    context: DeliveryContext
+    step: StepSpec
+    subscriber_ids: list[str]
+
+
+class ConditionsResult(BaseModel):
+    passed: list[str] = Field(default_factory=list)
+    filtered: list[str] = Field(default_factory=list)
+
+
+# Digest accumulator workflow: one per (environment, workflow, subscriber, digest key); fires the digested run.
+DIGEST_ACCUMULATOR_WORKFLOW = "DigestAccumulator"
+FIRE_DIGEST = "fire_digest"
 
 
 class DigestSignal(BaseModel):
@@ -301,54 +364,6 @@ class FireDigestInput(BaseModel):
 
 class FireDigestResult(BaseModel):
     total_count: int = 0
-    workflow_id: str | None = None
-
-
-class LocalWakeInput(BaseModel):
-    subscriber_ids: list[str]
-    at_time: str
-    now: datetime
-
-
-class LocalWakeResult(BaseModel):
-    wake: dict[str, datetime] = Field(default_factory=dict)
-    invalid: str | None = None
-
-
-class ScheduledRun(BaseModel):
-    workflow_id: str
-    run: RunInput
-    start_at: datetime
-
-
-class StartRunsInput(BaseModel):
-    runs: list[ScheduledRun]
-    now: datetime
-
-
-class ThrottleInput(BaseModel):
-    context: DeliveryContext
-    step: StepSpec
-    subscriber_ids: list[str]
-    at: datetime
-
-
-class ThrottleResult(BaseModel):
-    allowed: list[str] = Field(default_factory=list)
-    throttled: list[str] = Field(default_factory=list)
-    invalid: str | None = None
-
-
-# Conditions on action steps (delay, digest, throttle, custom), decided before the step runs.
-CHECK_CONDITIONS = "check_conditions"
-
-
-class ConditionsInput(BaseModel):
-    context: DeliveryContext
-    step: StepSpec
-    subscriber_ids: list[str]
-
-
-class ConditionsResult(BaseModel):
-    passed: list[str] = Field(default_factory=list)
-    filtered: list[str] = Field(default_factory=list)
+    workflow_id: str | None = (
+        None  # the Temporal workflow ID of the digested run (field name kept for history)
+    )

@@ -15,7 +15,8 @@ from temporalio import workflow
 from workflows import retries
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.dsl import REGISTRY, AnyPayload
+    from workflows.catalog import code_workflow
+    from workflows.dsl import AnyPayload
     from workflows.models import (
         AUDIENCE_PAGE,
         FANOUT_WORKFLOW,
@@ -44,7 +45,7 @@ COHORT_SIZE = 500
 async def run_cohort(run: RunInput, cohort: list[str], extra: list[DetailRecord] | None = None) -> RunResult:
     """Run the notification workflow's steps for one cohort (the engine's unit of work)."""
     ctx = run.context
-    entry = REGISTRY.get(ctx.workflow.identifier) if ctx.workflow.origin == "code" else None
+    entry = code_workflow(ctx.workflow.identifier) if ctx.workflow.origin == "code" else None
     model = entry.payload_model if entry else AnyPayload
     runner = StepRunner(run, cohort, model.model_validate(ctx.payload))
     try:

@@ -15,7 +15,7 @@ from api.limits import check_delay_override, check_transaction_id, check_trigger
 from api.triggering import TriggerBody, TriggerService
 from api.wire import ok
 from store.activity import transaction_counts
-from workflows.models import PROGRESS_QUERY, FanoutProgress, workflow_id
+from workflows.models import PROGRESS_QUERY, FanoutProgress, execution_id
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -77,7 +77,7 @@ async def broadcast(body: BroadcastBody, env: CurrentEnv, request: Request) -> d
 async def progress(transaction_id: str, env: CurrentEnv, db: DbDep, temporal: TemporalDep) -> dict[str, Any]:
     """How far a transaction got: subscribers done of the total (a Temporal query on the execution),
     plus the notifications and messages recorded so far."""
-    handle = temporal.get_workflow_handle(workflow_id(env.id, transaction_id))
+    handle = temporal.get_workflow_handle(execution_id(env.id, transaction_id))
     try:
         described = await handle.describe()
     except RPCError as exc:
