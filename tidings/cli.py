@@ -27,11 +27,43 @@ def cmd_migrate(settings: Settings, _args: Any) -> None:
     print("database is up to date")
 
 
+def _configure_logging() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def _cannot_start(process: str, err: BaseException) -> None:
+    print(f"tidings {process}: cannot start: {err}", file=sys.stderr, flush=True)
+    raise SystemExit(1)
+
+
+async def _api_preflight(settings: Settings) -> None:
+    """Wait for the database and Temporal, and check the namespace has Tidings' search attribute."""
+    from store.db import Database
+    from tidings.startup import wait_for_database, wait_for_temporal
+    from tidings.temporal import require_search_attributes
+
+    db = Database(settings.resolved_database_url())
+    try:
+        await wait_for_database(db, settings)
+    finally:
+        await db.dispose()
+    await require_search_attributes(await wait_for_temporal(settings))
+
+
 def cmd_api(settings: Settings, _args: Any) -> None:
     import uvicorn
 
     from api.app import create_app
+    from tidings.startup import DependencyUnavailable
+    from tidings.temporal import SetupIncomplete
 
+    _configure_logging()
+    try:
+        asyncio.run(_api_preflight(settings))
+    except (DependencyUnavailable, SetupIncomplete) as err:
+        _cannot_start("api", err)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
@@ -42,15 +74,45 @@ def cmd_api(settings: Settings, _args: Any) -> None:
 
 
 def cmd_worker(settings: Settings, _args: Any) -> None:
-    import logging
-
+    from tidings.startup import DependencyUnavailable
     from worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _configure_logging()
     try:
         asyncio.run(run_worker(settings))
-    except KeyboardInterrupt:
+    except DependencyUnavailable as err:
+        _cannot_start("worker", err)
+    except KeyboardInterrupt:  # Ctrl-C while still waiting for a dependency
         pass
+
+
+def cmd_temporal_setup(settings: Settings, args: Any) -> None:
+    """Namespace, retention and search attributes for Tidings; safe to run on every deploy."""
+    from datetime import timedelta
+
+    from tidings.startup import DependencyUnavailable, wait_for_temporal
+    from tidings.temporal import setup_namespace
+
+    async def run() -> None:
+        client = await wait_for_temporal(settings)
+        hours = args.retention_hours if args.retention_hours is not None else settings.retention_hours
+        report = await setup_namespace(client, retention=timedelta(hours=hours))
+        done = [
+            "namespace created" if report.namespace_created else "namespace exists",
+            f"retention set to {hours}h" if report.retention_changed or report.namespace_created else "",
+            f"search attributes added: {', '.join(report.attributes_added)}"
+            if report.attributes_added
+            else "",
+        ]
+        print(
+            f"temporal namespace {settings.temporal_namespace} is ready ({'; '.join(d for d in done if d)})"
+        )
+
+    _configure_logging()
+    try:
+        asyncio.run(run())
+    except DependencyUnavailable as err:
+        _cannot_start("temporal setup", err)
 
 
 async def _create_key(settings: Settings, environment: str) -> tuple[str, str, bool]:
@@ -167,12 +229,49 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("api", help="serve the REST API").set_defaults(fn=cmd_api)
     sub.add_parser("worker", help="run a worker").set_defaults(fn=cmd_worker)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
+    temporal = sub.add_parser("temporal", help="Temporal namespace set-up").add_subparsers(
+        dest="temporal_command", required=True
+    )
+    setup = temporal.add_parser(
+        "setup", help="create the namespace, set its retention, add the search attributes (idempotent)"
+    )
+    setup.add_argument("--retention-hours", type=int, default=None, help="default: TIDINGS_RETENTION_HOURS")
+    setup.set_defaults(fn=cmd_temporal_setup)
     keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
     create = keys.add_parser("create", help="create an API key (and the environment if missing)")
     create.add_argument("--environment", default="Development")
     create.set_defaults(fn=cmd_keys_create)
     args = parser.parse_args(argv)
+    if args.fn in (cmd_api, cmd_worker, cmd_temporal_setup) and argv is None:
+        _run_then_exit(args.fn, args)
     args.fn(Settings(), args)
+
+
+def _run_then_exit(fn: Any, args: Any) -> None:
+    """Run a command that used a Temporal client, then leave without interpreter finalization.
+
+    The Temporal core runtime keeps native threads that may still release Python objects while the
+    interpreter finalizes, which aborts the process ("Fatal Python error: PyGILState_Release", rc 134)
+    after all work is done. Everything is flushed and closed by then, so skipping finalization is safe.
+    """
+    code = 0
+    try:
+        fn(Settings(), args)
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        if isinstance(stop.code, str):
+            print(stop.code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001 - printed, then the exit code says it failed
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    import logging
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
