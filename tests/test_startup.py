@@ -116,8 +116,18 @@ async def test_worker_gives_up_with_a_reason_when_temporal_never_comes(tmp_path:
     code, _, err = await run_cli("worker", env=env)
     assert code == 1, err
     assert "waiting for Temporal at" in err and "retrying in" in err
-    assert "tidings worker: cannot start: Temporal at" in err and "did not answer within 3s" in err
+    assert "tidings worker: cannot start: Temporal at" in err and "was not ready within 3s" in err
     assert "Fatal Python error" not in err and "Traceback" not in err
+
+
+async def test_worker_waits_for_migrations_and_says_so(tmp_path: Path) -> None:
+    env = cli_env(data_dir=str(tmp_path), startup_timeout_seconds="2")
+    code, _, err = await run_cli("worker", env=env)
+    assert code == 1
+    assert (
+        "waiting for the database (attempt 1): the database is not migrated yet: run `tidings migrate`" in err
+    )
+    assert "tidings worker: cannot start: the database was not ready within 2s" in err
 
 
 async def test_worker_waits_for_temporal_reports_ready_and_drains_on_sigterm(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
@@ -53,7 +54,7 @@ async def wait_for(
         except Exception as err:  # noqa: BLE001 - any failure to reach a dependency is retried
             if deadline is not None and time.monotonic() + delay > deadline:
                 raise DependencyUnavailable(
-                    f"{what} did not answer within {timeout:.0f}s ({tries} attempts): {_reason(err)}"
+                    f"{what} was not ready within {timeout:.0f}s ({tries} attempts): {_reason(err)}"
                 ) from None
             log.warning(
                 "waiting for %s (attempt %d): %s; retrying in %.1fs", what, tries, _reason(err), delay
@@ -71,8 +72,41 @@ async def ping_database(db: Database) -> None:
         await conn.execute(text("SELECT 1"))
 
 
+class SchemaBehind(RuntimeError):
+    """The database answers but is not migrated to what this code needs."""
+
+
+async def check_schema(db: Database) -> None:
+    """Raise unless the schema is at this code's migration head (or newer: a rolling upgrade's old pods)."""
+    from alembic.script import ScriptDirectory
+
+    from store.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config(""))  # only the scripts are read
+    heads = set(script.get_heads())
+    async with db.engine.connect() as conn:
+        try:
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+        except DBAPIError as err:  # no version table yet: never migrated
+            raise SchemaBehind("the database is not migrated yet: run `tidings migrate`") from err
+    current = {row[0] for row in rows}
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current & heads or (current and not current & known):
+        return
+    raise SchemaBehind(
+        f"the database schema is at {', '.join(sorted(current)) or 'nothing'}, this release needs "
+        f"{', '.join(sorted(heads))}: run `tidings migrate`"
+    )
+
+
 async def wait_for_database(db: Database, settings: Settings) -> None:
-    await wait_for("the database", lambda: ping_database(db), timeout=settings.startup_timeout_seconds)
+    """Wait until the database answers and is migrated (a migration job may still be running)."""
+
+    async def attempt() -> None:
+        await ping_database(db)
+        await check_schema(db)
+
+    await wait_for("the database", attempt, timeout=settings.startup_timeout_seconds)
 
 
 async def wait_for_temporal(settings: Settings) -> Client:
