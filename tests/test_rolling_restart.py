@@ -1,7 +1,7 @@
 """The production topology without containers, restarted under load: nothing lost, nothing sent twice.
 
-PostgreSQL (a fresh database, `tidings migrate`), the session's Temporal dev server (a fresh namespace,
-`tidings temporal setup`), two `tidings api` and two `tidings worker` processes. While triggers arrive at a
+PostgreSQL (a fresh database) and the session's Temporal dev server (a fresh namespace), prepared by
+`tidings setup` (migrations + namespace, retention, search attribute) as a deployment does, then two `tidings api` and two `tidings worker` processes. While triggers arrive at a
 steady rate through both APIs, each worker in turn gets SIGTERM (as a rolling restart sends it) with sends in
 flight at a slow (300 ms) email provider, exits 0 after draining, and is started again. SendGrid cannot
 de-duplicate, so a send cut short would show up as "delivery unconfirmed" (or, if re-sent, twice).
@@ -112,8 +112,7 @@ async def test_rolling_worker_restart_under_load_loses_and_duplicates_nothing(
         "TIDINGS_PROVIDER_BASE_URLS": json.dumps({"sendgrid": fake.url}),
         "TIDINGS_WORKER_SHUTDOWN_GRACE": "30",
     }
-    await run(["migrate"], common)
-    await run(["temporal", "setup", "--retention-hours", "24"], common)
+    await run(["setup"], {**common, "TIDINGS_RETENTION_HOURS": "24"})  # what the compose/Helm setup step runs
     created = await run(["keys", "create", "--environment", "Production"], common)
     env_id = re.search(r"environment Production \((\w+)\)", created)
     assert env_id is not None

@@ -85,6 +85,30 @@ def cmd_worker(settings: Settings, _args: Any) -> None:
         pass
 
 
+def cmd_setup(settings: Settings, args: Any) -> None:
+    """Everything a release needs before its API and workers start: migrations, then the Temporal
+    namespace. Idempotent; the compose setup service and the Helm hook Job run it."""
+    from store.db import Database
+    from tidings.startup import DependencyUnavailable, ping_database, wait_for
+
+    async def database_up() -> None:
+        db = Database(settings.resolved_database_url())
+        try:
+            await wait_for(
+                "the database", lambda: ping_database(db), timeout=settings.startup_timeout_seconds
+            )
+        finally:
+            await db.dispose()
+
+    _configure_logging()
+    try:
+        asyncio.run(database_up())
+    except DependencyUnavailable as err:
+        _cannot_start("setup", err)
+    cmd_migrate(settings, args)
+    cmd_temporal_setup(settings, args)
+
+
 def cmd_temporal_setup(settings: Settings, args: Any) -> None:
     """Namespace, retention and search attributes for Tidings; safe to run on every deploy."""
     from datetime import timedelta
@@ -94,7 +118,7 @@ def cmd_temporal_setup(settings: Settings, args: Any) -> None:
 
     async def run() -> None:
         client = await wait_for_temporal(settings)
-        hours = args.retention_hours if args.retention_hours is not None else settings.retention_hours
+        hours = getattr(args, "retention_hours", None) or settings.retention_hours
         report = await setup_namespace(client, retention=timedelta(hours=hours))
         done = [
             "namespace created" if report.namespace_created else "namespace exists",
@@ -277,6 +301,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("api", help="serve the REST API").set_defaults(fn=cmd_api)
     sub.add_parser("worker", help="run a worker").set_defaults(fn=cmd_worker)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
+    sub.add_parser(
+        "setup", help="migrations + Temporal namespace set-up, before a release starts (idempotent)"
+    ).set_defaults(fn=cmd_setup)
     temporal = sub.add_parser("temporal", help="Temporal namespace set-up").add_subparsers(
         dest="temporal_command", required=True
     )
@@ -290,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--environment", default="Development")
     create.set_defaults(fn=cmd_keys_create)
     args = parser.parse_args(argv)
-    if args.fn in (cmd_api, cmd_worker, cmd_temporal_setup) and argv is None:
+    if args.fn in (cmd_api, cmd_worker, cmd_temporal_setup, cmd_setup) and argv is None:
         _run_then_exit(args.fn, args)
     args.fn(Settings(), args)
 
