@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: dev test lint typecheck bench install migrate clean
+.PHONY: dev test lint typecheck bench install migrate clean lock k8s
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,18 @@ bench: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/tidings migrate
+
+## Pin the runtime dependencies the image installs (deploy/Dockerfile), with hashes. Needs uv (pip install uv).
+UV ?= uv
+lock:
+	$(UV) pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --no-header \
+		--annotation-style line -o requirements.lock
+
+## Regenerate the plain Kubernetes manifests from the Helm chart (tests fail when they drift apart).
+k8s: $(STAMP)
+	{ echo "# GENERATED from deploy/helm/tidings with deploy/k8s/values.yaml by \`make k8s\`; do not edit."; \
+	  echo "# Apply: kubectl apply -f deploy/k8s/tidings.yaml (the setup Job first; see deploy/README.md)."; \
+	  $(BIN)/python deploy/helm/render.py deploy/helm/tidings -f deploy/k8s/values.yaml; } > deploy/k8s/tidings.yaml
 
 clean:
 	rm -rf $(VENV) data

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from datetime import timedelta
 from typing import Any
 
@@ -24,8 +25,9 @@ from activities.sandbox import Budget, SandboxPool
 from activities.senders.registry import build_senders
 from activities.throttle import ThrottleActivities
 from store.db import Database
+from tidings.health import HealthServer
 from tidings.settings import Settings
-from tidings.temporal import connect
+from tidings.startup import wait_for_database, wait_for_temporal
 from workflows.digest import DigestAccumulator
 from workflows.fanout import CohortWorkflow, FanoutWorkflow
 from workflows.notification import NotificationWorkflow
@@ -104,27 +106,57 @@ def build_worker(
         max_concurrent_activities=200,
         # SQLite has one writer at a time: many concurrent local activities only queue on its lock.
         max_concurrent_local_activities=8 if db.is_sqlite else 200,
+        # On shutdown, running activities (a provider call in flight) get this long to finish before they
+        # are cancelled; a send cut short would otherwise be recorded as "delivery unconfirmed".
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace),
     )
 
 
 async def run_worker(settings: Settings) -> None:
+    """Wait for the database and Temporal, poll until SIGTERM/SIGINT, then drain and return."""
+    polling = False
+    health = None
+    if settings.worker_health_port:
+        health = HealthServer(settings.worker_health_host, settings.worker_health_port, ready=lambda: polling)
+        await health.start()
     db = Database(settings.resolved_database_url())
-    client = await connect(settings.temporal_address, settings.temporal_namespace)
-    worker = build_worker(client=client, db=db, settings=settings)
-    log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_address)
     try:
-        await worker.run()
+        await wait_for_database(db, settings)
+        client = await wait_for_temporal(settings)
+        worker = build_worker(client=client, db=db, settings=settings)
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+        run = asyncio.create_task(worker.run())
+        polling = True
+        log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_address)
+        stop = asyncio.create_task(stopping.wait())
+        await asyncio.wait([run, stop], return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not run.done():
+            polling = False
+            log.info(
+                "stopping: no new tasks; waiting up to %.0fs for running activities",
+                settings.worker_shutdown_grace,
+            )
+            await worker.shutdown()
+        await run
+        log.info("worker stopped")
     finally:
+        if health is not None:
+            await health.stop()
         await SandboxPool.close_all()
         await db.dispose()
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        asyncio.run(run_worker(Settings()))
-    except KeyboardInterrupt:
-        pass
+    import sys
+
+    from tidings.cli import main as cli
+
+    sys.argv = [sys.argv[0], "worker"]
+    cli()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,13 @@ from api.unavailable import with_deadline
 from store.db import Database, reading
 from tidings.bootstrap import sync_catalog
 from tidings.settings import Settings
-from tidings.temporal import TRANSACTION_ID, connect, has_search_attribute
+from tidings.startup import ping_database, wait_for_database, wait_for_temporal
+from tidings.temporal import (
+    TRANSACTION_ID,
+    has_search_attribute,
+    missing_search_attributes,
+    require_search_attributes,
+)
 
 ROUTERS = [importlib.import_module(f"api.routers.{name}").router for name in ROUTER_MODULES]
 
@@ -35,10 +41,14 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         app.state.db = db or Database(
             settings.resolved_database_url(), busy_timeout=settings.db_timeout_seconds, lock_timeout=True
         )
-        app.state.temporal = with_deadline(
-            temporal or await connect(settings.temporal_address, settings.temporal_namespace),
-            settings.temporal_timeout_seconds,
-        )
+        if own_db:
+            await wait_for_database(app.state.db, settings)
+        if temporal is None:
+            client = await wait_for_temporal(settings)
+            await require_search_attributes(client)
+        else:
+            client = temporal
+        app.state.temporal = with_deadline(client, settings.temporal_timeout_seconds)
         app.state.settings = settings
         app.state.key_cache = {}
         app.state.triggers = TriggerService(
@@ -81,6 +91,18 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         headers = {"Retry-After": str(settings.retry_after_seconds)}
         return JSONResponse({"data": {"status": "error", "info": info}}, status_code=503, headers=headers)
 
+    @app.get("/health/live", include_in_schema=False)
+    async def live() -> dict[str, Any]:
+        """The process serves HTTP; nothing else is checked (a failing dependency must not restart it)."""
+        return {"status": "ok"}
+
+    @app.get("/health/ready", include_in_schema=False)
+    async def ready() -> JSONResponse:
+        """Send traffic here only while the database and Temporal answer and the namespace is set up."""
+        checks = await readiness(app.state.db, app.state.temporal)
+        ok = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
     app.add_middleware(errors.BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ReadOnlyMethods)
     app.add_middleware(DoorGuard, max_body_bytes=settings.max_body_bytes)  # outermost: runs first
@@ -117,3 +139,20 @@ async def _probe(check: Any, timeout: float) -> dict[str, str]:
     except Exception as exc:  # noqa: BLE001 - any failure is "down"; the kind goes in the answer
         return {"status": "down", "error": type(exc).__name__}
     return {"status": "down", "error": "unhealthy"} if answer is False else {"status": "up"}
+
+
+async def readiness(db: Database, temporal: Client) -> dict[str, str]:
+    """One short check per dependency → "ok" or the reason (never a stack trace)."""
+    import asyncio
+
+    async def check(probe: Any) -> str:
+        try:
+            result = await asyncio.wait_for(probe, timeout=3)
+        except Exception as err:  # noqa: BLE001 - any failure makes the replica unready; the reason is shown
+            return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:200]
+        return "ok" if result is None else f"missing search attribute(s) {', '.join(result)}"
+
+    async def attributes() -> list[str] | None:
+        return await missing_search_attributes(temporal) or None
+
+    return {"database": await check(ping_database(db)), "temporal": await check(attributes())}

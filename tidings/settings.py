@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     db_timeout_seconds: float = 5.0
     temporal_timeout_seconds: float = 5.0
     retry_after_seconds: int = 5
+    #: How long the API and the worker wait for the database and Temporal at start-up (0 = forever).
+    startup_timeout_seconds: float = 120.0
+    #: On SIGTERM the worker stops polling and gives running activities this long to finish.
+    worker_shutdown_grace: float = 30.0
+    #: Port of the worker's ``/health/live`` and ``/health/ready`` (0 = none).
+    worker_health_port: int = 0
+    worker_health_host: str = "0.0.0.0"
 
     def resolved_database_url(self) -> str:
         """The app database URL; an SQLite file under the data directory unless one is given."""

@@ -105,6 +105,9 @@ class FakeHttpProviders:
         self.rules: list[Rule] = []
         self.released = threading.Event()
         self.idempotent: dict[str, tuple[int, Any, dict[str, str]]] = {}
+        #: Seconds every answer takes (a slow provider keeps sends in flight); ``in_flight`` counts them.
+        self.latency = 0.0
+        self.in_flight = 0
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         app = Starlette(routes=[Route("/{path:path}", self.handle, methods=["GET", "POST", "PUT"])])
@@ -129,6 +132,7 @@ class FakeHttpProviders:
     def reset(self) -> None:
         self.requests.clear()
         self.rules.clear()
+        self.latency = 0.0
         self.idempotent.clear()
         self.released.clear()
 
@@ -155,6 +159,12 @@ class FakeHttpProviders:
             request.url.query,
         )
         self.requests.append(rec)
+        if self.latency:
+            self.in_flight += 1
+            try:
+                await asyncio.sleep(self.latency)
+            finally:
+                self.in_flight -= 1
         key = rec.headers.get("idempotency-key")
         if rec.path.endswith("/notifications") and rec.body:
             key = rec.json.get("idempotency_key")
