@@ -176,6 +176,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TidingsError)
     async def _tidings(request: Request, exc: TidingsError) -> JSONResponse:
+        if isinstance(exc.message, dict):
+            # Novu merges an object message into the body (``{..., message, externalSubscriberId}``).
+            body = {**error_body(exc.status_code, request.url.path, None), **exc.message}
+            return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
         return error_response(request, exc.status_code, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
