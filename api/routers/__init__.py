@@ -20,4 +20,5 @@ ROUTER_MODULES = [
     "layouts",
     "environments",
     "subscribers_v2",
+    "topics_v2",
 ]
