@@ -21,4 +21,5 @@ ROUTER_MODULES = [
     "environments",
     "subscribers_v2",
     "topics_v2",
+    "preferences_v2",
 ]
