@@ -29,7 +29,9 @@ def node_ready() -> None:
         pytest.fail("@novu/api is not installed: run `npm ci` in tests/js_api (.ci/run does)")
 
 
-async def drive(live_api: str, key: str, other_key: str, scenario: str) -> dict[str, Any]:
+async def drive(
+    live_api: str, key: str, other_key: str, scenario: str, subscriber: str = ""
+) -> dict[str, Any]:
     node_ready()
     proc = await asyncio.create_subprocess_exec(
         "node",
@@ -41,6 +43,7 @@ async def drive(live_api: str, key: str, other_key: str, scenario: str) -> dict[
             "TIDINGS_KEY": key,
             "TIDINGS_OTHER_KEY": other_key,
             "TIDINGS_SCENARIO": scenario,
+            "TIDINGS_SUBSCRIBER": subscriber,
         },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -134,3 +137,39 @@ async def test_subscribers_topics_preferences(stack: Stack, live_api: str) -> No
     v1_prefs = (await env.http.get("/v1/subscribers/js-s1/preferences")).json()["data"]
     v1_welcome = next(p for p in v1_prefs if p["template"]["triggers"][0]["identifier"] == "welcome")
     assert v1_welcome["preference"]["channels"] == {"in_app": False, "email": False}
+
+
+async def test_notifications(stack: Stack, live_api: str) -> None:
+    env, other = await stack.new_env(), await stack.new_env()
+    resp = await env.http.post("/v1/subscribers", json={"subscriberId": "js-n"})
+    assert resp.status_code == 201
+    for i in range(2):
+        await env.trigger("welcome", "js-n", {"name": f"J{i}"}, transactionId=f"js-n-{i}")
+        await env.settle(f"js-n-{i}")
+    out = await drive(live_api, env.key, other.key, "notifications", "js-n")
+
+    listed = value(out, "notesList")
+    assert [n["body"] for n in listed["data"]] == ["Welcome to Tidings, J1!", "Welcome to Tidings, J0!"]
+    first, second = listed["data"][0]["id"], listed["data"][1]["id"]
+    assert listed["data"][0]["to"]["subscriberId"] == "js-n" and listed["hasMore"] is False
+    assert value(out, "notesPage")["hasMore"] is True
+    assert [c["count"] for c in value(out, "notesCount")] == [2, 2]
+    assert value(out, "notesRead")["isRead"] is True
+    assert value(out, "notesUnread")["isRead"] is False
+    assert value(out, "notesArchive")["isArchived"] is True
+    assert [n["id"] for n in value(out, "notesArchived")["data"]] == [second]
+    assert value(out, "notesUnarchive")["isArchived"] is False
+    for name in (
+        "notesSeen",
+        "notesReadAll",
+        "notesArchiveRead",
+        "notesArchiveAll",
+        "notesDelete",
+        "notesDeleteAll",
+    ):
+        assert value(out, name) is None  # 204
+    assert all(n["isArchived"] and n["isRead"] for n in value(out, "notesAfterArchive")["data"])
+    failure(out, "notesOther", 404)
+    failure(out, "notesMissing", 404)
+    assert value(out, "notesEnd")["data"] == []
+    assert first and (await env.feed("js-n"))["data"] == []  # the v1 feed lost the same rows

@@ -22,4 +22,5 @@ ROUTER_MODULES = [
     "subscribers_v2",
     "topics_v2",
     "preferences_v2",
+    "notifications_v2",
 ]

@@ -1,6 +1,6 @@
 // Drives Tidings' v2 routes through the official @novu/api SDK (retries off) and prints what each
 // call answered as one JSON object. tests/test_sdk_v2_js.py runs it and asserts on the result.
-// Input (environment): TIDINGS_URL, TIDINGS_KEY, TIDINGS_OTHER_KEY, TIDINGS_SCENARIO.
+// Input (environment): TIDINGS_URL, TIDINGS_KEY, TIDINGS_OTHER_KEY, TIDINGS_SCENARIO, TIDINGS_SUBSCRIBER.
 import { Novu } from "@novu/api";
 
 const url = process.env.TIDINGS_URL;
@@ -125,7 +125,31 @@ async function preferences() {
   await attempt("otherPrefs", () => other.subscribers.preferences.list({ subscriberId: "js-s1" }));
 }
 
-const scenarios = { subscribers, topics, preferences };
+async function notifications() {
+  const subscriberId = process.env.TIDINGS_SUBSCRIBER;
+  const n = novu.subscribers.notifications;
+  await attempt("notesList", () => n.list({ subscriberId, limit: 10 }));
+  const ids = out.notesList.ok ? out.notesList.value.data.map((x) => x.id) : [];
+  await attempt("notesPage", () => n.list({ subscriberId, limit: 1 }));
+  await attempt("notesCount", () => n.count(subscriberId, JSON.stringify([{ read: false }, {}])));
+  await attempt("notesRead", () => n.markAsRead({ subscriberId, notificationId: ids[0] }));
+  await attempt("notesUnread", () => n.markAsUnread({ subscriberId, notificationId: ids[0] }));
+  await attempt("notesArchive", () => n.archive({ subscriberId, notificationId: ids[1] }));
+  await attempt("notesArchived", () => n.list({ subscriberId, archived: true }));
+  await attempt("notesUnarchive", () => n.unarchive({ subscriberId, notificationId: ids[1] }));
+  await attempt("notesSeen", () => n.markAsSeen({ notificationIds: [ids[0]] }, subscriberId));
+  await attempt("notesReadAll", () => n.markAllAsRead({}, subscriberId));
+  await attempt("notesArchiveRead", () => n.archiveAllRead({}, subscriberId));
+  await attempt("notesArchiveAll", () => n.archiveAll({}, subscriberId));
+  await attempt("notesAfterArchive", () => n.list({ subscriberId }));
+  await attempt("notesDelete", () => n.delete({ subscriberId, notificationId: ids[0] }));
+  await attempt("notesOther", () => other.subscribers.notifications.list({ subscriberId }));
+  await attempt("notesMissing", () => n.markAsRead({ subscriberId, notificationId: "000000000000000000000000" }));
+  await attempt("notesDeleteAll", () => n.deleteAll({}, subscriberId));
+  await attempt("notesEnd", () => n.list({ subscriberId }));
+}
+
+const scenarios = { subscribers, topics, preferences, notifications };
 for (const name of (process.env.TIDINGS_SCENARIO || "subscribers,topics,preferences").split(",")) {
   await scenarios[name]();
 }
