@@ -21,15 +21,15 @@ ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*`([^`]+)`\s*\|\s*`(\w+) ([^`]+)`\s*\|\
 STATUSES = ("works", "not yet", "not applicable to self-hosting")
 
 
-def table_rows() -> dict[str, tuple[str, str, str, str]]:
-    """novu-py name → (@novu/api name, method, path, status)."""
-    rows: dict[str, tuple[str, str, str, str]] = {}
+def table_rows(*, with_notes: bool = False) -> dict[str, tuple[str, ...]]:
+    """novu-py name → (@novu/api name, method, path, status[, note])."""
+    rows: dict[str, tuple[str, ...]] = {}
     for line in TABLE.read_text().splitlines():
         match = ROW.match(line)
         if match:
-            py, js, method, path, status, _ = match.groups()
+            py, js, method, path, status, note = match.groups()
             assert py not in rows, f"{py} is listed twice"
-            rows[py] = (js, method, path, status)
+            rows[py] = (js, method, path, status, note.strip()) if with_notes else (js, method, path, status)
     return rows
 
 
@@ -84,11 +84,12 @@ def test_statuses_match_what_the_app_serves(tmp_path: Path) -> None:
     routes = served_routes(tmp_path)
     works_unserved: list[str] = []
     served_but_not_listed_as_working: list[str] = []
-    for name, (_, method, path, status) in table_rows().items():
+    for name, (_, method, path, status, note) in table_rows(with_notes=True).items():
         served = is_served(routes, method, path)
         if status == "works" and not served:
             works_unserved.append(f"{name}: {method} {path}")
-        if status != "works" and served:
+        # A served route may stay "not yet" only when the note says why ("served, but …").
+        if status != "works" and served and not note.startswith("served, but"):
             served_but_not_listed_as_working.append(f"{name}: {method} {path}")
     assert works_unserved == [], "marked works, but Tidings does not serve them"
     assert served_but_not_listed_as_working == [], "served now: update their status to works"

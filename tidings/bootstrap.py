@@ -22,7 +22,7 @@ def default_integrations(settings: Settings) -> list[dict[str, Any]]:
     cipher = CredentialCipher(settings.resolved_secret_key())
     smtp = {
         "host": settings.smtp_host,
-        "port": settings.smtp_port,
+        "port": str(settings.smtp_port),  # Novu credentials are strings (novu-py rejects a number)
         "secure": settings.smtp_secure,
         "user": settings.smtp_user,
         "password": settings.smtp_password,
