@@ -76,7 +76,9 @@ async def test_subscribers_topics_preferences(stack: Stack, live_api: str) -> No
     assert (ada["subscriberId"], ada["timezone"], ada["data"]) == ("js-ada", "Europe/London", {"plan": "pro"})
     conflict = failure(out, "createConflict", 409)
     assert conflict["error"] == "SubscriberResponseDto" and conflict["body"]["subscriberId"] == "js-ada"
-    assert failure(out, "createInvalid", 400)["body"]["message"] == ["email must be an email"]
+    invalid = failure(out, "createInvalid", 422)
+    assert invalid["error"] == "ValidationErrorDto"
+    assert invalid["body"]["errors"]["general"]["messages"] == ["email must be an email"]
     assert value(out, "retrieve")["email"] == "ada@js.example"
     patched = value(out, "patch")
     assert patched["phone"] == "+15550123" and "lastName" not in patched
@@ -104,7 +106,7 @@ async def test_subscribers_topics_preferences(stack: Stack, live_api: str) -> No
     made = value(out, "subsCreate")
     assert made["meta"] == {"totalCount": 3, "successful": 2, "failed": 1}
     assert sorted(s["identifier"] for s in made["data"]) == ["s2-phone", "tk_js:news:si_js-s1"]
-    assert failure(out, "subsOverLimit", 400)["body"]["message"] == [
+    assert failure(out, "subsOverLimit", 422)["body"]["errors"]["general"]["messages"] == [
         "Cannot subscribe more than 100 subscribers at once"
     ]
     listed = value(out, "subsList")

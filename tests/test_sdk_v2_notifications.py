@@ -9,7 +9,7 @@ import pytest
 from novu_py import models
 
 from tests.support import Env, Stack
-from tests.test_sdk_v2_subscribers import call, novu_v2
+from tests.test_sdk_v2_subscribers import call, invalid, novu_v2
 
 
 async def deliver(env: Env, subscriber_id: str, count: int) -> None:
@@ -132,15 +132,15 @@ async def test_bad_input_and_isolation(stack: Stack, live_api: str) -> None:
     with pytest.raises(models.ErrorDto) as err:
         await call(mine.subscribers.notifications.mark_as_read, subscriber_id="pia", notification_id="0" * 24)
     assert err.value.raw_response.status_code == 404
-    with pytest.raises(models.ErrorDto) as err:
+    with pytest.raises(models.ValidationErrorDto) as bad:
         await call(mine.subscribers.notifications.list, request={"subscriber_id": "pia", "limit": 101})
-    assert err.value.data.message == ["limit must not be greater than 100"]
-    with pytest.raises(models.ErrorDto) as err:
+    assert invalid(bad.value) == ["limit must not be greater than 100"]
+    with pytest.raises(models.ValidationErrorDto) as bad:
         await call(mine.subscribers.notifications.count, subscriber_id="pia", filters="not json")
-    assert err.value.raw_response.status_code == 400
-    with pytest.raises(models.ErrorDto) as err:
+    assert invalid(bad.value) == ["filters must be a JSON array of filter objects"]
+    with pytest.raises(models.ValidationErrorDto) as bad:
         await call(mine.subscribers.notifications.list, request={"subscriber_id": "pia", "data": "[1]"})
-    assert err.value.raw_response.status_code == 400
+    assert invalid(bad.value) == ["data must be a JSON object string"]
 
     # The other environment reaches neither the subscriber nor the notification.
     notes = theirs.subscribers.notifications

@@ -7,7 +7,7 @@ from novu_py import models
 
 from tests.support import Stack
 from tests.test_preferences import add_workflow
-from tests.test_sdk_v2_subscribers import call, novu_v2
+from tests.test_sdk_v2_subscribers import call, invalid, novu_v2
 
 
 async def test_list_update_bulk(stack: Stack, live_api: str) -> None:
@@ -120,16 +120,15 @@ async def test_preferences_bad_input_and_isolation(stack: Stack, live_api: str) 
     prefs = (await call(mine.subscribers.preferences.list, subscriber_id="quinn")).result
     assert next(w for w in prefs.workflows if w.workflow.identifier == "digest").channels.email is True
     too_many = {"preferences": [{"workflow_id": "digest", "channels": {"email": False}}] * 101}
-    with pytest.raises(models.ErrorDto) as err:
+    with pytest.raises(models.ValidationErrorDto) as bad:
         await call(
             mine.subscribers.preferences.bulk_update,
             subscriber_id="quinn",
             bulk_update_subscriber_preferences_dto=too_many,
         )
-    assert err.value.raw_response.status_code == 400
-    assert err.value.data.message == ["preferences must contain no more than 100 elements"]
+    assert invalid(bad.value) == ["preferences must contain no more than 100 elements"]
     resp = await owner.http.get("/v2/subscribers/quinn/preferences", params={"criticality": "some"})
-    assert resp.status_code == 400
+    assert resp.status_code == 422
 
     # Another environment sees neither the subscriber nor its preferences.
     for op, kwargs in (

@@ -23,6 +23,12 @@ async def call(fn: Any, **kwargs: Any) -> Any:
     return await asyncio.to_thread(fn, **kwargs)
 
 
+def invalid(err: models.ValidationErrorDto) -> list[str]:
+    """The messages of Novu's 422 validation answer (``errors.general.messages``)."""
+    assert err.raw_response.status_code == 422 and err.data.message == "Validation Error"
+    return list(err.data.errors["general"].messages)
+
+
 async def test_create_retrieve_patch_delete(stack: Stack, live_api: str) -> None:
     env = await stack.new_env()
     novu = novu_v2(live_api, env.key)
@@ -142,13 +148,13 @@ async def test_search_filters_and_cursor(stack: Stack, live_api: str) -> None:
 async def test_bad_input_and_not_found(stack: Stack, live_api: str) -> None:
     env = await stack.new_env()
     novu = novu_v2(live_api, env.key)
-    with pytest.raises(models.ErrorDto) as err:
+    with pytest.raises(models.ValidationErrorDto) as bad:
         await call(
             novu.subscribers.create,
             create_subscriber_request_dto={"subscriber_id": "bad", "email": "not-an-email"},
         )
-    assert err.value.raw_response.status_code == 400
-    assert err.value.data.message == ["email must be an email"]
+    assert invalid(bad.value) == ["email must be an email"]
+    assert (await env.http.get("/v1/subscribers/bad")).status_code == 404  # nothing written
     with pytest.raises(models.ErrorDto) as err:
         await call(novu.subscribers.retrieve, subscriber_id="ghost")
     assert err.value.raw_response.status_code == 404
@@ -156,9 +162,9 @@ async def test_bad_input_and_not_found(stack: Stack, live_api: str) -> None:
     with pytest.raises(models.ErrorDto) as err:
         await call(novu.subscribers.delete, subscriber_id="ghost")
     assert err.value.raw_response.json()["externalSubscriberId"] == "ghost"
-    with pytest.raises(models.ErrorDto) as err:
+    with pytest.raises(models.ValidationErrorDto) as bad:
         await call(novu.subscribers.search, request={"limit": 101})
-    assert err.value.data.message == ["limit must not be greater than 100"]
+    assert invalid(bad.value) == ["limit must not be greater than 100"]
     with pytest.raises(models.ErrorDto) as err:
         await call(novu.subscribers.search, request={"after": "000000000000000000000000"})
     assert err.value.raw_response.status_code == 400
