@@ -1,7 +1,8 @@
 """One error root, and the single place errors become Novu's error body.
 
 ``{statusCode, timestamp, path, message, error}`` for every non-2xx answer: our own errors, request
-validation (400 with a message array, as class-validator answers), unknown routes, oversized bodies
+validation (400 with a message array, as class-validator answers; on ``/v2/`` routes 422 with the
+messages under ``errors.general``, as Novu's current filter answers), unknown routes, oversized bodies
 and unexpected failures (500 with an ``errorId``; the stack trace goes to the log, never the client).
 """
 
@@ -173,11 +174,32 @@ def validation_messages(errors: list[dict[str, Any]], model: Any = None) -> list
     return messages
 
 
+def is_v2(request: Request) -> bool:
+    return request.url.path.startswith("/v2/")
+
+
+def v2_validation_response(request: Request, messages: list[Any]) -> JSONResponse:
+    """Novu's current answer to a request its validation pipe refuses (the v2 SDKs parse it as
+    ``ValidationErrorDto``): 422, ``message: "Validation Error"``, the messages under ``errors.general``."""
+    body = error_body(422, request.url.path, "Validation Error")
+    body["ctx"] = {}
+    body["errors"] = {"general": {"messages": messages, "value": "No Value Recorded"}}
+    return JSONResponse(body, status_code=422)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into Novu's error body."""
 
     @app.exception_handler(TidingsError)
     async def _tidings(request: Request, exc: TidingsError) -> JSONResponse:
+        if is_v2(request) and exc.status_code == 400 and isinstance(exc.message, list):
+            return v2_validation_response(request, exc.message)
+        if isinstance(exc.message, dict):
+            # Novu lifts an object's ``message`` and spreads the rest flat and under ``ctx``.
+            ctx = {k: v for k, v in exc.message.items() if k != "message"}
+            message = exc.message.get("message", f"Api Exception Raised with status {exc.status_code}")
+            body = {**ctx, **error_body(exc.status_code, request.url.path, message), "ctx": ctx}
+            return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
         return error_response(request, exc.status_code, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -190,6 +212,8 @@ def install(app: FastAPI) -> None:
         route = request.scope.get("route")
         body_field = getattr(route, "body_field", None)
         model = body_field.field_info.annotation if body_field is not None else None
+        if is_v2(request):
+            return v2_validation_response(request, validation_messages(errors, model))
         return error_response(request, 400, validation_messages(errors, model))
 
     @app.exception_handler(StarletteHTTPException)

@@ -110,28 +110,33 @@ def flatten(value: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple[s
     return flat
 
 
-def _payload_conditions(session: AsyncSession, payload: dict[str, Any]) -> list[Any]:
-    """SQL conditions for "every flattened key of ``payload`` equals the message payload's"."""
+def _payload_conditions(session: AsyncSession, payload: dict[str, Any], column: Any = None) -> list[Any]:
+    """SQL conditions for "every flattened key of ``payload`` equals the message payload's"
+    (or, with ``column``, that JSON column's: the v2 routes filter ``data`` the same way)."""
     if not payload:
         return []
+    column = col(Message.payload) if column is None else column
     bind = session.bind
     if bind is not None and bind.dialect.name == "postgresql":
-        return [cast(col(Message.payload), JSONB).contains(payload)]
+        return [cast(column, JSONB).contains(payload)]
     conditions: list[Any] = []
     for path, expected in flatten(payload).items():
         json_path = "$" + "".join('."' + p.replace('"', '\\"') + '"' for p in path)
-        extracted = func.json_extract(col(Message.payload), json_path)
+        extracted = func.json_extract(column, json_path)
         if expected is None:
             conditions.append(extracted.is_(None))
         elif isinstance(expected, dict | list):
             conditions.append(func.json(extracted) == json.dumps(expected, separators=(",", ":")))
         elif isinstance(expected, bool):
-            conditions.append(
-                func.json_type(col(Message.payload), json_path) == ("true" if expected else "false")
-            )
+            conditions.append(func.json_type(column, json_path) == ("true" if expected else "false"))
         else:
             conditions.append(extracted == expected)
     return conditions
+
+
+def data_conditions(session: AsyncSession, data: dict[str, Any]) -> list[Any]:
+    """The payload filter applied to a message's ``data`` (the v2 notification routes' ``data`` filter)."""
+    return _payload_conditions(session, data, col(Message.data))
 
 
 def _inbox(environment_id: str, subscriber_id: str) -> Any:

@@ -306,3 +306,17 @@ async def remove_channel_credentials(*, session: AsyncSession, row: Subscriber, 
     row.updated_at = utcnow()
     session.add(row)
     await session.flush()
+
+
+async def patch_subscriber(*, session: AsyncSession, row: Subscriber, fields: dict[str, Any]) -> Subscriber:
+    """Novu's v2 PATCH: every key sent is written, ``null`` included (it unsets); ``data`` is replaced."""
+    changes = {FIELD_COLUMNS[k]: v for k, v in fields.items() if k in FIELD_COLUMNS}
+    dirty = {c: v for c, v in changes.items() if getattr(row, c) != v}
+    if not dirty:
+        return row
+    for column, value in dirty.items():
+        setattr(row, column, value)
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.flush()
+    return row

@@ -75,7 +75,7 @@ async def test_killed_worker_sends_once(
 ) -> None:
     env = await stack.new_env()
     integration = await add_integration(env, provider_id, "email", {"apiKey": "k", "from": "a@acme.io"})
-    assert (await env.http.post(f"/v1/integrations/{integration['_id']}/set-primary")).status_code == 201
+    assert (await env.http.post(f"/v1/integrations/{integration['_id']}/set-primary")).status_code == 200
     fake.stall(path)
     first, second = (
         WorkerProcess(worker_env, tmp_path / "w1.log"),

@@ -61,7 +61,7 @@ async def test_permanent_error_does_not_fail_over(env: Env, stack: Stack, fake: 
     sendgrid = await add_integration(
         env, "sendgrid", "email", {"apiKey": "SG.bad", "baseUrl": fake.url, "from": "a@acme.io"}
     )
-    assert (await env.http.post(f"/v1/integrations/{sendgrid['_id']}/set-primary")).status_code == 201
+    assert (await env.http.post(f"/v1/integrations/{sendgrid['_id']}/set-primary")).status_code == 200
     await env.trigger(
         "welcome", {"subscriberId": "pe", "email": "pe@example.com"}, {"name": "Pe"}, transactionId="pe-1"
     )

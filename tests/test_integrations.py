@@ -52,7 +52,7 @@ async def test_primary_priority_and_set_primary(env: Env) -> None:
     ).json()["data"]
     assert sms["primary"] is True  # the first active SMS integration
     resp = await env.http.post(f"/v1/integrations/{second['_id']}/set-primary")
-    assert resp.status_code == 201 and resp.json()["data"]["primary"] is True
+    assert resp.status_code == 200 and resp.json()["data"]["primary"] is True
     after = {i["_id"]: i for i in (await env.http.get("/v1/integrations")).json()["data"]}
     assert after[smtp["_id"]]["primary"] is False and after[second["_id"]]["primary"] is True
     chat = (await env.http.post("/v1/integrations", json={"providerId": "slack", "channel": "chat"})).json()[

@@ -24,7 +24,7 @@ def default_integrations(settings: Settings) -> list[dict[str, Any]]:
     cipher = settings.credential_cipher()
     smtp = {
         "host": settings.smtp_host,
-        "port": settings.smtp_port,
+        "port": str(settings.smtp_port),  # Novu credentials are strings (novu-py rejects a number)
         "secure": settings.smtp_secure,
         "from": settings.smtp_from,
         "senderName": settings.smtp_sender_name,

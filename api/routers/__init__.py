@@ -19,4 +19,8 @@ ROUTER_MODULES = [
     "integrations",
     "layouts",
     "environments",
+    "subscribers_v2",
+    "topics_v2",
+    "preferences_v2",
+    "notifications_v2",
 ]

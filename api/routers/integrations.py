@@ -126,7 +126,7 @@ async def remove_integration(
     return ok(await views(db, env, settings))
 
 
-@router.post("/{integration_id}/set-primary", status_code=201)
+@router.post("/{integration_id}/set-primary", status_code=200)
 async def post_set_primary(
     integration_id: str, env: CurrentEnv, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:

@@ -60,6 +60,7 @@ class Topic(SQLModel, table=True):
     key: str
     name: str
     created_at: datetime = created_field()
+    updated_at: datetime | None = ts_field()
 
 
 class TopicSubscriber(SQLModel, table=True):
@@ -67,6 +68,7 @@ class TopicSubscriber(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("topic_id", "subscriber_id"),
         Index("ix_topic_subscribers_topic_sub", "topic_id", "subscriber_id"),
+        Index("ix_topic_subscribers_topic_identifier", "topic_id", "identifier", unique=True),
     )
     id: str = id_field()
     environment_id: str = Field(foreign_key="environments.id", index=True)
@@ -75,3 +77,9 @@ class TopicSubscriber(SQLModel, table=True):
     subscriber_id: str = Field(foreign_key="subscribers.id", index=True)
     external_subscriber_id: str
     created_at: datetime = created_field()
+    #: Novu v2's subscription identifier; ``None`` for v1 memberships (the default one is derived).
+    identifier: str | None = None
+    name: str | None = None
+    #: v2 subscription preferences as given: ``[{workflowId | filter, enabled, condition}]``.
+    preferences: list[dict[str, Any]] | None = json_field(default_factory=lambda: None)
+    updated_at: datetime | None = ts_field()

@@ -1,0 +1,327 @@
+"""``/v2/subscribers/{id}/notifications``: list, count, read/unread/archive/unarchive/seen/delete, bulk.
+
+The same in-app rows as the v1 feed. Snooze and action completion (``…/snooze``, ``…/actions/…``)
+are left to the Inbox's schema and not served here yet (see docs/sdk-compatibility.md).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.deps import CurrentEnv, DbDep
+from api.errors import BadRequest, NotFound
+from api.wire import ok, query_bool, query_int
+from store.db import iso
+from store.models import Message, Subscriber, WorkflowDefinition
+from store.subscriber_notifications import (
+    SEVERITY,
+    NotificationFilter,
+    UnknownCursor,
+    change_all,
+    change_one,
+    count_notifications,
+    get_notification,
+    list_notifications,
+    workflows_by_id,
+)
+from store.subscribers import get_subscriber
+from store.tenancy import EnvironmentRef
+from store.views import compact
+
+router = APIRouter(prefix="/v2/subscribers/{subscriber_id}/notifications", tags=["notifications v2"])
+
+SEVERITIES = ("high", "medium", "low", "none")
+
+
+class BulkBody(BaseModel):
+    """Novu's ``UpdateAllSubscriberNotificationsDto`` (``tags`` as a list: any of them)."""
+
+    model_config = ConfigDict(extra="ignore")
+    tags: list[str] | None = None
+    data: str | None = None
+
+
+class SeenBody(BulkBody):
+    notificationIds: list[str] | None = None
+
+
+def parse_data(value: str | None) -> dict[str, Any] | None:
+    if value is None or value == "":
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise BadRequest(["data must be a JSON object string"]) from None
+    if not isinstance(parsed, dict):
+        raise BadRequest(["data must be a JSON object string"])
+    return parsed
+
+
+def parse_filter(raw: dict[str, Any]) -> NotificationFilter:
+    """A filter from query values or one element of the ``filters`` JSON of ``/count``."""
+    severity = raw.get("severity")
+    if isinstance(severity, str):
+        severity = [severity]
+    if severity is not None and (
+        not isinstance(severity, list) or any(s not in SEVERITIES for s in severity)
+    ):
+        raise BadRequest([f"severity must be one of the following values: {', '.join(SEVERITIES)}"])
+    tags = raw.get("tags")
+    if isinstance(tags, str):
+        tags = [tags]
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        raise BadRequest(["tags must be an array of strings"])
+    data = raw.get("data")
+    if isinstance(data, str):
+        data = parse_data(data)
+    flt = NotificationFilter(tags=tags or None, data=data or None, severity=severity)
+    for name in ("read", "seen", "archived", "snoozed"):
+        value = raw.get(name)
+        setattr(flt, name, query_bool(name, value) if isinstance(value, str) else value)
+    for name, attr in (("createdGte", "created_gte"), ("createdLte", "created_lte")):
+        if raw.get(name) not in (None, ""):
+            setattr(flt, attr, query_int(name, raw[name], default=0))
+    return flt
+
+
+def action_view(msg: Message, kind: str) -> dict[str, Any] | None:
+    cta = msg.cta or {}
+    action = cta.get("action") or {}
+    button = next((b for b in action.get("buttons") or [] if b.get("type") == kind), None)
+    if button is None:
+        return None
+    result = action.get("result") or {}
+    view: dict[str, Any] = {
+        "label": button.get("content") or "",
+        "isCompleted": action.get("status") == "done" and result.get("type") == kind,
+    }
+    if button.get("url"):
+        view["redirect"] = {"url": button["url"]}
+    return view
+
+
+def notification_view(msg: Message, sub: Subscriber, workflow: WorkflowDefinition | None) -> dict[str, Any]:
+    """Novu's ``InboxNotificationDto`` of a v1 in-app message row."""
+    content = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
+    redirect_data = (msg.cta or {}).get("data") or {}
+    view: dict[str, Any] = compact(
+        {
+            "id": msg.id,
+            "transactionId": msg.transaction_id,
+            "subject": msg.subject or msg.title,
+            "body": content,
+            "to": compact(
+                {
+                    "id": sub.id,
+                    "subscriberId": sub.subscriber_id,
+                    "firstName": sub.first_name,
+                    "lastName": sub.last_name,
+                    "avatar": sub.avatar,
+                }
+            ),
+            "isRead": msg.read,
+            "isSeen": msg.seen,
+            "isArchived": msg.archived,
+            "isSnoozed": False,
+            "createdAt": iso(msg.created_at),
+            "readAt": iso(msg.last_read_date) if msg.read else None,
+            "firstSeenAt": iso(msg.last_seen_date) if msg.seen else None,
+            "avatar": msg.avatar,
+            "primaryAction": action_view(msg, "primary"),
+            "secondaryAction": action_view(msg, "secondary"),
+            "channelType": "in_app",
+            "tags": msg.tags or [],
+            "data": msg.data,
+            "redirect": {"url": redirect_data["url"]} if redirect_data.get("url") else None,
+            "severity": SEVERITY,
+        }
+    )
+    if workflow is not None:
+        view["workflow"] = {
+            "id": workflow.id,
+            "identifier": workflow.trigger_identifier,
+            "name": workflow.name,
+            "critical": workflow.critical,
+            "severity": SEVERITY,
+            "tags": workflow.tags or [],
+        }
+    return view
+
+
+async def require_subscriber(session: AsyncSession, env: EnvironmentRef, subscriber_id: str) -> Subscriber:
+    sub = await get_subscriber(session=session, environment_id=env.id, subscriber_id=subscriber_id)
+    if sub is None:
+        raise NotFound(f"Subscriber with id: {subscriber_id} not found")
+    return sub
+
+
+async def views_of(session: AsyncSession, sub: Subscriber, rows: list[Message]) -> list[dict[str, Any]]:
+    workflows = await workflows_by_id(session=session, ids=[m.workflow_id or "" for m in rows])
+    return [notification_view(m, sub, workflows.get(m.workflow_id or "")) for m in rows]
+
+
+@router.get("")
+async def list_(
+    subscriber_id: str,
+    env: CurrentEnv,
+    db: DbDep,
+    limit: str | None = Query(None),
+    after: str | None = Query(None),
+    offset: str | None = Query(None),
+    read: str | None = Query(None),
+    seen: str | None = Query(None),
+    archived: str | None = Query(None),
+    snoozed: str | None = Query(None),
+    data: str | None = Query(None),
+    tags: list[str] | None = Query(None),
+    severity: list[str] | None = Query(None),
+    createdGte: str | None = Query(None),
+    createdLte: str | None = Query(None),
+) -> dict[str, Any]:
+    size = query_int("limit", limit, default=10, minimum=1, maximum=100)
+    skip = query_int("offset", offset, default=0, minimum=0)
+    raw = {
+        "read": read,
+        "seen": seen,
+        "archived": archived,
+        "snoozed": snoozed,
+        "data": data,
+        "tags": tags,
+        "severity": severity,
+        "createdGte": createdGte,
+        "createdLte": createdLte,
+    }
+    flt = parse_filter(raw)
+    async with db.session() as session:
+        sub = await require_subscriber(session, env, subscriber_id)
+        try:
+            rows, more = await list_notifications(
+                session=session,
+                environment_id=env.id,
+                subscriber_id=sub.id,
+                flt=flt,
+                limit=size,
+                after=after or None,
+                offset=skip,
+            )
+        except UnknownCursor as exc:
+            raise BadRequest(f"Invalid cursor: {exc}") from exc
+        views = await views_of(session, sub, rows)
+    echo = {k: v for k, v in raw.items() if v not in (None, "", [])}
+    return {"data": views, "hasMore": more, "filter": echo}
+
+
+@router.get("/count")
+async def count(
+    subscriber_id: str, env: CurrentEnv, db: DbDep, filters: str | None = Query(None)
+) -> dict[str, Any]:
+    """``filters`` is a JSON array of filters; the answer has one count per filter."""
+    try:
+        parsed = json.loads(filters) if filters else [{}]
+    except ValueError:
+        raise BadRequest(["filters must be a JSON array of filter objects"]) from None
+    if isinstance(parsed, dict):
+        parsed = [parsed]
+    if not isinstance(parsed, list) or not all(isinstance(f, dict) for f in parsed) or len(parsed) > 30:
+        raise BadRequest(["filters must be a JSON array of at most 30 filter objects"])
+    wanted = [parse_filter(f) for f in parsed]
+    async with db.session() as session:
+        sub = await require_subscriber(session, env, subscriber_id)
+        counts = [
+            await count_notifications(session=session, environment_id=env.id, subscriber_id=sub.id, flt=f)
+            for f in wanted
+        ]
+    return ok([{"count": n, "filter": f} for n, f in zip(counts, parsed, strict=True)])
+
+
+async def _change(
+    subscriber_id: str, notification_id: str, action: str, env: EnvironmentRef, db: DbDep
+) -> dict[str, Any]:
+    async with db.session() as session:
+        sub = await require_subscriber(session, env, subscriber_id)
+        msg = await get_notification(
+            session=session, environment_id=env.id, subscriber_id=sub.id, notification_id=notification_id
+        )
+        if msg is None:
+            raise NotFound(f"Notification with id: {notification_id} not found")
+        msg = await change_one(session=session, message=msg, action=action)
+        (view,) = await views_of(session, sub, [msg])
+    return view
+
+
+@router.patch("/{notification_id}/read")
+async def mark_read(subscriber_id: str, notification_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    return ok(await _change(subscriber_id, notification_id, "read", env, db))
+
+
+@router.patch("/{notification_id}/unread")
+async def mark_unread(subscriber_id: str, notification_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    return ok(await _change(subscriber_id, notification_id, "unread", env, db))
+
+
+@router.patch("/{notification_id}/archive")
+async def archive(subscriber_id: str, notification_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    return ok(await _change(subscriber_id, notification_id, "archive", env, db))
+
+
+@router.patch("/{notification_id}/unarchive")
+async def unarchive(subscriber_id: str, notification_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    return ok(await _change(subscriber_id, notification_id, "unarchive", env, db))
+
+
+@router.delete("/{notification_id}", status_code=204)
+async def delete(subscriber_id: str, notification_id: str, env: CurrentEnv, db: DbDep) -> Response:
+    await _change(subscriber_id, notification_id, "delete", env, db)
+    return Response(status_code=204)
+
+
+async def _bulk(
+    subscriber_id: str,
+    body: BulkBody,
+    env: EnvironmentRef,
+    db: DbDep,
+    action: str,
+    *,
+    ids: list[str] | None = None,
+    **where: Any,
+) -> Response:
+    flt = parse_filter({"tags": body.tags, "data": body.data, **where})
+    async with db.session() as session:
+        sub = await require_subscriber(session, env, subscriber_id)
+        await change_all(
+            session=session, environment_id=env.id, subscriber_id=sub.id, flt=flt, action=action, ids=ids
+        )
+    return Response(status_code=204)
+
+
+@router.post("/seen", status_code=204)
+async def mark_seen(subscriber_id: str, body: SeenBody, env: CurrentEnv, db: DbDep) -> Response:
+    """The given notifications, or every matching one when no ids are given."""
+    if body.notificationIds is not None and len(body.notificationIds) > 100:
+        raise BadRequest(["notificationIds must contain no more than 100 elements"])
+    return await _bulk(subscriber_id, body, env, db, "seen", ids=body.notificationIds, seen=False)
+
+
+@router.post("/read", status_code=204)
+async def mark_all_read(subscriber_id: str, body: BulkBody, env: CurrentEnv, db: DbDep) -> Response:
+    return await _bulk(subscriber_id, body, env, db, "read", read=False)
+
+
+@router.post("/archive", status_code=204)
+async def archive_all(subscriber_id: str, body: BulkBody, env: CurrentEnv, db: DbDep) -> Response:
+    return await _bulk(subscriber_id, body, env, db, "archive", archived=False)
+
+
+@router.post("/read-archive", status_code=204)
+async def archive_all_read(subscriber_id: str, body: BulkBody, env: CurrentEnv, db: DbDep) -> Response:
+    return await _bulk(subscriber_id, body, env, db, "archive", archived=False, read=True)
+
+
+@router.post("/delete", status_code=204)
+async def delete_all(subscriber_id: str, body: BulkBody, env: CurrentEnv, db: DbDep) -> Response:
+    return await _bulk(subscriber_id, body, env, db, "delete")

@@ -1,0 +1,502 @@
+"""``/v2/topics`` and ``/v2/subscribers/{id}/subscriptions``: Novu's v2 topics over the v1 rows.
+
+List (cursor, ``key``/``name`` filters), create-or-update (``failIfExists`` → 409), get, rename,
+forced delete; subscriptions listed, created (ids or ``{identifier, subscriberId}``, at most 100 a
+call), deleted, and read or updated one at a time by identifier.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.deps import CurrentEnv, DbDep
+from api.errors import BadRequest, Conflict, NotFound
+from api.v2wire import CursorQuery, cursor_list, cursor_query
+from api.wire import ok, query_bool
+from store.cursor import CursorPage, InvalidCursor
+from store.db import iso
+from store.models import Subscriber, Topic, TopicSubscriber
+from store.subscribers import get_subscriber
+from store.tenancy import EnvironmentRef
+from store.topic_subscriptions import (
+    SUBSCRIPTION_ORDER,
+    TOPIC_ORDER,
+    SubscriptionOutcome,
+    SubscriptionSpec,
+    delete_topic_and_subscriptions,
+    environment_workflows,
+    find_subscription,
+    identifier_of,
+    load_subscriber_rows,
+    load_topics,
+    rename_topic,
+    search_topics,
+    subscribe,
+    subscriptions_page,
+    unsubscribe,
+    update_subscription,
+    upsert_topic,
+    valid_topic_key,
+)
+from store.topics import get_topic
+from store.views import compact
+
+router = APIRouter(tags=["topics v2"])
+
+MAX_SUBSCRIPTIONS = 100
+
+
+class TopicBody(BaseModel):
+    """Novu's ``CreateUpdateTopicRequestDto``."""
+
+    model_config = ConfigDict(extra="ignore")
+    key: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str | None, Field(max_length=100)] = None
+
+
+class RenameBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class SubscriberIdentifier(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    identifier: str
+    subscriberId: str
+    name: str | None = None
+
+
+class DeleteIdentifier(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    identifier: str | None = None
+    subscriberId: str | None = None
+
+
+class GroupFilter(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    workflowIds: list[str] | None = None
+    tags: list[str] | None = None
+
+
+class PreferenceItem(BaseModel):
+    """A workflow preference (``workflowId``) or a group one (``filter``), optionally conditional."""
+
+    model_config = ConfigDict(extra="ignore")
+    workflowId: str | None = None
+    filter: GroupFilter | None = None
+    enabled: StrictBool | None = None
+    condition: dict[str, Any] | None = None
+
+
+Preference = str | PreferenceItem
+
+
+class CreateSubscriptionsBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    subscriberIds: list[str] | None = None
+    subscriptions: list[str | SubscriberIdentifier] | None = None
+    name: str | None = None
+    preferences: list[Preference] | None = None
+
+
+class DeleteSubscriptionsBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    subscriberIds: list[str] | None = None
+    subscriptions: list[str | DeleteIdentifier] | None = None
+
+
+class UpdateSubscriptionBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str | None = None
+    preferences: list[Preference] | None = None
+
+
+TopicPage = Annotated[CursorQuery, Depends(cursor_query(TOPIC_ORDER))]
+SubscriptionPage = Annotated[CursorQuery, Depends(cursor_query(SUBSCRIPTION_ORDER))]
+
+
+def topic_not_found(key: str) -> NotFound:
+    return NotFound(f"Topic with key {key} not found")
+
+
+def topic_view(topic: Topic) -> dict[str, Any]:
+    return compact(
+        {
+            "_id": topic.id,
+            "key": topic.key,
+            "name": topic.name,
+            "createdAt": iso(topic.created_at),
+            "updatedAt": iso(topic.updated_at or topic.created_at),
+        }
+    )
+
+
+def subscriber_brief(sub: Subscriber | None) -> dict[str, Any] | None:
+    if sub is None:
+        return None
+    return compact(
+        {
+            "_id": sub.id,
+            "subscriberId": sub.subscriber_id,
+            "avatar": sub.avatar,
+            "firstName": sub.first_name,
+            "lastName": sub.last_name,
+            "email": sub.email,
+            "createdAt": iso(sub.created_at),
+            "updatedAt": iso(sub.updated_at),
+        }
+    )
+
+
+def normalize_preferences(items: list[Preference] | None) -> list[dict[str, Any]] | None:
+    """Store each preference as ``{workflowId | filter, enabled, condition}`` (``enabled`` defaults on)."""
+    if items is None:
+        return None
+    stored: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, str):
+            stored.append({"workflowId": item, "enabled": True})
+            continue
+        if item.workflowId is None and item.filter is None:
+            raise BadRequest(["preferences must name a workflowId or a filter"])
+        entry: dict[str, Any] = {"enabled": item.enabled is not False}
+        if item.workflowId is not None:
+            entry["workflowId"] = item.workflowId
+        if item.filter is not None:
+            entry["filter"] = item.filter.model_dump(exclude_none=True)
+        if item.condition is not None:
+            entry["condition"] = item.condition
+        stored.append(entry)
+    return stored
+
+
+class Views:
+    """Builds subscription views with the topics, subscribers and workflows they name, loaded once."""
+
+    def __init__(self, env: EnvironmentRef) -> None:
+        self.env = env
+        self.topics: dict[str, Topic] = {}
+        self.subscribers: dict[str, Subscriber] = {}
+        self.workflows: list[Any] = []
+
+    async def load(self, session: AsyncSession, rows: list[TopicSubscriber]) -> Views:
+        self.topics = await load_topics(session=session, ids=[r.topic_id for r in rows])
+        self.subscribers = await load_subscriber_rows(session=session, ids=[r.subscriber_id for r in rows])
+        if any(r.preferences for r in rows):
+            self.workflows = await environment_workflows(session=session, environment_id=self.env.id)
+        return self
+
+    def preferences(self, row: TopicSubscriber) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for entry in row.preferences or []:
+            if "workflowId" in entry:
+                wanted = [w for w in self.workflows if entry["workflowId"] in (w.trigger_identifier, w.id)]
+            else:
+                ids = set((entry.get("filter") or {}).get("workflowIds") or [])
+                tags = set((entry.get("filter") or {}).get("tags") or [])
+                wanted = [
+                    w
+                    for w in self.workflows
+                    if w.trigger_identifier in ids or w.id in ids or tags & set(w.tags or [])
+                ]
+            base = {"subscriptionId": row.id, "enabled": entry.get("enabled", True)}
+            if "condition" in entry:
+                base["condition"] = entry["condition"]
+            if not wanted:
+                out.append({**base, "workflow": None})
+            for w in wanted:
+                out.append(
+                    {
+                        **base,
+                        "workflow": {
+                            "id": w.id,
+                            "identifier": w.trigger_identifier,
+                            "name": w.name,
+                            "critical": w.critical,
+                            "severity": "none",
+                            "tags": w.tags or [],
+                        },
+                    }
+                )
+        return out
+
+    def subscription(self, row: TopicSubscriber) -> dict[str, Any]:
+        topic = self.topics.get(row.topic_id)
+        view: dict[str, Any] = {
+            "_id": row.id,
+            "identifier": identifier_of(row),
+            "topic": topic_view(topic) if topic else {"_id": row.topic_id, "key": row.topic_key},
+            "subscriber": subscriber_brief(self.subscribers.get(row.subscriber_id)),
+            "createdAt": iso(row.created_at),
+            "updatedAt": iso(row.updated_at or row.created_at),
+        }
+        if row.name is not None:
+            view["name"] = row.name
+        if row.preferences:
+            view["preferences"] = self.preferences(row)
+        return view
+
+
+async def require_topic(session: AsyncSession, env: EnvironmentRef, key: str) -> Topic:
+    topic = await get_topic(session=session, environment_id=env.id, key=key)
+    if topic is None:
+        raise topic_not_found(key)
+    return topic
+
+
+def limit_list(items: list[Any] | None, message: str) -> None:
+    if items is not None and len(items) > MAX_SUBSCRIPTIONS:
+        raise BadRequest([message])
+    if items is not None and not items:
+        raise BadRequest(["At least one subscription is required"])
+
+
+def batch_result(outcome: SubscriptionOutcome, views: Views, requested: int) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "data": [views.subscription(r) for r in outcome.rows],
+        "meta": {"totalCount": requested, "successful": len(outcome.rows), "failed": len(outcome.errors)},
+    }
+    if outcome.errors:
+        result["errors"] = outcome.errors
+    if outcome.errors and not outcome.rows:
+        # Novu answers 400 with the whole result when every subscription failed.
+        raise BadRequest({"message": result, **result})
+    return result
+
+
+# ---------------------------------------------------------------- topics
+
+
+@router.get("/v2/topics")
+async def list_topics(
+    env: CurrentEnv,
+    db: DbDep,
+    page: TopicPage,
+    key: str | None = Query(None),
+    name: str | None = Query(None),
+) -> dict[str, Any]:
+    async with db.session() as session:
+        try:
+            result = await search_topics(
+                session=session,
+                environment_id=env.id,
+                key=key,
+                name=name,
+                order_by=page.order_by,
+                descending=page.descending,
+                limit=page.limit,
+                after=page.after,
+                before=page.before,
+                include_cursor=page.include_cursor,
+            )
+        except InvalidCursor as exc:
+            raise BadRequest(f"Invalid cursor: {exc}") from exc
+    return cursor_list(result, topic_view)
+
+
+@router.post("/v2/topics", status_code=201)
+async def upsert(
+    body: TopicBody, env: CurrentEnv, db: DbDep, response: Response, failIfExists: str | None = Query(None)
+) -> dict[str, Any]:
+    """201 when created, 200 when an existing topic was updated (or left as it was)."""
+    fail = query_bool("failIfExists", failIfExists) or False
+    async with db.session() as session:
+        existing = await get_topic(session=session, environment_id=env.id, key=body.key)
+        if existing is not None and fail:
+            raise Conflict(
+                {
+                    **topic_view(existing),
+                    "message": f'Topic with key "{body.key}" already exists',
+                    "error": "Conflict",
+                }
+            )
+        if existing is None and not valid_topic_key(body.key):
+            raise BadRequest(
+                f'Invalid topic key: "{body.key}". Topic keys must contain only alphanumeric characters '
+                "(a-z, A-Z, 0-9), hyphens (-), underscores (_), colons (:), or be a valid email address."
+            )
+        topic, created = await upsert_topic(
+            db=db, session=session, environment_id=env.id, key=body.key, name=body.name
+        )
+    response.status_code = 201 if created else 200
+    return ok(topic_view(topic))
+
+
+@router.get("/v2/topics/{topic_key}")
+async def get_one(topic_key: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    async with db.session() as session:
+        topic = await require_topic(session, env, topic_key)
+    return ok(topic_view(topic))
+
+
+@router.patch("/v2/topics/{topic_key}")
+async def update(topic_key: str, body: RenameBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    async with db.session() as session:
+        topic = await require_topic(session, env, topic_key)
+        topic = await rename_topic(session=session, topic=topic, name=body.name)
+    return ok(topic_view(topic))
+
+
+@router.delete("/v2/topics/{topic_key}")
+async def delete(topic_key: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    async with db.session() as session:
+        topic = await require_topic(session, env, topic_key)
+        await delete_topic_and_subscriptions(session=session, topic=topic)
+    return ok({"acknowledged": True})
+
+
+# ---------------------------------------------------------------- subscriptions
+
+
+async def _subscription_list(
+    session: AsyncSession, env: EnvironmentRef, page: CursorQuery, **where: Any
+) -> dict[str, Any]:
+    try:
+        result: CursorPage[TopicSubscriber] = await subscriptions_page(
+            session=session,
+            environment_id=env.id,
+            order_by=page.order_by,
+            descending=page.descending,
+            limit=page.limit,
+            after=page.after,
+            before=page.before,
+            include_cursor=page.include_cursor,
+            **where,
+        )
+    except InvalidCursor as exc:
+        raise BadRequest(f"Invalid cursor: {exc}") from exc
+    views = await Views(env).load(session, result.rows)
+    return cursor_list(result, views.subscription)
+
+
+@router.get("/v2/topics/{topic_key}/subscriptions")
+async def list_subscriptions(
+    topic_key: str,
+    env: CurrentEnv,
+    db: DbDep,
+    page: SubscriptionPage,
+    subscriberId: str | None = Query(None),
+) -> dict[str, Any]:
+    async with db.session() as session:
+        topic = await require_topic(session, env, topic_key)
+        return await _subscription_list(
+            session, env, page, topic_id=topic.id, external_subscriber_id=subscriberId
+        )
+
+
+@router.get("/v2/subscribers/{subscriber_id}/subscriptions")
+async def subscriber_subscriptions(
+    subscriber_id: str, env: CurrentEnv, db: DbDep, page: SubscriptionPage, key: str | None = Query(None)
+) -> dict[str, Any]:
+    async with db.session() as session:
+        sub = await get_subscriber(session=session, environment_id=env.id, subscriber_id=subscriber_id)
+        if sub is None:
+            raise NotFound(f"Subscriber with id: {subscriber_id} not found")
+        return await _subscription_list(session, env, page, subscriber_row_id=sub.id, topic_key=key)
+
+
+@router.post("/v2/topics/{topic_key}/subscriptions", status_code=201)
+async def create_subscriptions(
+    topic_key: str, body: CreateSubscriptionsBody, env: CurrentEnv, db: DbDep
+) -> dict[str, Any]:
+    """Subscribe; the topic is created when it does not exist yet."""
+    limit_list(body.subscriberIds, "Cannot subscribe more than 100 subscribers at once")
+    limit_list(body.subscriptions, "Cannot subscribe more than 100 subscriptions at once")
+    specs = [SubscriptionSpec(subscriber_id=s) for s in body.subscriberIds or []]
+    for item in body.subscriptions or []:
+        if isinstance(item, str):
+            specs.append(SubscriptionSpec(subscriber_id=item))
+        else:
+            specs.append(
+                SubscriptionSpec(subscriber_id=item.subscriberId, identifier=item.identifier, name=item.name)
+            )
+    if not specs:
+        raise BadRequest(["Either subscriberIds or subscriptions must be provided"])
+    if len(specs) > MAX_SUBSCRIPTIONS:
+        raise BadRequest(["Cannot subscribe more than 100 subscriptions at once"])
+    preferences = normalize_preferences(body.preferences)
+    async with db.session() as session:
+        topic = await get_topic(session=session, environment_id=env.id, key=topic_key)
+        if topic is None:
+            if not valid_topic_key(topic_key):
+                raise BadRequest(f'Invalid topic key: "{topic_key}".')
+            topic, _ = await upsert_topic(
+                db=db, session=session, environment_id=env.id, key=topic_key, name=None
+            )
+        outcome = await subscribe(
+            session=session, topic=topic, specs=specs, name=body.name, preferences=preferences
+        )
+        views = await Views(env).load(session, outcome.rows)
+        result = batch_result(outcome, views, len(specs))
+    return ok(result)
+
+
+@router.delete("/v2/topics/{topic_key}/subscriptions")
+async def delete_subscriptions(
+    topic_key: str, body: DeleteSubscriptionsBody, env: CurrentEnv, db: DbDep
+) -> dict[str, Any]:
+    limit_list(body.subscriberIds, "Cannot delete more than 100 subscribers at once")
+    limit_list(body.subscriptions, "Cannot delete more than 100 subscriptions at once")
+    specs = [SubscriptionSpec(subscriber_id=s) for s in body.subscriberIds or []]
+    for item in body.subscriptions or []:
+        if isinstance(item, str):
+            specs.append(SubscriptionSpec(subscriber_id=item))
+        elif item.identifier or item.subscriberId:
+            specs.append(SubscriptionSpec(subscriber_id=item.subscriberId or "", identifier=item.identifier))
+        else:
+            raise BadRequest(["subscriptions must name an identifier or a subscriberId"])
+    if not specs:
+        raise BadRequest(["Either subscriberIds or subscriptions must be provided"])
+    if len(specs) > MAX_SUBSCRIPTIONS:
+        raise BadRequest(["Cannot delete more than 100 subscriptions at once"])
+    async with db.session() as session:
+        topic = await require_topic(session, env, topic_key)
+        views = Views(env)
+        views.topics = {topic.id: topic}
+        outcome = await unsubscribe(session=session, topic=topic, specs=specs)
+        views.subscribers = outcome.subscribers
+        result = batch_result(outcome, views, len(specs))
+    return ok(result)
+
+
+@router.get("/v2/topics/{topic_key}/subscriptions/{identifier}", response_model=None)
+async def get_subscription(
+    topic_key: str, identifier: str, env: CurrentEnv, db: DbDep
+) -> dict[str, Any] | Response:
+    """Novu answers 204 (no body) when the topic has no subscription with this identifier."""
+    async with db.session() as session:
+        topic = await require_topic(session, env, topic_key)
+        row = await find_subscription(session=session, topic=topic, identifier=identifier)
+        if row is None:
+            return Response(status_code=204)
+        views = await Views(env).load(session, [row])
+    return ok(
+        compact(
+            {
+                "id": row.id,
+                "identifier": identifier_of(row),
+                "name": row.name,
+                "preferences": views.preferences(row),
+            }
+        )
+    )
+
+
+@router.patch("/v2/topics/{topic_key}/subscriptions/{identifier}")
+async def update_one_subscription(
+    topic_key: str, identifier: str, body: UpdateSubscriptionBody, env: CurrentEnv, db: DbDep
+) -> dict[str, Any]:
+    async with db.session() as session:
+        topic = await require_topic(session, env, topic_key)
+        row = await find_subscription(session=session, topic=topic, identifier=identifier)
+        if row is None:
+            raise NotFound(f"Subscription with identifier {identifier} not found")
+        row = await update_subscription(
+            session=session, row=row, name=body.name, preferences=normalize_preferences(body.preferences)
+        )
+        views = await Views(env).load(session, [row])
+    return ok(views.subscription(row))

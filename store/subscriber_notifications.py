@@ -1,0 +1,200 @@
+"""A subscriber's in-app notifications as Novu's v2 routes filter and change them.
+
+The rows are the v1 feed's (``messages`` with ``channel = 'in_app'``); only existing columns are
+read or written. Snooze and action completion belong to the Inbox's schema and are not handled here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import exists, false, literal_column, or_, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import cast, col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from store.db import utcnow
+from store.messages import data_conditions
+from store.models import Message, WorkflowDefinition
+
+#: The one severity Tidings messages carry (workflows have no severity setting yet).
+SEVERITY = "none"
+
+
+@dataclass
+class NotificationFilter:
+    """Novu's ``NotificationFilter``: every given field must hold (``tags``: any of them)."""
+
+    read: bool | None = None
+    seen: bool | None = None
+    archived: bool | None = None
+    snoozed: bool | None = None
+    tags: list[str] | None = None
+    data: dict[str, Any] | None = None
+    severity: list[str] | None = None
+    created_gte: int | None = None  # Unix milliseconds
+    created_lte: int | None = None
+
+
+def _millis(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _tags_any(session: AsyncSession, tags: list[str]) -> Any:
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        return or_(*[cast(col(Message.tags), JSONB).contains([t]) for t in tags])
+    each = func.json_each(col(Message.tags)).table_valued("value")
+    return exists(select(literal_column("1")).select_from(each).where(each.c.value.in_(tags)))
+
+
+def conditions(
+    session: AsyncSession, *, environment_id: str, subscriber_id: str, flt: NotificationFilter
+) -> list[Any]:
+    """WHERE clauses for the subscriber's live in-app messages matching ``flt``."""
+    where: list[Any] = [
+        Message.environment_id == environment_id,
+        Message.subscriber_id == subscriber_id,
+        Message.channel == "in_app",
+        col(Message.deleted).is_(False),
+    ]
+    for name in ("read", "seen", "archived"):
+        value = getattr(flt, name)
+        if value is not None:
+            where.append(col(getattr(Message, name)) == value)
+    if flt.snoozed:
+        where.append(false())  # nothing is snoozed without the Inbox's snooze state
+    if flt.severity is not None and SEVERITY not in flt.severity:
+        where.append(false())
+    if flt.tags:
+        where.append(_tags_any(session, flt.tags))
+    if flt.data:
+        where.extend(data_conditions(session, flt.data))
+    if flt.created_gte is not None:
+        where.append(col(Message.created_at) >= _millis(flt.created_gte))
+    if flt.created_lte is not None:
+        where.append(col(Message.created_at) <= _millis(flt.created_lte))
+    return where
+
+
+class UnknownCursor(Exception):
+    """``after`` names no notification of this subscriber."""
+
+
+async def list_notifications(
+    *,
+    session: AsyncSession,
+    environment_id: str,
+    subscriber_id: str,
+    flt: NotificationFilter,
+    limit: int,
+    after: str | None = None,
+    offset: int = 0,
+) -> tuple[list[Message], bool]:
+    """Newest first; ``after`` continues below a notification id, ``offset`` skips. Returns (rows, more)."""
+    where = conditions(session, environment_id=environment_id, subscriber_id=subscriber_id, flt=flt)
+    if after:
+        anchor = (
+            await session.exec(
+                select(Message.created_at, Message.id).where(
+                    Message.environment_id == environment_id,
+                    Message.subscriber_id == subscriber_id,
+                    Message.id == after,
+                )
+            )
+        ).first()
+        if anchor is None:
+            raise UnknownCursor(after)
+        created, ident = anchor
+        where.append(
+            or_(
+                col(Message.created_at) < created,
+                (col(Message.created_at) == created) & (col(Message.id) < ident),
+            )
+        )
+    stmt = (
+        select(Message)
+        .where(*where)
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+        .offset(offset)
+        .limit(limit + 1)
+    )
+    rows = list((await session.exec(stmt)).all())
+    return rows[:limit], len(rows) > limit
+
+
+async def count_notifications(
+    *, session: AsyncSession, environment_id: str, subscriber_id: str, flt: NotificationFilter
+) -> int:
+    where = conditions(session, environment_id=environment_id, subscriber_id=subscriber_id, flt=flt)
+    return int((await session.exec(select(func.count()).select_from(Message).where(*where))).one())
+
+
+async def get_notification(
+    *, session: AsyncSession, environment_id: str, subscriber_id: str, notification_id: str
+) -> Message | None:
+    stmt = select(Message).where(
+        Message.environment_id == environment_id,
+        Message.subscriber_id == subscriber_id,
+        Message.id == notification_id,
+        Message.channel == "in_app",
+        col(Message.deleted).is_(False),
+    )
+    return (await session.exec(stmt)).first()
+
+
+def state_values(action: str) -> dict[str, Any]:
+    """Column values for one state change (Novu's Inbox semantics: archiving also reads)."""
+    now = utcnow()
+    values: dict[str, dict[str, Any]] = {
+        "read": {"read": True, "seen": True, "last_read_date": now, "last_seen_date": now},
+        "unread": {"read": False},
+        "seen": {"seen": True, "last_seen_date": now},
+        "archive": {
+            "archived": True,
+            "read": True,
+            "seen": True,
+            "last_read_date": now,
+            "last_seen_date": now,
+        },
+        "unarchive": {"archived": False},
+        "delete": {"deleted": True},
+    }
+    return {**values[action], "updated_at": now}
+
+
+async def change_one(*, session: AsyncSession, message: Message, action: str) -> Message:
+    for key, value in state_values(action).items():
+        setattr(message, key, value)
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def change_all(
+    *,
+    session: AsyncSession,
+    environment_id: str,
+    subscriber_id: str,
+    flt: NotificationFilter,
+    action: str,
+    ids: list[str] | None = None,
+) -> int:
+    """Apply ``action`` to every matching notification (``ids``: only those); returns how many changed."""
+    where = conditions(session, environment_id=environment_id, subscriber_id=subscriber_id, flt=flt)
+    if ids is not None:
+        where.append(col(Message.id).in_(ids))
+    result = await session.exec(update(Message).where(*where).values(**state_values(action)))  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
+
+
+async def workflows_by_id(*, session: AsyncSession, ids: list[str]) -> dict[str, WorkflowDefinition]:
+    wanted = [i for i in set(ids) if i]
+    if not wanted:
+        return {}
+    rows = (
+        await session.exec(select(WorkflowDefinition).where(col(WorkflowDefinition.id).in_(wanted)))
+    ).all()
+    return {w.id: w for w in rows}
