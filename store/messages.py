@@ -110,25 +110,25 @@ def flatten(value: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple[s
     return flat
 
 
-def _payload_conditions(session: AsyncSession, payload: dict[str, Any]) -> list[Any]:
-    """SQL conditions for "every flattened key of ``payload`` equals the message payload's"."""
+def json_conditions(session: AsyncSession, payload: dict[str, Any], column: Any = None) -> list[Any]:
+    """SQL conditions for "every flattened key of ``payload`` equals the message payload's" (or the
+    JSON ``column``'s, e.g. ``Message.data`` for the Inbox's ``data`` filter)."""
     if not payload:
         return []
+    column = col(Message.payload) if column is None else column
     bind = session.bind
     if bind is not None and bind.dialect.name == "postgresql":
-        return [cast(col(Message.payload), JSONB).contains(payload)]
+        return [cast(column, JSONB).contains(payload)]
     conditions: list[Any] = []
     for path, expected in flatten(payload).items():
         json_path = "$" + "".join('."' + p.replace('"', '\\"') + '"' for p in path)
-        extracted = func.json_extract(col(Message.payload), json_path)
+        extracted = func.json_extract(column, json_path)
         if expected is None:
             conditions.append(extracted.is_(None))
         elif isinstance(expected, dict | list):
             conditions.append(func.json(extracted) == json.dumps(expected, separators=(",", ":")))
         elif isinstance(expected, bool):
-            conditions.append(
-                func.json_type(col(Message.payload), json_path) == ("true" if expected else "false")
-            )
+            conditions.append(func.json_type(column, json_path) == ("true" if expected else "false"))
         else:
             conditions.append(extracted == expected)
     return conditions
@@ -169,7 +169,7 @@ async def feed_page(
         stmt = stmt.where(Message.read == read)
     if feed_ids is not None:
         stmt = stmt.where(col(Message.feed_id).in_(feed_ids))
-    for condition in _payload_conditions(session, payload or {}):
+    for condition in json_conditions(session, payload or {}):
         stmt = stmt.where(condition)
     stmt = (
         stmt.order_by(col(Message.created_at).desc(), col(Message.id).desc())

@@ -10,6 +10,8 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from store.crypto import CredentialCipher
+from store.hmac_keys import seal_api_key
 from store.models import ApiKey, Environment, Integration, NotificationGroup, Organization
 
 
@@ -62,10 +64,20 @@ async def get_or_create_environment(
     return env, True
 
 
-async def create_api_key(*, session: AsyncSession, environment: Environment) -> str:
-    """Create a key for the environment and return it; only its hash is stored."""
+async def create_api_key(
+    *, session: AsyncSession, environment: Environment, cipher: CredentialCipher | None = None
+) -> str:
+    """Create a key for the environment and return it; its hash is stored for look-up and, when a
+    ``cipher`` is given, the key sealed with it (what Inbox HMAC needs, see ``store/hmac_keys.py``)."""
     key = secrets.token_hex(16)
-    session.add(ApiKey(environment_id=environment.id, key_hash=hash_key(key), hint=key[-4:]))
+    session.add(
+        ApiKey(
+            environment_id=environment.id,
+            key_hash=hash_key(key),
+            hint=key[-4:],
+            key_encrypted=seal_api_key(cipher, key) if cipher is not None else None,
+        )
+    )
     await session.flush()
     return key
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import select
+
 from store.crypto import CredentialCipher
 from store.db import Database
 from store.definitions import sync_code_definitions
+from store.models import Environment
 from store.tenancy import (
     create_api_key,
     get_or_create_environment,
@@ -120,5 +123,17 @@ async def create_environment_key(
             await sync_code_definitions(
                 session=session, environment_id=env.id, definitions=await code_definitions()
             )
-        key = await create_api_key(session=session, environment=env)
+        key = await create_api_key(
+            session=session, environment=env, cipher=CredentialCipher(settings.resolved_secret_key())
+        )
     return env.id, key, created
+
+
+async def application_identifier(db: Database, environment_id: str = "", name: str = "Development") -> str:
+    """An environment's public identifier (the Inbox's ``applicationIdentifier``): by id, else by name."""
+    async with db.session() as session:
+        if environment_id:
+            env = await session.get(Environment, environment_id)
+        else:
+            env = (await session.exec(select(Environment).where(Environment.name == name))).first()
+    return env.identifier if env is not None else ""

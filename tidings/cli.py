@@ -64,6 +64,17 @@ async def _create_key(settings: Settings, environment: str) -> tuple[str, str, b
         await db.dispose()
 
 
+async def _app_identifier(settings: Settings, environment_id: str) -> str:
+    from store.db import Database
+    from tidings.bootstrap import application_identifier
+
+    db = Database(settings.resolved_database_url())
+    try:
+        return await application_identifier(db, environment_id)
+    finally:
+        await db.dispose()
+
+
 def cmd_keys_create(settings: Settings, args: Any) -> None:
     _migrate(settings)
     env_id, key, created = asyncio.run(_create_key(settings, args.environment))
@@ -87,6 +98,7 @@ def cmd_dev(settings: Settings, _args: Any) -> None:
     env = dict(
         os.environ, TIDINGS_DATA_DIR=str(data), TIDINGS_TEMPORAL_ADDRESS=f"127.0.0.1:{settings.temporal_port}"
     )
+    env.setdefault("TIDINGS_INBOX_PAGE", "true")  # the /inbox page is on in dev, off unless set elsewhere
     children: list[subprocess.Popen[bytes]] = []
     mailbox = None
 
@@ -138,8 +150,12 @@ def cmd_dev(settings: Settings, _args: Any) -> None:
         if key:
             print(f"  Environment      Development ({env_id})")
             print(f"  API key          {key}   (shown once; `tidings keys create` makes another)")
+
         else:
             print("  API key          created on first start; `tidings keys create` makes another")
+        app = asyncio.run(_app_identifier(settings, env_id))
+        if app:
+            print(f"  Inbox            {settings.api_url()}/inbox   applicationIdentifier {app}")
         print("=" * 72 + "\n", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     provider_attempts: int = 3
     provider_backoff_seconds: float = 0.5
     provider_timeout_seconds: float = 10.0
+    #: The Inbox (issue 11): lifetime of a subscriber session token, sockets one subscriber may hold
+    #: open on one API process, how often the SQLite hand-over is polled, and whether ``/inbox`` is served.
+    inbox_token_ttl_seconds: int = 6 * 3600
+    inbox_max_sockets_per_subscriber: int = 10
+    inbox_poll_seconds: float = 0.1
+    inbox_page: bool = False
 
     def resolved_database_url(self) -> str:
         """The app database URL; an SQLite file under the data directory unless one is given."""

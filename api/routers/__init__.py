@@ -19,4 +19,6 @@ ROUTER_MODULES = [
     "integrations",
     "layouts",
     "environments",
+    "inbox",
+    "inbox_preferences",
 ]

@@ -30,13 +30,15 @@ class Environment(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """Only the SHA-256 of a key is stored; the key itself is shown once."""
+    """Only the SHA-256 of a key is stored for look-up; the key itself is shown once. ``key_encrypted``
+    holds it sealed with the credential cipher, because Inbox HMAC (``subscriberHash``) is keyed by it."""
 
     __tablename__ = "api_keys"
     id: str = id_field()
     environment_id: str = Field(foreign_key="environments.id", index=True)
     key_hash: str = Field(unique=True, max_length=64)
     hint: str = ""
+    key_encrypted: str | None = None
     created_at: datetime = created_field()
 
 
