@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import errors
+from api.realtime import Realtime
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from store.db import Database
@@ -38,9 +39,11 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
             with_search_attribute=await has_search_attribute(app.state.temporal, TRANSACTION_ID.name),
         )
         await sync_catalog(app.state.db)
+        await realtime.start(app.state.db)
         try:
             yield
         finally:
+            await realtime.stop()
             if own_db:
                 await app.state.db.dispose()
 
@@ -50,6 +53,10 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         description="Novu's v1 API on durable Temporal workflows.",
         lifespan=lifespan,
     )
+    # The Inbox's socket.io endpoint; its database is the app's, set when the lifespan starts.
+    realtime = Realtime(settings=settings)
+    app.state.realtime = realtime
+    app.mount("/socket.io", realtime)  # type: ignore[arg-type]
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -130,3 +130,8 @@ def socket_message_view(
             "severity": "none",
         }
     )
+
+
+def unread_counts(total: int) -> dict[str, Any]:
+    """Novu's unread counts by severity (Tidings has no severities: everything counts as ``none``)."""
+    return {"total": total, "severity": {"high": 0, "medium": 0, "low": 0, "none": total}}

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import delete, text
-from sqlmodel import col, select
+from sqlalchemy.engine import make_url
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.db import utcnow
@@ -89,25 +91,40 @@ async def message_changed(
         )
 
 
-async def latest_event_id(*, session: AsyncSession) -> int:
-    row = (await session.exec(select(MessageEvent.id).order_by(col(MessageEvent.id).desc()).limit(1))).first()
-    return int(row or 0)
+class SqliteEventReader:
+    """The embedded hand-over's reader: its own autocommit connection, so polling never takes the
+    write lock every transaction on the engine takes (``BEGIN IMMEDIATE``) — WAL readers block no one."""
 
+    def __init__(self, url: str) -> None:
+        self.path = make_url(url).database or ""
+        self._conn: aiosqlite.Connection | None = None
 
-async def events_after(
-    *, session: AsyncSession, after_id: int, limit: int = 500
-) -> list[tuple[int, MessageChange]]:
-    """The embedded hand-over's queue: events newer than ``after_id``, oldest first."""
-    stmt = (
-        select(MessageEvent)
-        .where(col(MessageEvent.id) > after_id)
-        .order_by(col(MessageEvent.id))
-        .limit(limit)
-    )
-    return [
-        (int(r.id or 0), MessageChange(r.environment_id, r.subscriber_id, r.event, r.message_ids))
-        for r in (await session.exec(stmt)).all()
-    ]
+    async def __aenter__(self) -> SqliteEventReader:
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+    async def latest(self) -> int:
+        assert self._conn is not None
+        async with self._conn.execute("SELECT MAX(id) FROM message_events") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0] or 0) if row else 0
+
+    async def after(self, after_id: int, limit: int = 500) -> list[tuple[int, MessageChange]]:
+        """Events newer than ``after_id``, oldest first."""
+        assert self._conn is not None
+        sql = (
+            "SELECT id, environment_id, subscriber_id, event, message_ids FROM message_events "
+            "WHERE id > ? ORDER BY id LIMIT ?"
+        )
+        async with self._conn.execute(sql, (after_id, limit)) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            (int(r[0]), MessageChange(r[1], r[2], r[3], json.loads(r[4]) if r[4] else None)) for r in rows
+        ]
 
 
 async def prune_events(*, session: AsyncSession) -> None:

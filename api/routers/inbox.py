@@ -28,7 +28,7 @@ from store.inbox import (
     reload,
     workflows_for,
 )
-from store.inbox_views import notification_view
+from store.inbox_views import notification_view, unread_counts
 from store.models import Environment, Message
 from store.subscribers import active_integration, upsert_subscriber
 
@@ -77,11 +77,6 @@ class ActionBody(BaseModel):
     actionType: Literal["primary", "secondary"]
 
 
-def _counts(total: int) -> dict[str, Any]:
-    """Novu's unread counts, by severity (Tidings has no severities: everything is ``none``)."""
-    return {"total": total, "severity": {"high": 0, "medium": 0, "low": 0, "none": total}}
-
-
 @router.post("/session", status_code=201)
 async def session(body: SessionBody, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     """Create (or update) the subscriber and hand the browser a token for it, as Novu's Session does."""
@@ -115,7 +110,7 @@ async def session(body: SessionBody, db: DbDep, settings: SettingsDep) -> dict[s
         {
             "token": issue_token(settings, environment=env, subscriber=sub),
             "totalUnreadCount": unread,
-            "unreadCount": _counts(unread),
+            "unreadCount": unread_counts(unread),
             "removeNovuBranding": True,
             "isDevelopmentMode": False,
             "maxSnoozeDurationHours": int(MAX_SNOOZE.total_seconds() // 3600),
