@@ -21,4 +21,5 @@ ROUTER_MODULES = [
     "environments",
     "inbox",
     "inbox_preferences",
+    "inbox_page",
 ]
