@@ -215,12 +215,14 @@ class Realtime:
                 )
                 rows = sorted((await session.exec(stmt)).all(), key=lambda m: (m.created_at, m.id))
             workflows = await workflows_for(session=session, messages=rows)
-            scope = {"environment_id": change.environment_id, "subscriber_id": change.subscriber_id}
-            unread = await count_notifications(session=session, flt=UNREAD, **scope)
-            unseen = await count_notifications(session=session, flt=UNSEEN, **scope)
+        # The notification first, the recounts after: the bell should not wait for them.
         for message in rows:
             view = socket_message_view(message, sub, workflows.get(message.workflow_id or ""))
             await self.sio.emit("notification_received", {"message": view}, room=room)
+        scope = {"environment_id": change.environment_id, "subscriber_id": change.subscriber_id}
+        async with self.db.session() as session:
+            unread = await count_notifications(session=session, flt=UNREAD, **scope)
+            unseen = await count_notifications(session=session, flt=UNSEEN, **scope)
         await self.sio.emit("unseen_count_changed", {"unseenCount": unseen}, room=room)
         await self.sio.emit(
             "unread_count_changed", {"unreadCount": unread, "counts": unread_counts(unread)}, room=room

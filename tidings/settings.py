@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     #: open on one API process, how often the SQLite hand-over is polled, and whether ``/inbox`` is served.
     inbox_token_ttl_seconds: int = 6 * 3600
     inbox_max_sockets_per_subscriber: int = 10
-    inbox_poll_seconds: float = 0.1
+    inbox_poll_seconds: float = 0.02
     inbox_page: bool = False
 
     def resolved_database_url(self) -> str:
