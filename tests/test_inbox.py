@@ -171,3 +171,45 @@ async def test_preferences_are_the_v1_preferences_and_honoured(stack: Stack) -> 
     assert next(p for p in still if p.get("workflow", {}).get("id") == workflow_id)["channels"] == {
         "in_app": True
     }  # nothing of a refused bulk update was written
+
+
+async def test_bad_input_gets_novu_errors_and_changes_nothing(stack: Stack) -> None:
+    env = await stack.new_env()
+    await in_app_workflow(stack, env)
+    inbox, _ = await open_session(env, "bo")
+    await deliver(env, "comment", "bo", 1, "tx-bad")
+    (only,) = (await inbox.get("/v1/inbox/notifications")).json()["data"]
+    anonymous = stack.http_client()
+    cases = [
+        (anonymous.post("/v1/inbox/session", json={"applicationIdentifier": "x"}), 400),
+        (anonymous.post("/v1/inbox/session", json={"subscriberId": "bo"}), 400),
+        (
+            inbox.patch(
+                f"/v1/inbox/notifications/{only['id']}/snooze", json={"snoozeUntil": "2001-01-01T00:00:00Z"}
+            ),
+            400,
+        ),
+        (
+            inbox.patch(
+                f"/v1/inbox/notifications/{only['id']}/snooze", json={"snoozeUntil": "2999-01-01T00:00:00Z"}
+            ),
+            400,
+        ),
+        (inbox.patch(f"/v1/inbox/notifications/{only['id']}/snooze", json={"snoozeUntil": "soon"}), 400),
+        (inbox.patch(f"/v1/inbox/notifications/{only['id']}/complete", json={"actionType": "primary"}), 400),
+        (inbox.patch(f"/v1/inbox/notifications/{only['id']}/complete", json={"actionType": "tertiary"}), 400),
+        (inbox.get("/v1/inbox/notifications/count", params={"filters": "not json"}), 400),
+        (inbox.get("/v1/inbox/notifications/count", params={"filters": '[{"read": "yes"}]'}), 400),
+        (inbox.get("/v1/inbox/notifications", params={"limit": "500"}), 400),
+        (inbox.get("/v1/inbox/notifications", params={"read": "maybe"}), 400),
+        (inbox.post("/v1/inbox/notifications/archive", json={"tags": "t"}), 400),
+        (inbox.patch("/v1/inbox/notifications/000000000000000000000000/read"), 404),
+        (inbox.patch("/v1/inbox/preferences/ghost", json={"in_app": False}), 404),
+        (inbox.patch("/v1/inbox/preferences", json={"in_app": "off"}), 400),
+    ]
+    for request, status in cases:
+        resp = await request
+        body = resp.json()
+        assert resp.status_code == status, resp.text
+        assert set(body) >= {"statusCode", "timestamp", "path", "message", "error"}
+    assert (await inbox.get("/v1/inbox/notifications")).json()["data"] == [only]  # nothing changed
