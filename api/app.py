@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import errors
+from api.inbox_cors import InboxCors
 from api.realtime import Realtime
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
@@ -66,4 +67,5 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         return {"data": {"status": "ok"}}
 
     app.add_middleware(errors.BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(InboxCors, origins=settings.inbox_cors_origins)
     return app

@@ -18,6 +18,9 @@ async def test_session_list_mark_and_count(any_stack: Stack) -> None:
     assert session["totalUnreadCount"] == 0 and session["unreadCount"]["total"] == 0
     sub = (await env.http.get("/v1/subscribers/ivy")).json()["data"]
     assert sub["firstName"] == "Ivy" and sub["email"] == "ivy@example.com"  # created on the fly
+    # Without HMAC a browser cannot rewrite an existing subscriber's profile.
+    await open_session(env, "ivy", subscriber={"email": "mallory@example.com"})
+    assert (await env.http.get("/v1/subscribers/ivy")).json()["data"]["email"] == "ivy@example.com"
 
     await deliver(env, "comment", "ivy", 3, "tx-list")
     page = (await inbox.get("/v1/inbox/notifications", params={"limit": 2})).json()

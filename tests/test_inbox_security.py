@@ -169,7 +169,27 @@ async def test_hmac_session(stack: Stack) -> None:
         "/v1/inbox/session", json={**body, "subscriberHash": subscriber_hash(env.key, "hal")}
     )
     assert good.status_code == 201, good.text
+    # With a valid hash the browser may update the profile (the backend vouched for this subscriber).
+    updated = await anonymous.post(
+        "/v1/inbox/session",
+        json={**body, "subscriberHash": subscriber_hash(env.key, "hal"), "subscriber": {"firstName": "Hal"}},
+    )
+    assert updated.status_code == 201
+    assert (await env.http.get("/v1/subscribers/hal")).json()["data"]["firstName"] == "Hal"
     # The key itself never leaves: not in the integration view, not in the session answer.
     assert env.key not in good.text
     assert env.key not in (await env.http.get("/v1/integrations")).text
     assert env.key not in (await env.http.get("/v1/environments/api-keys")).text
+
+
+async def test_cors_only_on_inbox_routes(stack: Stack) -> None:
+    """A web app on its own origin may call the Inbox routes; the API-key routes get no CORS headers."""
+    client = stack.http_client()
+    preflight = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "PATCH"}
+    inbox = await client.options("/v1/inbox/notifications/x/read", headers=preflight)
+    assert inbox.status_code == 200 and inbox.headers["access-control-allow-origin"] == "*"
+    assert "PATCH" in inbox.headers["access-control-allow-methods"]
+    server = await client.options(
+        "/v1/events/trigger", headers={**preflight, "Access-Control-Request-Method": "POST"}
+    )
+    assert "access-control-allow-origin" not in server.headers

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     inbox_max_sockets_per_subscriber: int = 10
     inbox_poll_seconds: float = 0.02
     inbox_page: bool = False
+    #: Origins whose web apps may call ``/v1/inbox/*`` from the browser (CORS).
+    inbox_cors_origins: list[str] = Field(default_factory=lambda: ["*"])
 
     def resolved_database_url(self) -> str:
         """The app database URL; an SQLite file under the data directory unless one is given."""

@@ -30,7 +30,7 @@ from store.inbox import (
 )
 from store.inbox_views import notification_view, unread_counts
 from store.models import Environment, Message
-from store.subscribers import active_integration, upsert_subscriber
+from store.subscribers import active_integration, get_subscriber, upsert_subscriber
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
 
@@ -94,7 +94,8 @@ async def session(body: SessionBody, db: DbDep, settings: SettingsDep) -> dict[s
         if integration is None:
             raise NotFound("The active in-app integration could not be found")
         cipher = CredentialCipher(settings.resolved_secret_key())
-        if cipher.decrypt(integration.credentials_encrypted).get("hmac") and not await subscriber_hash_ok(
+        hmac_on = bool(cipher.decrypt(integration.credentials_encrypted).get("hmac"))
+        if hmac_on and not await subscriber_hash_ok(
             session=s,
             cipher=cipher,
             environment_id=env.id,
@@ -102,9 +103,13 @@ async def session(body: SessionBody, db: DbDep, settings: SettingsDep) -> dict[s
             subscriber_hash_value=body.subscriberHash,
         ):
             raise BadRequest("Please provide a valid HMAC hash")
-        sub, _ = await upsert_subscriber(
-            session=s, environment_id=env.id, subscriber_id=subscriber_id, fields=fields
-        )
+        sub = await get_subscriber(session=s, environment_id=env.id, subscriber_id=subscriber_id)
+        # Without HMAC anyone may open a session for any subscriberId, so a browser may create a
+        # subscriber but not rewrite an existing one's profile (its email, phone…).
+        if sub is None or hmac_on:
+            sub, _ = await upsert_subscriber(
+                session=s, environment_id=env.id, subscriber_id=subscriber_id, fields=fields
+            )
         unread = await count_notifications(session=s, environment_id=env.id, subscriber_id=sub.id, flt=UNREAD)
     return ok(
         {
