@@ -14,7 +14,9 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
 from api import errors
+from api.inbox_cors import InboxCors
 from api.limits import DoorGuard
+from api.realtime import Realtime
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from api.unavailable import with_deadline
@@ -58,9 +60,11 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
             with_search_attribute=await has_search_attribute(app.state.temporal, TRANSACTION_ID.name),
         )
         await sync_catalog(app.state.db)
+        await realtime.start(app.state.db)
         try:
             yield
         finally:
+            await realtime.stop()
             if own_db:
                 await app.state.db.dispose()
 
@@ -70,6 +74,10 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         description="Novu's v1 API on durable Temporal workflows.",
         lifespan=lifespan,
     )
+    # The Inbox's socket.io endpoint; its database is the app's, set when the lifespan starts.
+    realtime = Realtime(settings=settings)
+    app.state.realtime = realtime
+    app.mount("/socket.io", realtime)  # type: ignore[arg-type]
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
@@ -104,6 +112,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
 
     app.add_middleware(errors.BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(InboxCors, origins=settings.inbox_cors_origins)
     app.add_middleware(ReadOnlyMethods)
     app.add_middleware(DoorGuard, max_body_bytes=settings.max_body_bytes)  # outermost: runs first
     return app

@@ -81,6 +81,7 @@ def start_profilers(stack: object, folder: Path, exits: AsyncExitStack) -> None:
 async def run(scale: Scale, out: Path, only: set[str], keep: bool, profile: Path | None) -> dict[str, Row]:
     from bench.delivery import e2e_rate, fanout
     from bench.digest import digest_rate
+    from bench.inbox import push_latency
     from bench.stack import start_stack
     from bench.trigger import accept_rate, latency
 
@@ -118,6 +119,11 @@ async def run(scale: Scale, out: Path, only: set[str], keep: bool, profile: Path
                     stack, scale, r["digest_absorb_rate"], delivery_estimate(r["e2e_delivered_rate"])
                 ),
                 scale.digest_window_max * 2 + 900,
+            ),
+            (
+                ["inbox_push_latency_p50"],
+                lambda: push_latency(stack, scale, r["inbox_push_latency_p50"]),
+                600,
             ),
         ]
         for names, step, timeout in steps:

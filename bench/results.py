@@ -81,6 +81,7 @@ SPECS: list[tuple[str, str, float, bool]] = [
     ("topic_fanout_100k", "s", 10.0, False),
     ("digest_absorb_rate", "events/s", 0.5, True),
     ("worker_rss_fanout", "MB", 500.0, False),
+    ("inbox_push_latency_p50", "ms", 1.3, False),
 ]
 
 

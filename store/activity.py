@@ -9,6 +9,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.db import utcnow
+from store.message_events import message_changed
 from store.models import ExecutionDetail, Message, Notification, Subscriber, WorkflowDefinition
 
 
@@ -41,17 +42,31 @@ async def list_messages(
     return list((await session.exec(stmt)).all()), int(total)
 
 
+async def _announce_deleted(session: AsyncSession, environment_id: str, where: list[Any]) -> None:
+    """Tell the in-app subscribers' sockets which of their messages are about to be deleted."""
+    stmt = select(Message.subscriber_id, Message.id).where(*where, col(Message.channel) == "in_app")
+    by_subscriber: dict[str, list[str]] = {}
+    for subscriber_id, message_id in (await session.exec(stmt)).all():
+        by_subscriber.setdefault(subscriber_id, []).append(message_id)
+    for subscriber_id, ids in sorted(by_subscriber.items()):
+        await message_changed(
+            session=session,
+            environment_id=environment_id,
+            subscriber_id=subscriber_id,
+            event="deleted",
+            message_ids=ids,
+        )
+
+
 async def delete_message(*, session: AsyncSession, environment_id: str, message_id: str) -> bool:
     """Soft-delete one message; False when there is no such live message in the environment."""
-    stmt = (
-        update(Message)
-        .where(
-            col(Message.environment_id) == environment_id,
-            col(Message.id) == message_id,
-            col(Message.deleted).is_(False),
-        )
-        .values(deleted=True, updated_at=utcnow())
-    )
+    where = [
+        col(Message.environment_id) == environment_id,
+        col(Message.id) == message_id,
+        col(Message.deleted).is_(False),
+    ]
+    await _announce_deleted(session, environment_id, where)
+    stmt = update(Message).where(*where).values(deleted=True, updated_at=utcnow())
     result = await session.exec(stmt)  # type: ignore[call-overload]
     return bool(result.rowcount)
 
@@ -59,13 +74,15 @@ async def delete_message(*, session: AsyncSession, environment_id: str, message_
 async def delete_transaction_messages(
     *, session: AsyncSession, environment_id: str, transaction_id: str, channel: str | None = None
 ) -> int:
-    stmt = update(Message).where(
+    where = [
         col(Message.environment_id) == environment_id,
         col(Message.transaction_id) == transaction_id,
         col(Message.deleted).is_(False),
-    )
+    ]
     if channel:
-        stmt = stmt.where(col(Message.channel) == channel)
+        where.append(col(Message.channel) == channel)
+    await _announce_deleted(session, environment_id, where)
+    stmt = update(Message).where(*where)
     result = await session.exec(stmt.values(deleted=True, updated_at=utcnow()))  # type: ignore[call-overload]
     return int(result.rowcount or 0)
 

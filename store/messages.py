@@ -110,9 +110,9 @@ def flatten(value: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple[s
     return flat
 
 
-def _payload_conditions(session: AsyncSession, payload: dict[str, Any], column: Any = None) -> list[Any]:
-    """SQL conditions for "every flattened key of ``payload`` equals the message payload's"
-    (or, with ``column``, that JSON column's: the v2 routes filter ``data`` the same way)."""
+def json_conditions(session: AsyncSession, payload: dict[str, Any], column: Any = None) -> list[Any]:
+    """SQL conditions for "every flattened key of ``payload`` equals the message payload's" (or the
+    JSON ``column``'s, e.g. ``Message.data`` for the Inbox's ``data`` filter)."""
     if not payload:
         return []
     column = col(Message.payload) if column is None else column
@@ -174,7 +174,7 @@ async def feed_page(
         stmt = stmt.where(Message.read == read)
     if feed_ids is not None:
         stmt = stmt.where(col(Message.feed_id).in_(feed_ids))
-    for condition in _payload_conditions(session, payload or {}):
+    for condition in json_conditions(session, payload or {}):
         stmt = stmt.where(condition)
     stmt = (
         stmt.order_by(col(Message.created_at).desc(), col(Message.id).desc())
@@ -296,3 +296,7 @@ async def set_action(
     session.add(message)
     await session.flush()
     return message
+
+
+#: The name the v2 routes use.
+_payload_conditions = json_conditions

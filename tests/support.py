@@ -28,6 +28,7 @@ from tidings.settings import Settings
 from workflows.models import workflow_id
 
 TABLES = [
+    "message_events",
     "digest_events",
     "cancelled_transactions",
     "throttle_hits",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import select
+
 from store.db import Database
 from store.definitions import sync_code_definitions
+from store.models import Environment
 from store.tenancy import (
     create_api_key,
     get_or_create_environment,
@@ -122,3 +125,13 @@ async def create_environment_key(
             )
         key = await create_api_key(session=session, environment=env, cipher=settings.credential_cipher())
     return env.id, key, created
+
+
+async def application_identifier(db: Database, environment_id: str = "", name: str = "Development") -> str:
+    """An environment's public identifier (the Inbox's ``applicationIdentifier``): by id, else by name."""
+    async with db.session() as session:
+        if environment_id:
+            env = await session.get(Environment, environment_id)
+        else:
+            env = (await session.exec(select(Environment).where(Environment.name == name))).first()
+    return env.identifier if env is not None else ""

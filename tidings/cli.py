@@ -151,6 +151,17 @@ async def _create_key(settings: Settings, environment: str) -> tuple[str, str, b
         await db.dispose()
 
 
+async def _app_identifier(settings: Settings, environment_id: str) -> str:
+    from store.db import Database
+    from tidings.bootstrap import application_identifier
+
+    db = Database(settings.resolved_database_url())
+    try:
+        return await application_identifier(db, environment_id)
+    finally:
+        await db.dispose()
+
+
 def cmd_keys_create(settings: Settings, args: Any) -> None:
     _migrate(settings)
     env_id, key, created = asyncio.run(_create_key(settings, args.environment))
@@ -239,6 +250,7 @@ def cmd_dev(settings: Settings, _args: Any) -> None:
     )
     # Everything of `tidings dev` lives on loopback (mailbox, local fakes): let providers reach it.
     env.setdefault("TIDINGS_ALLOW_PRIVATE_DESTINATIONS", "true")
+    env.setdefault("TIDINGS_INBOX_PAGE", "true")  # the /inbox page is on in dev, off unless set elsewhere
     children: list[Child] = []
     mailbox = None
     failed = False
@@ -294,6 +306,9 @@ def cmd_dev(settings: Settings, _args: Any) -> None:
                 print(f"  API key          in {key_file} (mode 0600); `{command} keys create` makes another")
         else:
             print(f"  API key          shown on first start; `{command} keys create` makes another")
+        app = asyncio.run(_app_identifier(settings, env_id))
+        if app:
+            print(f"  Inbox            {settings.api_url()}/inbox   applicationIdentifier {app}")
         print("=" * 72 + "\n", flush=True)
         while True:
             reasons = [r for r in (child.failure() for child in children) if r]

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     #: Port of the worker's ``/health/live`` and ``/health/ready`` (0 = none).
     worker_health_port: int = 0
     worker_health_host: str = "0.0.0.0"
+    #: The Inbox (issue 11): lifetime of a subscriber session token, sockets one subscriber may hold
+    #: open on one API process, how often the SQLite hand-over is polled, and whether ``/inbox`` is served.
+    inbox_token_ttl_seconds: int = 6 * 3600
+    inbox_max_sockets_per_subscriber: int = 10
+    inbox_poll_seconds: float = 0.02
+    inbox_page: bool = False
+    #: Origins whose web apps may call ``/v1/inbox/*`` from the browser (CORS).
+    inbox_cors_origins: list[str] = Field(default_factory=lambda: ["*"])
 
     def resolved_database_url(self) -> str:
         """The app database URL; an SQLite file under the data directory unless one is given."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from activities.senders.base import Batch, Sender
+from store.message_events import message_changed
 from store.messages import record_messages
 from workflows.details import Detail
 
@@ -12,6 +13,18 @@ class InAppSender(Sender):
         rows = [batch.message_row(r, provider_id="novu") for r in batch.rendered]
         async with batch.db.session() as session:
             ids = await record_messages(db=batch.db, session=session, rows=rows)
+            # Announced in the same transaction: the Inbox sockets hear of exactly what commits. A retried
+            # activity announces again; the API drops "created" events it already delivered.
+            for r in batch.rendered:
+                message_id = ids.get(r.subscriber.id)
+                if message_id is not None:
+                    await message_changed(
+                        session=session,
+                        environment_id=batch.context.environment_id,
+                        subscriber_id=r.subscriber.id,
+                        event="created",
+                        message_ids=[message_id],
+                    )
         for r in batch.rendered:
             batch.result.sent.append(r.subscriber.id)
             batch.detail(r.subscriber.id, Detail.MESSAGE_CREATED, message_id=ids.get(r.subscriber.id))

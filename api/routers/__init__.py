@@ -23,4 +23,7 @@ ROUTER_MODULES = [
     "topics_v2",
     "preferences_v2",
     "notifications_v2",
+    "inbox",
+    "inbox_preferences",
+    "inbox_page",
 ]

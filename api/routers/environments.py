@@ -21,6 +21,8 @@ def environment_view(env: Environment) -> dict[str, Any]:
         "name": env.name,
         "_organizationId": env.organization_id,
         "identifier": env.identifier,
+        # The public id browsers pass to the Inbox (``POST /v1/inbox/session``); never a secret.
+        "applicationIdentifier": env.identifier,
     }
 
 

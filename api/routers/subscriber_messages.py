@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.wire import ok, query_bool, query_int
+from store.message_events import message_changed
 from store.messages import (
     MARKS,
     feed_ids_for,
@@ -215,7 +216,7 @@ async def unseen(
 
 
 async def _mark(
-    env: EnvironmentRef, db: DbDep, subscriber_id: str, ids: list[str], values: dict[str, Any]
+    env: EnvironmentRef, db: DbDep, subscriber_id: str, ids: list[str], values: dict[str, Any], event: str
 ) -> dict[str, Any]:
     async with db.session() as session:
         sub = await get_subscriber(session=session, environment_id=env.id, subscriber_id=subscriber_id)
@@ -224,6 +225,14 @@ async def _mark(
         rows = await mark_messages(
             session=session, environment_id=env.id, subscriber_id=sub.id, message_ids=ids, values=values
         )
+        if rows:
+            await message_changed(
+                session=session,
+                environment_id=env.id,
+                subscriber_id=sub.id,
+                event=event,
+                message_ids=[m.id for m in rows],
+            )
     return ok([message_view(m, organization_id=env.organization_id) for m in rows])
 
 
@@ -232,15 +241,17 @@ async def legacy_mark_as(
     subscriber_id: str, body: LegacyMarkBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
     ids = message_ids(body.messageId)
-    return await _mark(
-        env, db, subscriber_id, ids, legacy_mark_values(seen=body.mark.seen, read=body.mark.read)
+    mark = body.mark
+    event = (
+        ("read" if mark.read else "unread") if mark.read is not None else ("seen" if mark.seen else "unseen")
     )
+    return await _mark(env, db, subscriber_id, ids, legacy_mark_values(seen=mark.seen, read=mark.read), event)
 
 
 @router.post("/{subscriber_id}/messages/mark-as", status_code=201)
 async def mark_as(subscriber_id: str, body: MarkAsBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     ids = message_ids(body.messageId)
-    return await _mark(env, db, subscriber_id, ids, mark_values(body.markAs))
+    return await _mark(env, db, subscriber_id, ids, mark_values(body.markAs), body.markAs)
 
 
 @router.post("/{subscriber_id}/messages/mark-all", status_code=201)
@@ -262,6 +273,15 @@ async def mark_all_as(
             mark_as=body.markAs,
             feed_ids=await resolve_feeds(session, env, feed_identifiers(request, body.feedIdentifier)),
         )
+        if changed:
+            # Which ones is not known after a bulk UPDATE; sockets only need to recount.
+            await message_changed(
+                session=session,
+                environment_id=env.id,
+                subscriber_id=sub.id,
+                event=body.markAs,
+                message_ids=[],
+            )
     return ok(changed)
 
 
@@ -283,5 +303,12 @@ async def message_action(
             raise BadRequest(f"Message {message_id} does not belong to subscriber {subscriber_id}")
         message = await set_action(
             session=session, message=message, button=button, status=body.status, payload=body.payload
+        )
+        await message_changed(
+            session=session,
+            environment_id=env.id,
+            subscriber_id=sub.id,
+            event="action",
+            message_ids=[message.id],
         )
     return ok(message_view(message, organization_id=env.organization_id))

@@ -2,7 +2,7 @@
 
 from store.models.channels import Integration, Layout
 from store.models.digests import CancelledTransaction, DigestEvent, ThrottleHit
-from store.models.messages import ExecutionDetail, Feed, Message, Notification
+from store.models.messages import ExecutionDetail, Feed, Message, MessageEvent, Notification
 from store.models.subscribers import Subscriber, SubscriberPreference, Topic, TopicSubscriber
 from store.models.tenancy import ApiKey, Environment, Organization, Tenant
 from store.models.workflows import NotificationGroup, WorkflowDefinition, WorkflowOverride
@@ -17,6 +17,7 @@ __all__ = [
     "Integration",
     "Layout",
     "Message",
+    "MessageEvent",
     "Notification",
     "NotificationGroup",
     "Organization",

@@ -68,6 +68,10 @@ class Message(SQLModel, table=True):
     deleted: bool = False
     last_seen_date: datetime | None = ts_field()
     last_read_date: datetime | None = ts_field()
+    #: Inbox state (issue 11): when the subscriber first saw / archived it, and until when it is snoozed.
+    first_seen_date: datetime | None = ts_field()
+    archived_at: datetime | None = ts_field()
+    snoozed_until: datetime | None = ts_field()
     status: str = "sent"
     error_text: str | None = None
     provider_message_id: str | None = None
@@ -77,6 +81,19 @@ class Message(SQLModel, table=True):
     direct_webhook_url: str | None = None
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
+
+
+class MessageEvent(SQLModel, table=True):
+    """The embedded (SQLite) hand-over of message state changes from any process to the API processes
+    holding the sockets; PostgreSQL uses ``LISTEN/NOTIFY`` instead (see ``store/message_events.py``)."""
+
+    __tablename__ = "message_events"
+    id: int | None = Field(default=None, primary_key=True)
+    environment_id: str
+    subscriber_id: str
+    event: str
+    message_ids: list[str] | None = json_field(default_factory=lambda: None)
+    created_at: datetime = created_field()
 
 
 class ExecutionDetail(SQLModel, table=True):

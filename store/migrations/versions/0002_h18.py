@@ -11,7 +11,7 @@ from alembic import op
 import store.models._types
 
 revision = "0002_h18"
-down_revision = "0001"
+down_revision = "0002_h13b"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,155 @@
+"""``/v1/inbox/preferences``: the subscriber's global and per-workflow channel preferences, on the same
+rows the v1 ``/subscribers/{id}/preferences`` routes and the worker's delivery checks use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.deps import DbDep
+from api.errors import BadRequest, NotFound
+from api.inbox_auth import InboxDep, InboxSession
+from api.wire import ok
+from store.definitions import get_definition
+from store.models import SubscriberPreference, WorkflowDefinition
+from store.preferences import (
+    CHANNELS,
+    GLOBAL,
+    TEMPLATE,
+    active_definitions,
+    get_preference,
+    global_preference_view,
+    subscriber_preferences,
+    update_preference,
+    workflow_preference_view,
+)
+
+router = APIRouter(prefix="/v1/inbox/preferences", tags=["inbox"])
+
+
+class ChannelsBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    in_app: StrictBool | None = None
+    email: StrictBool | None = None
+    sms: StrictBool | None = None
+    chat: StrictBool | None = None
+    push: StrictBool | None = None
+
+    def channels(self) -> dict[str, bool]:
+        return {c: v for c in CHANNELS if (v := getattr(self, c)) is not None}
+
+
+class BulkItem(ChannelsBody):
+    workflowId: str = Field(min_length=1)
+
+
+class BulkBody(BaseModel):
+    preferences: list[BulkItem] = Field(max_length=100)
+
+
+def global_view(row: SubscriberPreference | None) -> dict[str, Any]:
+    pref = global_preference_view(row)["preference"]
+    return {"level": GLOBAL, "enabled": pref["enabled"], "channels": pref["channels"]}
+
+
+def workflow_view(definition: WorkflowDefinition, row: SubscriberPreference | None) -> dict[str, Any]:
+    pref = workflow_preference_view(definition, row)["preference"]
+    return {
+        "level": TEMPLATE,
+        "enabled": pref["enabled"],
+        "channels": pref["channels"],
+        "workflow": {
+            "id": definition.id,
+            "identifier": definition.trigger_identifier,
+            "name": definition.name,
+            "critical": definition.critical,
+            "tags": definition.tags or [],
+            "severity": "none",
+        },
+    }
+
+
+@router.get("")
+async def list_preferences(request: Request, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
+    """The global preference, then one per active non-critical workflow (``tags[]`` narrows them)."""
+    tags = {v for k, v in request.query_params.multi_items() if k in ("tags", "tags[]")}
+    async with db.session() as s:
+        definitions = await active_definitions(session=s, environment_id=inbox.environment_id)
+        stored = await subscriber_preferences(session=s, subscriber_id=inbox.subscriber.id)
+    by_workflow = {p.workflow_id: p for p in stored if p.level == TEMPLATE}
+    global_row = next((p for p in stored if p.level == GLOBAL), None)
+    views = [global_view(global_row)]
+    for d in definitions:
+        if d.critical or (tags and not tags.intersection(d.tags or [])):
+            continue
+        views.append(workflow_view(d, by_workflow.get(d.id)))
+    return ok(views)
+
+
+@router.get("/global")
+async def get_global(inbox: InboxDep, db: DbDep) -> dict[str, Any]:
+    async with db.session() as s:
+        row = await get_preference(session=s, subscriber_id=inbox.subscriber.id, level=GLOBAL)
+    return ok(global_view(row))
+
+
+async def _update(
+    s: AsyncSession,
+    inbox: InboxSession,
+    level: str,
+    channels: dict[str, bool],
+    workflow_id: str | None = None,
+) -> SubscriberPreference | None:
+    """Set the given channels; a body without channels (e.g. only a schedule) changes nothing."""
+    if not channels:
+        return await get_preference(
+            session=s, subscriber_id=inbox.subscriber.id, level=level, workflow_id=workflow_id
+        )
+    return await update_preference(
+        session=s,
+        environment_id=inbox.environment_id,
+        subscriber_id=inbox.subscriber.id,
+        level=level,
+        workflow_id=workflow_id,
+        channels=channels,
+    )
+
+
+@router.patch("")
+async def update_global(body: ChannelsBody, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
+    async with db.session() as s:
+        row = await _update(s, inbox, GLOBAL, body.channels())
+    return ok(global_view(row))
+
+
+async def _workflow(s: AsyncSession, inbox: InboxSession, key: str) -> WorkflowDefinition:
+    definition = await get_definition(session=s, environment_id=inbox.environment_id, key=key)
+    if definition is None:
+        raise NotFound(f"Workflow with id: {key} is not found")
+    if definition.critical:
+        raise BadRequest(f"Critical workflow {key} preferences cannot be updated")
+    return definition
+
+
+@router.patch("/bulk")
+async def update_bulk(body: BulkBody, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
+    """All or nothing: an unknown workflow fails the whole request before anything is written."""
+    async with db.session() as s:
+        definitions = [await _workflow(s, inbox, item.workflowId) for item in body.preferences]
+        views = []
+        for item, definition in zip(body.preferences, definitions, strict=True):
+            row = await _update(s, inbox, TEMPLATE, item.channels(), definition.id)
+            views.append(workflow_view(definition, row))
+    return ok(views)
+
+
+@router.patch("/{workflow_id}")
+async def update_workflow(workflow_id: str, body: ChannelsBody, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
+    """``workflow_id`` is the workflow's id or its trigger identifier."""
+    async with db.session() as s:
+        definition = await _workflow(s, inbox, workflow_id)
+        row = await _update(s, inbox, TEMPLATE, body.channels(), definition.id)
+    return ok(workflow_view(definition, row))

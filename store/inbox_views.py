@@ -1,0 +1,137 @@
+"""The two shapes ``@novu/js`` parses: an Inbox notification (REST) and a raw message (socket)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from store.db import iso
+from store.models import Message, Subscriber, WorkflowDefinition
+from store.views import compact
+
+# Novu's in-app redirect rule: http(s) URLs, app-relative paths, or template placeholders.
+_REDIRECT = re.compile(r"^(?:\{\{[^}]*\}\}.*|https?://[^\s/$.?#][^\s{}]*|/(?!/)[^\s{}]*)$")
+_TARGETS = ("_self", "_blank", "_parent", "_top", "_unfencedTop")
+
+
+def _redirect(url: Any, target: Any) -> dict[str, Any] | None:
+    if not isinstance(url, str) or not _REDIRECT.match(url):
+        return None
+    return {"url": url, **({"target": target} if target in _TARGETS else {})}
+
+
+def _subscriber(sub: Subscriber) -> dict[str, Any]:
+    return compact(
+        {
+            "id": sub.id,
+            "subscriberId": sub.subscriber_id,
+            "firstName": sub.first_name,
+            "lastName": sub.last_name,
+            "avatar": sub.avatar,
+            "locale": sub.locale,
+            "timezone": sub.timezone,
+            "data": sub.data,
+        }
+    )
+
+
+def _workflow(msg: Message, definition: WorkflowDefinition | None) -> dict[str, Any]:
+    return compact(
+        {
+            "id": msg.workflow_id,
+            "identifier": msg.template_identifier,
+            "name": definition.name if definition is not None else msg.template_identifier,
+            "critical": definition.critical if definition is not None else False,
+            "tags": (definition.tags if definition is not None else None) or [],
+            "severity": "none",
+        }
+    )
+
+
+def _action(cta: dict[str, Any], button_type: str) -> dict[str, Any] | None:
+    action = cta.get("action") or {}
+    button = next((b for b in action.get("buttons") or [] if b.get("type") == button_type), None)
+    if button is None:
+        return None
+    result = action.get("result") or {}
+    return compact(
+        {
+            "label": button.get("content"),
+            "isCompleted": result.get("type") == button_type and action.get("status") == "done",
+            "redirect": _redirect(button.get("url"), button.get("target")),
+        }
+    )
+
+
+def notification_view(
+    msg: Message, sub: Subscriber, definition: WorkflowDefinition | None = None
+) -> dict[str, Any]:
+    """Novu's ``InboxNotification``."""
+    cta = msg.cta or {}
+    data = cta.get("data") or {}
+    return compact(
+        {
+            "id": msg.id,
+            "transactionId": msg.transaction_id,
+            "subject": msg.subject,
+            "body": msg.content if isinstance(msg.content, str) else "",
+            "to": _subscriber(sub),
+            "isRead": msg.read,
+            "isSeen": msg.seen,
+            "isArchived": msg.archived,
+            "isSnoozed": msg.snoozed_until is not None,
+            "snoozedUntil": iso(msg.snoozed_until),
+            "createdAt": iso(msg.created_at),
+            "readAt": iso(msg.last_read_date) if msg.read else None,
+            "firstSeenAt": iso(msg.first_seen_date),
+            "archivedAt": iso(msg.archived_at),
+            "avatar": msg.avatar,
+            "primaryAction": _action(cta, "primary"),
+            "secondaryAction": _action(cta, "secondary"),
+            "channelType": "in_app",
+            "tags": msg.tags or [],
+            "redirect": _redirect(data.get("url"), data.get("target")),
+            "data": msg.data,
+            "workflow": _workflow(msg, definition),
+            "severity": "none",
+        }
+    )
+
+
+def socket_message_view(
+    msg: Message, sub: Subscriber, definition: WorkflowDefinition | None = None
+) -> dict[str, Any]:
+    """The message document Novu's socket sends with ``notification_received`` (the client maps it)."""
+    return compact(
+        {
+            "_id": msg.id,
+            "transactionId": msg.transaction_id,
+            "content": msg.content if isinstance(msg.content, str) else "",
+            "read": msg.read,
+            "seen": msg.seen,
+            "archived": msg.archived,
+            "snoozedUntil": iso(msg.snoozed_until),
+            "createdAt": iso(msg.created_at),
+            "lastReadDate": iso(msg.last_read_date) if msg.read else None,
+            "firstSeenDate": iso(msg.first_seen_date),
+            "archivedAt": iso(msg.archived_at),
+            "channel": "in_app",
+            "subscriber": {
+                "_id": sub.id,
+                "subscriberId": sub.subscriber_id,
+                **compact({"firstName": sub.first_name, "lastName": sub.last_name, "avatar": sub.avatar}),
+            },
+            "subject": msg.subject,
+            "avatar": msg.avatar,
+            "cta": msg.cta or {"type": "redirect", "data": {}},
+            "tags": msg.tags or [],
+            "data": msg.data,
+            "workflow": _workflow(msg, definition),
+            "severity": "none",
+        }
+    )
+
+
+def unread_counts(total: int) -> dict[str, Any]:
+    """Novu's unread counts by severity (Tidings has no severities: everything counts as ``none``)."""
+    return {"total": total, "severity": {"high": 0, "medium": 0, "low": 0, "none": total}}

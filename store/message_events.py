@@ -1,0 +1,133 @@
+"""The one place every change of an in-app message ends: created by the worker, or marked
+seen/read/archived/snoozed/deleted/acted on through the Inbox or the v1 routes.
+
+:func:`message_changed` is called inside the transaction that made the change, so an announcement is
+delivered exactly when the change commits and never for a rolled-back one. The hand-over to the API
+processes that hold the subscribers' sockets (``api/realtime.py``):
+
+- PostgreSQL: ``pg_notify`` on :data:`PG_CHANNEL` — every API process ``LISTEN``s and delivers to its own
+  sockets, so several processes behind a load balancer each reach theirs, with no new service.
+- SQLite (``make dev``): a row in ``message_events`` that API processes poll; no external service, and it
+  works across the worker/API process boundary on the one database file. Rows are pruned after minutes.
+
+Outbound webhooks on message events belong here too: this is the single entry point.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import aiosqlite
+from sqlalchemy import delete, text
+from sqlalchemy.engine import make_url
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from store.db import utcnow
+from store.models import MessageEvent
+
+PG_CHANNEL = "tidings_message_events"
+EVENTS = frozenset(
+    {
+        "created",
+        "seen",
+        "unseen",
+        "read",
+        "unread",
+        "archived",
+        "unarchived",
+        "snoozed",
+        "unsnoozed",
+        "deleted",
+        "action",
+    }
+)
+#: NOTIFY payloads are limited to 8000 bytes: beyond this many ids a change is announced without them
+#: (listeners then only recount, which is all a bulk change needs).
+MAX_IDS = 100
+EVENT_RETENTION = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class MessageChange:
+    environment_id: str
+    subscriber_id: str  # the subscriber's internal id (``subscribers.id``)
+    event: str
+    message_ids: list[str] | None
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"e": self.environment_id, "s": self.subscriber_id, "t": self.event, "m": self.message_ids},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> MessageChange:
+        data: dict[str, Any] = json.loads(raw)
+        return cls(data["e"], data["s"], data["t"], data.get("m"))
+
+
+async def message_changed(
+    *, session: AsyncSession, environment_id: str, subscriber_id: str, event: str, message_ids: list[str]
+) -> None:
+    """Announce that ``message_ids`` of one subscriber changed by ``event`` (one of :data:`EVENTS`)."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown message event {event!r}")
+    ids = list(message_ids) if len(message_ids) <= MAX_IDS else None
+    change = MessageChange(environment_id, subscriber_id, event, ids)
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"), {"channel": PG_CHANNEL, "payload": change.to_json()}
+        )
+    else:
+        session.add(
+            MessageEvent(
+                environment_id=environment_id, subscriber_id=subscriber_id, event=event, message_ids=ids
+            )
+        )
+
+
+class SqliteEventReader:
+    """The embedded hand-over's reader: its own autocommit connection, so polling never takes the
+    write lock every transaction on the engine takes (``BEGIN IMMEDIATE``) — WAL readers block no one."""
+
+    def __init__(self, url: str) -> None:
+        self.path = make_url(url).database or ""
+        self._conn: aiosqlite.Connection | None = None
+
+    async def __aenter__(self) -> SqliteEventReader:
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+    async def latest(self) -> int:
+        assert self._conn is not None
+        async with self._conn.execute("SELECT MAX(id) FROM message_events") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0] or 0) if row else 0
+
+    async def after(self, after_id: int, limit: int = 500) -> list[tuple[int, MessageChange]]:
+        """Events newer than ``after_id``, oldest first."""
+        assert self._conn is not None
+        sql = (
+            "SELECT id, environment_id, subscriber_id, event, message_ids FROM message_events "
+            "WHERE id > ? ORDER BY id LIMIT ?"
+        )
+        async with self._conn.execute(sql, (after_id, limit)) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            (int(r[0]), MessageChange(r[1], r[2], r[3], json.loads(r[4]) if r[4] else None)) for r in rows
+        ]
+
+
+async def prune_events(*, session: AsyncSession) -> None:
+    """Drop hand-over rows every listener has long since read."""
+    cutoff = utcnow() - EVENT_RETENTION
+    await session.exec(delete(MessageEvent).where(col(MessageEvent.created_at) < cutoff))  # type: ignore[call-overload]
