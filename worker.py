@@ -22,14 +22,17 @@ from activities.digest import DigestActivities
 from activities.recipients import RecipientActivities
 from activities.senders.registry import build_senders
 from activities.throttle import ThrottleActivities
+from activities.webhooks import WebhookActivities
 from store.crypto import CredentialCipher
 from store.db import Database
 from tidings.settings import Settings
 from tidings.temporal import connect
+from tidings.webhooks import WebhookDispatcher
 from workflows.digest import DigestAccumulator
 from workflows.dsl import load_catalog
 from workflows.fanout import CohortWorkflow, FanoutWorkflow
 from workflows.notification import NotificationWorkflow
+from workflows.webhook import WebhookDeliveryWorkflow
 
 log = logging.getLogger("tidings.worker")
 
@@ -38,7 +41,13 @@ log = logging.getLogger("tidings.worker")
 # (bench profile). Determinism of that code is kept by review, the before-stop check and the replay tests.
 PASSTHROUGH = ("pydantic", "pydantic_core", "workflows")
 
-WORKFLOWS: list[type] = [NotificationWorkflow, FanoutWorkflow, CohortWorkflow, DigestAccumulator]
+WORKFLOWS: list[type] = [
+    NotificationWorkflow,
+    FanoutWorkflow,
+    CohortWorkflow,
+    DigestAccumulator,
+    WebhookDeliveryWorkflow,
+]
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
@@ -64,6 +73,14 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
     digest = DigestActivities(db=db, client=client)
     delay = DelayActivities(db=db, client=client)
     throttle = ThrottleActivities(db=db)
+    webhooks = WebhookActivities(
+        db=db,
+        cipher=cipher,
+        allow_private=settings.allow_private_destinations,
+        timeout=settings.webhook_timeout_seconds,
+        retry_initial=settings.webhook_retry_initial_seconds,
+        retry_max=settings.webhook_retry_max_seconds,
+    )
     return [
         recipients.resolve_recipients,
         audience.audience_page,
@@ -76,13 +93,26 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         delay.local_wake_times,
         delay.start_resumed_runs,
         throttle.check_throttle,
+        webhooks.send_webhook,
+        webhooks.give_up_webhook,
         *step_activities(),  # authors' custom-step activities (registered by catalog imports)
     ]
+
+
+def webhook_dispatcher(*, client: Client, db: Database, settings: Settings) -> WebhookDispatcher:
+    """Starts webhook deliveries after the commits that emitted them (installed on ``db``)."""
+    return WebhookDispatcher(
+        db=db,
+        client=client,
+        task_queue=settings.task_queue,
+        give_up_seconds=settings.webhook_give_up_hours * 3600,
+    ).install()
 
 
 def build_worker(
     *, client: Client, db: Database, settings: Settings, task_queue: str | None = None
 ) -> Worker:
+    webhook_dispatcher(client=client, db=db, settings=settings)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -102,9 +132,11 @@ async def run_worker(settings: Settings) -> None:
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     worker = build_worker(client=client, db=db, settings=settings)
     log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_address)
+    relay = asyncio.create_task(webhook_dispatcher(client=client, db=db, settings=settings).run_relay())
     try:
         await worker.run()
     finally:
+        relay.cancel()
         await db.dispose()
 
 

@@ -17,6 +17,7 @@ from store.db import Database
 from tidings.bootstrap import sync_catalog
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID, connect, has_search_attribute
+from tidings.webhooks import WebhookDispatcher
 
 ROUTERS = [importlib.import_module(f"api.routers.{name}").router for name in ROUTER_MODULES]
 
@@ -37,6 +38,12 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
             settings=settings,
             with_search_attribute=await has_search_attribute(app.state.temporal, TRANSACTION_ID.name),
         )
+        app.state.webhooks = WebhookDispatcher(
+            db=app.state.db,
+            client=app.state.temporal,
+            task_queue=settings.task_queue,
+            give_up_seconds=settings.webhook_give_up_hours * 3600,
+        ).install()
         await sync_catalog(app.state.db)
         try:
             yield

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -56,6 +56,9 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        #: Called with a committed session's ``info`` when it holds work for after the commit (the
+        #: webhook outbox ids :func:`store.webhook_events.emit` leaves there); set by the API and worker.
+        self.after_commit: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -67,6 +70,8 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+            if session.info and self.after_commit is not None:
+                await self.after_commit(session.info)
 
     async def create_all(self) -> None:
         """Create tables straight from the models (used only by throwaway benchmark databases)."""

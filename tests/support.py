@@ -28,6 +28,10 @@ from tidings.settings import Settings
 from workflows.models import workflow_id
 
 TABLES = [
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "idempotency_keys",
+    "rate_limit_windows",
     "digest_events",
     "cancelled_transactions",
     "throttle_hits",

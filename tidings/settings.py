@@ -41,6 +41,26 @@ class Settings(BaseSettings):
     provider_attempts: int = 3
     provider_backoff_seconds: float = 0.5
     provider_timeout_seconds: float = 10.0
+    #: Let webhooks (and other outbound calls) reach loopback/private/link-local addresses (on under
+    #: ``tidings dev``; off in production so a tenant cannot aim Tidings at internal services).
+    allow_private_destinations: bool = False
+    #: Outbound webhooks: per-request timeout, first retry delay (doubling up to the maximum), give-up age.
+    webhook_timeout_seconds: float = 15.0
+    webhook_retry_initial_seconds: float = 5.0
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_give_up_hours: float = 72.0
+    #: ``Idempotency-Key``: how long a response is replayed, and how long an unfinished request holds its key.
+    idempotency_ttl_hours: float = 24.0
+    idempotency_lock_seconds: float = 300.0
+    #: Rate limits per environment, in requests per second per category (Novu's top-tier defaults);
+    #: a window allows ``limit * window * (1 + burst)``; bulk calls cost ``rate_limit_bulk_cost``.
+    rate_limit_enabled: bool = True
+    rate_limit_trigger: int = 6000
+    rate_limit_configuration: int = 2000
+    rate_limit_global: int = 3000
+    rate_limit_window_seconds: int = 1
+    rate_limit_burst: float = 0.1
+    rate_limit_bulk_cost: int = 100
 
     def resolved_database_url(self) -> str:
         """The app database URL; an SQLite file under the data directory unless one is given."""
