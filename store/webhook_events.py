@@ -61,6 +61,30 @@ ENDPOINT_CACHE_SECONDS = 5.0
 _endpoints: dict[str, tuple[float, list[tuple[str, list[str]]]]] = {}
 
 
+def message_data(
+    *,
+    message_id: str | None,
+    transaction_id: str,
+    subscriber_id: str,
+    workflow: str | None,
+    step_id: str | None,
+    channel: str | None,
+    provider_id: str | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """What ``message.*`` events carry: the ids a consumer joins on (``subscriberId`` is the tenant's)."""
+    return {
+        "_id": message_id,
+        "transactionId": transaction_id,
+        "subscriberId": subscriber_id,
+        "workflowId": workflow,
+        "stepId": step_id,
+        "channel": channel,
+        "providerId": provider_id,
+        **extra,
+    }
+
+
 def forget_endpoints(environment_id: str) -> None:
     """Drop the cached endpoints of an environment (after its endpoints changed)."""
     _endpoints.pop(environment_id, None)

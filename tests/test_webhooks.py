@@ -224,3 +224,59 @@ async def test_private_destinations_refused_by_default(env: Env) -> None:
     resp = await env.http.post("/v1/webhooks", json={"url": "https://example.com/h", "events": ["nope"]})
     assert resp.status_code == 400 and resp.json()["error"] == "Bad Request"
     assert (await env.http.get("/v1/webhooks")).json()["data"] == []
+
+
+TWO_STEPS = {
+    "name": "Hooked",
+    "notificationGroup": {"name": "General"},
+    "active": True,
+    "steps": [
+        {"template": {"type": "in_app", "content": "Hi {{name}}"}},
+        {"template": {"type": "email", "subject": "Hi", "content": "<p>{{name}}</p>"}},
+    ],
+}
+
+
+async def test_trigger_emits_message_and_completion_events(henv: Env, receiver: WebhookReceiver) -> None:
+    endpoint = await add_endpoint(henv, receiver.url("/tx"))
+    wf = (await henv.http.post("/v1/workflows", json=TWO_STEPS)).json()["data"]
+    identifier = wf["triggers"][0]["identifier"]
+    resp = await henv.trigger(
+        identifier, {"subscriberId": "hal", "email": "hal@example.com"}, {"name": "Hal"}
+    )
+    tx = resp.json()["data"]["transactionId"]
+    await henv.settle(tx)
+
+    def of_type(kind: str) -> list[dict[str, Any]]:
+        payloads = [verified(endpoint["secret"], r) for r in receiver.at("/tx")]
+        return [p["data"] for p in payloads if p["type"] == kind]
+
+    async def all_arrived() -> bool:
+        return len(of_type("message.sent")) == 2 and len(of_type("workflow.completed")) == 1
+
+    await eventually(all_arrived, timeout=30)
+    assert len(of_type("workflow.created")) == 1
+    sent = sorted(of_type("message.sent"), key=lambda d: d["channel"])
+    assert [(d["channel"], d["providerId"]) for d in sent][0][0] == "email"
+    assert all(d["transactionId"] == tx and d["subscriberId"] == "hal" for d in sent)
+    assert all(d["workflowId"] == identifier and d["stepId"] and d["_id"] for d in sent)
+    (done,) = of_type("workflow.completed")
+    assert done["transactionId"] == tx and done["status"] == "completed"
+    assert done["subscribers"] == 1 and done["counts"]["sent"] == 2
+
+    in_app = next(d for d in sent if d["channel"] == "in_app")
+    resp = await henv.http.post(
+        "/v1/subscribers/hal/messages/mark-as", json={"messageId": in_app["_id"], "markAs": "read"}
+    )
+    assert resp.status_code == 201, resp.text
+    resp = await henv.http.patch(
+        "/v1/subscribers/hal/preferences", json={"preferences": [{"type": "email", "enabled": False}]}
+    )
+    assert resp.status_code == 200, resp.text
+
+    async def marked() -> bool:
+        return bool(of_type("message.read") and of_type("message.seen") and of_type("preference.updated"))
+
+    await eventually(marked)
+    assert of_type("message.read")[0]["_id"] == in_app["_id"]
+    assert of_type("preference.updated")[0]["channels"] == {"email": False}

@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         RunResult,
     )
 
-from workflows.notification import DB_RETRY, audience_page, record_details, run_cohort
+from workflows.notification import DB_RETRY, audience_page, completion, record_details, run_cohort
 
 #: Cohort children running at once; enough to keep two cores busy, far below Temporal's pending limits.
 PARALLEL_COHORTS = 4
@@ -101,7 +101,8 @@ class FanoutWorkflow:
             workflow.continue_as_new(state)
         self.progress.finished = True
         await record_details(
-            [detail(state.run, "Fan-out finished", raw=self.progress.model_dump(exclude={"finished"}))]
+            [detail(state.run, "Fan-out finished", raw=self.progress.model_dump(exclude={"finished"}))],
+            completion(state.run, self.progress.done, self.progress.steps, self.progress.cohorts_failed == 0),
         )
         return RunResult(subscribers=self.progress.done, steps=self.progress.steps)
 
