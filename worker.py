@@ -24,13 +24,16 @@ from activities.recipients import RecipientActivities
 from activities.sandbox import Budget, SandboxPool
 from activities.senders.registry import build_senders
 from activities.throttle import ThrottleActivities
+from activities.webhooks import WebhookActivities
 from store.db import Database
 from tidings.health import HealthServer
 from tidings.settings import Settings
 from tidings.startup import wait_for_database, wait_for_temporal
+from tidings.webhooks import WebhookDispatcher
 from workflows.digest import DigestAccumulator
 from workflows.fanout import CohortWorkflow, FanoutWorkflow
 from workflows.notification import NotificationWorkflow
+from workflows.webhook import WebhookDeliveryWorkflow
 
 log = logging.getLogger("tidings.worker")
 
@@ -39,7 +42,13 @@ log = logging.getLogger("tidings.worker")
 # (bench profile). Determinism of that code is kept by review, the before-stop check and the replay tests.
 PASSTHROUGH = ("pydantic", "pydantic_core", "workflows")
 
-WORKFLOWS: list[type] = [NotificationWorkflow, FanoutWorkflow, CohortWorkflow, DigestAccumulator]
+WORKFLOWS: list[type] = [
+    NotificationWorkflow,
+    FanoutWorkflow,
+    CohortWorkflow,
+    DigestAccumulator,
+    WebhookDeliveryWorkflow,
+]
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
@@ -76,6 +85,14 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
     digest = DigestActivities(db=db, client=client)
     delay = DelayActivities(db=db, client=client)
     throttle = ThrottleActivities(db=db)
+    webhooks = WebhookActivities(
+        db=db,
+        cipher=cipher,
+        allow_private=settings.allow_private_destinations,
+        timeout=settings.webhook_timeout_seconds,
+        retry_initial=settings.webhook_retry_initial_seconds,
+        retry_max=settings.webhook_retry_max_seconds,
+    )
     return [
         recipients.resolve_recipients,
         audience.audience_page,
@@ -88,13 +105,26 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         delay.local_wake_times,
         delay.start_resumed_runs,
         throttle.check_throttle,
+        webhooks.send_webhook,
+        webhooks.give_up_webhook,
         *step_activities(),  # authors' custom-step activities (registered by catalog imports)
     ]
+
+
+def webhook_dispatcher(*, client: Client, db: Database, settings: Settings) -> WebhookDispatcher:
+    """Starts webhook deliveries after the commits that emitted them (installed on ``db``)."""
+    return WebhookDispatcher(
+        db=db,
+        client=client,
+        task_queue=settings.task_queue,
+        give_up_seconds=settings.webhook_give_up_hours * 3600,
+    ).install()
 
 
 def build_worker(
     *, client: Client, db: Database, settings: Settings, task_queue: str | None = None
 ) -> Worker:
+    webhook_dispatcher(client=client, db=db, settings=settings)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -120,10 +150,12 @@ async def run_worker(settings: Settings) -> None:
         health = HealthServer(settings.worker_health_host, settings.worker_health_port, ready=lambda: polling)
         await health.start()
     db = Database(settings.resolved_database_url())
+    relay: asyncio.Task[Any] | None = None
     try:
         await wait_for_database(db, settings)
         client = await wait_for_temporal(settings)
         worker = build_worker(client=client, db=db, settings=settings)
+        relay = asyncio.create_task(webhook_dispatcher(client=client, db=db, settings=settings).run_relay())
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -144,6 +176,8 @@ async def run_worker(settings: Settings) -> None:
         await run
         log.info("worker stopped")
     finally:
+        if relay is not None:
+            relay.cancel()
         if health is not None:
             await health.stop()
         await SandboxPool.close_all()

@@ -22,6 +22,7 @@ from store.messages import add_details
 from store.models import Message, Notification, Subscriber
 from store.subscribers import load_subscribers
 from store.views import subscriber_view
+from store.webhook_events import WORKFLOW_COMPLETED, emit
 from workflows.details import Detail, DetailSource, DetailStatus, detail_row
 from workflows.models import (
     CHECK_CONDITIONS,
@@ -269,3 +270,19 @@ class DeliveryActivities:
     async def record_details(self, request: RecordDetailsInput) -> None:
         async with self.db.session() as session:
             await add_details(session=session, rows=[d.model_dump() for d in request.details])
+            if request.completed is not None:
+                done = request.completed
+                counts = {"sent": 0, "failed": 0, "filtered": 0}
+                for step_counts in done.steps.values():
+                    for key in counts:
+                        counts[key] += step_counts.get(key, 0)
+                data = {
+                    "transactionId": done.transaction_id,
+                    "workflowId": done.workflow,
+                    "status": done.status,
+                    "subscribers": done.subscribers,
+                    "counts": counts,
+                    "steps": done.steps,
+                    "resumed": done.resumed,
+                }
+                await emit(session, environment_id=done.environment_id, event=WORKFLOW_COMPLETED, data=data)

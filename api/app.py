@@ -30,6 +30,7 @@ from tidings.temporal import (
     missing_search_attributes,
     require_search_attributes,
 )
+from tidings.webhooks import WebhookDispatcher
 
 ROUTERS = [importlib.import_module(f"api.routers.{name}").router for name in ROUTER_MODULES]
 
@@ -59,6 +60,12 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
             settings=settings,
             with_search_attribute=await has_search_attribute(app.state.temporal, TRANSACTION_ID.name),
         )
+        app.state.webhooks = WebhookDispatcher(
+            db=app.state.db,
+            client=app.state.temporal,
+            task_queue=settings.task_queue,
+            give_up_seconds=settings.webhook_give_up_hours * 3600,
+        ).install()
         await sync_catalog(app.state.db)
         await realtime.start(app.state.db)
         try:

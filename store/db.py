@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -104,6 +104,9 @@ class Database:
         self._read_sessions = async_sessionmaker(
             self.read_engine, class_=AsyncSession, expire_on_commit=False
         )
+        #: Called with a committed session's ``info`` when it holds work for after the commit (the
+        #: webhook outbox ids :func:`store.webhook_events.emit` leaves there); set by the API and worker.
+        self.after_commit: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
     @asynccontextmanager
     async def session(self, *, write: bool | None = None) -> AsyncIterator[AsyncSession]:
@@ -117,6 +120,8 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+            if session.info and self.after_commit is not None:
+                await self.after_commit(session.info)
 
     def read(self) -> Any:
         """A read-only session (see the class docstring)."""

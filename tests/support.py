@@ -29,6 +29,10 @@ from workflows.models import workflow_id
 
 TABLES = [
     "message_events",
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "idempotency_keys",
+    "rate_limit_windows",
     "digest_events",
     "cancelled_transactions",
     "throttle_hits",

@@ -257,3 +257,25 @@ __all__ = [
     "safe_reason",
     "trusted_pairs",
 ]
+
+
+async def destination_refusal(url: str, *, allow_private: bool) -> str | None:
+    """Why ``url`` may not be configured as a destination (webhook endpoints), or ``None`` when it may.
+
+    Checked again at connect time by :func:`outbound_client`; this early check gives the API a clear 400.
+    A name that does not resolve (yet) is not refused here."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "url must be an http or https URL"
+    if allow_private:
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        await resolve_checked(parts.hostname, port, allow_private=False)
+    except DestinationRefused as exc:
+        if "does not resolve" in str(exc):
+            return None
+        return (
+            "url points to a loopback or private address; set TIDINGS_ALLOW_PRIVATE_DESTINATIONS to allow it"
+        )
+    return None

@@ -77,6 +77,23 @@ class Settings(BaseSettings):
     inbox_page: bool = False
     #: Origins whose web apps may call ``/v1/inbox/*`` from the browser (CORS).
     inbox_cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    #: Outbound webhooks: per-request timeout, first retry delay (doubling up to the maximum), give-up age.
+    webhook_timeout_seconds: float = 15.0
+    webhook_retry_initial_seconds: float = 5.0
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_give_up_hours: float = 72.0
+    #: ``Idempotency-Key``: how long a response is replayed, and how long an unfinished request holds its key.
+    idempotency_ttl_hours: float = 24.0
+    idempotency_lock_seconds: float = 300.0
+    #: Rate limits per environment, in requests per second per category (Novu's top-tier defaults);
+    #: a window allows ``limit * window * (1 + burst)``; bulk calls cost ``rate_limit_bulk_cost``.
+    rate_limit_enabled: bool = True
+    rate_limit_trigger: int = 6000
+    rate_limit_configuration: int = 2000
+    rate_limit_global: int = 3000
+    rate_limit_window_seconds: int = 1
+    rate_limit_burst: float = 0.1
+    rate_limit_bulk_cost: int = 100
 
     def resolved_database_url(self) -> str:
         """The app database URL; an SQLite file under the data directory unless one is given."""

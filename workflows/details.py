@@ -16,7 +16,13 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows import retries
-    from workflows.models import RECORD_DETAILS, DeliveryContext, DetailRecord, RecordDetailsInput
+    from workflows.models import (
+        RECORD_DETAILS,
+        DeliveryContext,
+        DetailRecord,
+        RecordDetailsInput,
+        TransactionCompleted,
+    )
 
 
 class DetailStatus(StrEnum):
@@ -120,12 +126,19 @@ def detail_record(
     return DetailRecord(**{name: row[name] for name in DetailRecord.model_fields})
 
 
-async def record_details(details: list[DetailRecord]) -> None:
-    """Write details queued by a workflow (one local activity; nothing when there are none)."""
-    if details:
+#: Versions the ``workflow.completed`` hand-over, so executions recorded before it still replay.
+COMPLETED_PATCH = "webhook-workflow-completed"
+
+
+async def record_details(details: list[DetailRecord], completed: TransactionCompleted | None = None) -> None:
+    """Write details queued by a workflow (one local activity; nothing when there are none); with
+    ``completed``, the same activity emits ``workflow.completed`` (outbound webhooks)."""
+    if completed is not None and not workflow.patched(COMPLETED_PATCH):
+        completed = None
+    if details or completed is not None:
         await workflow.execute_local_activity(
             RECORD_DETAILS,
-            RecordDetailsInput(details=details),
+            RecordDetailsInput(details=details, completed=completed),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=retries.DATABASE,
         )

@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.details import Detail, DetailStatus, detail_record, record_details
-from workflows.notification import audience_page, run_cohort
+from workflows.notification import audience_page, completion, run_cohort
 
 #: Cohort children running at once; enough to keep two cores busy, far below Temporal's pending limits.
 PARALLEL_COHORTS = 4
@@ -102,7 +102,8 @@ class FanoutWorkflow:
             workflow.continue_as_new(state)
         self.progress.finished = True
         await record_details(
-            [detail(state.run, Detail.FANOUT_FINISHED, raw=self.progress.model_dump(exclude={"finished"}))]
+            [detail(state.run, Detail.FANOUT_FINISHED, raw=self.progress.model_dump(exclude={"finished"}))],
+            completion(state.run, self.progress.done, self.progress.steps, self.progress.cohorts_failed == 0),
         )
         return RunResult(subscribers=self.progress.done, steps=self.progress.steps)
 

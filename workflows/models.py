@@ -178,8 +178,21 @@ class DetailRecord(BaseModel):
     raw: Any = None
 
 
+class TransactionCompleted(BaseModel):
+    """A transaction's run finished: emitted as the ``workflow.completed`` webhook with its counts."""
+
+    environment_id: str
+    transaction_id: str
+    workflow: str
+    status: str = "completed"  # or "failed"
+    subscribers: int = 0
+    steps: dict[str, dict[str, int]] = Field(default_factory=dict)
+    resumed: bool = False
+
+
 class RecordDetailsInput(BaseModel):
     details: list[DetailRecord]
+    completed: TransactionCompleted | None = None
 
 
 # Fan-out workflow: large audiences run as cohort child workflows (see workflows/fanout.py).

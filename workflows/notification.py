@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveResult,
         RunInput,
         RunResult,
+        TransactionCompleted,
     )
 
 from workflows.details import record_details
@@ -42,16 +43,38 @@ from workflows.engine import StepRunner
 COHORT_SIZE = 500
 
 
-async def run_cohort(run: RunInput, cohort: list[str], extra: list[DetailRecord] | None = None) -> RunResult:
-    """Run the notification workflow's steps for one cohort (the engine's unit of work)."""
+def completion(
+    run: RunInput, subscribers: int, steps: dict[str, dict[str, int]], ok: bool
+) -> TransactionCompleted:
+    ctx = run.context
+    return TransactionCompleted(
+        environment_id=ctx.environment_id,
+        transaction_id=ctx.transaction_id,
+        workflow=ctx.workflow.identifier,
+        status="completed" if ok else "failed",
+        subscribers=subscribers,
+        steps=steps,
+        resumed=run.resume is not None,
+    )
+
+
+async def run_cohort(
+    run: RunInput, cohort: list[str], extra: list[DetailRecord] | None = None, *, last: bool = False
+) -> RunResult:
+    """Run the notification workflow's steps for one cohort (the engine's unit of work).
+
+    ``last``: this cohort is the whole transaction, so its end is the transaction's completion."""
     ctx = run.context
     entry = code_workflow(ctx.workflow.identifier) if ctx.workflow.origin == "code" else None
     model = entry.payload_model if entry else AnyPayload
     runner = StepRunner(run, cohort, model.model_validate(ctx.payload))
+    ok = False
     try:
         await runner.run_definition()
+        ok = True
     finally:
-        await record_details(runner.take_details() + (extra or []))
+        done = completion(run, len(cohort), runner.summary, ok) if last else None
+        await record_details(runner.take_details() + (extra or []), done)
     return RunResult(subscribers=len(cohort), steps=runner.summary)
 
 
@@ -122,7 +145,7 @@ class NotificationWorkflow:
                 cohort = cohort + first.ids
         self.progress.total = len(cohort)
         self.progress.cohorts_started = 1
-        result = await run_cohort(run, cohort)
+        result = await run_cohort(run, cohort, last=True)
         self.progress.done = len(cohort)
         self.progress.cohorts_done = 1
         self.progress.steps = result.steps

@@ -8,6 +8,7 @@ from typing import Any
 
 from store.db import Database, utcnow
 from store.models import Subscriber
+from store.webhook_events import message_data
 from workflows.details import Detail, DetailStatus
 from workflows.models import DeliverInput, DeliverResult, DeliveryContext
 
@@ -46,6 +47,22 @@ class Batch:
     detail: Callable[..., None]
     #: The actor as the step was rendered with (enriched from its subscriber row): layouts see the same.
     actor: dict[str, Any] | None = None
+
+    def message_event(
+        self, r: Rendered, message_id: str | None, provider_id: str | None, **extra: Any
+    ) -> dict[str, Any]:
+        """The ``data`` of a ``message.*`` webhook event for ``r``'s message."""
+        ctx, step = self.context, self.request.step
+        return message_data(
+            message_id=message_id,
+            transaction_id=ctx.transaction_id,
+            subscriber_id=r.subscriber.subscriber_id,
+            workflow=ctx.workflow.identifier,
+            step_id=step.step_id,
+            channel=step.type,
+            provider_id=provider_id,
+            **extra,
+        )
 
     def message_row(self, r: Rendered, **extra: Any) -> dict[str, Any]:
         """The message row recorded for ``r`` (keyed by transaction, subscriber and step)."""

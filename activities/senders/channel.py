@@ -28,6 +28,7 @@ from store.db import utcnow
 from store.integrations import active_integrations
 from store.messages import existing_messages, record_messages
 from store.models import Integration, Message
+from store.webhook_events import MESSAGE_FAILED, MESSAGE_SENT, emit
 from workflows.details import Detail, DetailSource, DetailStatus
 
 UNCONFIRMED = Detail.MESSAGE_DELIVERY_UNCONFIRMED
@@ -258,6 +259,7 @@ class ProviderSender(Sender, ABC):
                 "sent",
                 integration=attempt.integration,
                 provider_message_id=outcome.provider_message_id,
+                event=(MESSAGE_SENT, batch.message_event(r, message_id, attempt.integration.provider_id)),
             )
             batch.result.sent.append(sid)
             batch.detail(
@@ -271,7 +273,9 @@ class ProviderSender(Sender, ABC):
             )
             return
         error = str(last_error) if last_error else "no provider accepted the message"
-        await self.settle(batch, message_id, "error", error=error)
+        provider = attempts[-1].integration.provider_id if attempts else None
+        failed = batch.message_event(r, message_id, provider, error=error[:500])
+        await self.settle(batch, message_id, "error", error=error, event=(MESSAGE_FAILED, failed))
         batch.result.failed.append(sid)
         batch.detail(
             sid,
@@ -325,7 +329,9 @@ class ProviderSender(Sender, ABC):
         integration: Integration | None = None,
         provider_message_id: str | None = None,
         error: str | None = None,
+        event: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
+        """Set the message's status; ``event`` is emitted as a webhook in the same transaction."""
         values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
         if integration is not None:
             values.update(provider_id=integration.provider_id, integration_id=integration.id)
@@ -335,3 +341,7 @@ class ProviderSender(Sender, ABC):
             values["error_text"] = error[:500]
         async with batch.db.session() as session:
             await session.exec(update(Message).where(col(Message.id) == message_id).values(**values))  # type: ignore[call-overload]
+            if event is not None:
+                await emit(
+                    session, environment_id=batch.context.environment_id, event=event[0], data=event[1]
+                )

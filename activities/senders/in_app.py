@@ -5,6 +5,7 @@ from __future__ import annotations
 from activities.senders.base import Batch, Sender
 from store.message_events import message_changed
 from store.messages import record_messages
+from store.webhook_events import MESSAGE_SENT, emit_many
 from workflows.details import Detail
 
 
@@ -25,6 +26,14 @@ class InAppSender(Sender):
                         event="created",
                         message_ids=[message_id],
                     )
+            await emit_many(
+                session,
+                environment_id=batch.context.environment_id,
+                events=[
+                    (MESSAGE_SENT, batch.message_event(r, ids.get(r.subscriber.id), "novu"))
+                    for r in batch.rendered
+                ],
+            )
         for r in batch.rendered:
             batch.result.sent.append(r.subscriber.id)
             batch.detail(r.subscriber.id, Detail.MESSAGE_CREATED, message_id=ids.get(r.subscriber.id))

@@ -26,4 +26,5 @@ ROUTER_MODULES = [
     "inbox",
     "inbox_preferences",
     "inbox_page",
+    "webhooks",
 ]

@@ -26,6 +26,7 @@ from store.preferences import (
 )
 from store.subscribers import get_subscriber
 from store.tenancy import EnvironmentRef
+from store.webhook_events import PREFERENCE_UPDATED, emit
 
 router = APIRouter(prefix="/v1/subscribers", tags=["preferences"])
 
@@ -133,6 +134,14 @@ async def update_workflow_preference(
             )
         except NothingToUpdate as exc:
             raise BadRequest(str(exc)) from exc
+        data = {
+            "subscriberId": subscriber_id,
+            "level": "template",
+            "workflowId": definition.trigger_identifier,
+            "enabled": row.enabled,
+            "channels": row.channels,
+        }
+        await emit(session, environment_id=env.id, event=PREFERENCE_UPDATED, data=data)
     return ok(workflow_preference_view(definition, row))
 
 
@@ -155,4 +164,11 @@ async def update_global_preference(
             )
         except NothingToUpdate as exc:
             raise BadRequest(str(exc)) from exc
+        data = {
+            "subscriberId": subscriber_id,
+            "level": "global",
+            "enabled": row.enabled,
+            "channels": row.channels,
+        }
+        await emit(session, environment_id=env.id, event=PREFERENCE_UPDATED, data=data)
     return ok(global_preference_view(row))

@@ -31,6 +31,13 @@ from store.subscribers import (
 )
 from store.tenancy import EnvironmentRef
 from store.views import subscriber_view
+from store.webhook_events import (
+    SUBSCRIBER_CREATED,
+    SUBSCRIBER_DELETED,
+    SUBSCRIBER_UPDATED,
+    emit,
+    emit_many,
+)
 
 router = APIRouter(prefix="/v1/subscribers", tags=["subscribers"])
 
@@ -175,6 +182,11 @@ async def apply_credentials(
     )
 
 
+def subscriber_event(sub: Subscriber) -> dict[str, Any]:
+    """What ``subscriber.*`` webhooks carry: the ids a consumer joins on."""
+    return {"subscriberId": sub.subscriber_id, "_id": sub.id}
+
+
 @router.get("")
 async def list_all(
     env: CurrentEnv, db: DbDep, page: str | None = Query(None), limit: str | None = Query(None)
@@ -195,7 +207,7 @@ async def list_all(
 async def create_subscriber(body: SubscriberBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     """Create, or update the non-null fields of an existing subscriber (Novu's upsert)."""
     async with db.session() as session:
-        sub, _ = await upsert_subscriber(
+        sub, created = await upsert_subscriber(
             session=session,
             environment_id=env.id,
             subscriber_id=body.subscriberId,
@@ -203,6 +215,8 @@ async def create_subscriber(body: SubscriberBody, env: CurrentEnv, db: DbDep) ->
         )
         for channel in body.channels or []:
             sub = await apply_credentials(session, env, sub, channel, append=True)
+        event = SUBSCRIBER_CREATED if created else SUBSCRIBER_UPDATED
+        await emit(session, environment_id=env.id, event=event, data=subscriber_event(sub))
     return ok(public(sub, env))
 
 
@@ -214,6 +228,12 @@ async def bulk_create(body: BulkBody, env: CurrentEnv, db: DbDep) -> dict[str, A
             session=session,
             environment_id=env.id,
             subscribers=[s.model_dump(exclude={"channels"}) for s in body.subscribers],
+        )
+        await emit_many(
+            session,
+            environment_id=env.id,
+            events=[(SUBSCRIBER_CREATED, {"subscriberId": s}) for s in created]
+            + [(SUBSCRIBER_UPDATED, {"subscriberId": s}) for s in updated],
         )
     return ok(
         {
@@ -244,6 +264,7 @@ async def put_subscriber(
         sub = await update_subscriber(
             session=session, row=sub, fields=body.model_dump(include=body.model_fields_set)
         )
+        await emit(session, environment_id=env.id, event=SUBSCRIBER_UPDATED, data=subscriber_event(sub))
     return ok(public(sub, env))
 
 
@@ -254,6 +275,7 @@ async def remove_subscriber(subscriber_id: str, env: CurrentEnv, db: DbDep) -> d
             session, env, subscriber_id, NotFound(f"Subscriber not found for id {subscriber_id}")
         )
         await delete_subscriber(session=session, row=sub)
+        await emit(session, environment_id=env.id, event=SUBSCRIBER_DELETED, data=subscriber_event(sub))
     return ok({"acknowledged": True, "status": "deleted"})
 
 

@@ -16,6 +16,7 @@ from api.errors import BadRequest, Conflict, NotFound, validation_messages
 from api.limits import check_steps
 from api.wire import ok, query_int
 from store.definitions import get_definition
+from store.webhook_events import WORKFLOW_CREATED, WORKFLOW_DELETED, WORKFLOW_UPDATED, emit
 from store.workflow_steps import camelize
 from store.workflows_store import (
     DefinitionError,
@@ -93,6 +94,11 @@ def fail(exc: DefinitionError) -> NoReturn:
     raise error(exc.message) from exc
 
 
+def workflow_event(row: Any, identifier: str | None = None) -> dict[str, Any]:
+    """What ``workflow.*`` webhooks carry: the definition's ``_id`` and trigger identifier."""
+    return {"_id": row.id, "workflowId": identifier or row.trigger_identifier, "name": row.name}
+
+
 async def view_one(db: Any, env: Any, row: Any) -> dict[str, Any]:
     async with db.session() as session:
         group = (
@@ -130,6 +136,7 @@ async def create_workflow(env: CurrentEnv, db: DbDep, body: Any = Body(None)) ->
     try:
         async with db.session() as session:
             row = await create_definition(session=session, environment_id=env.id, fields=fields)
+            await emit(session, environment_id=env.id, event=WORKFLOW_CREATED, data=workflow_event(row))
     except DefinitionError as exc:
         fail(exc)
     return ok(await view_one(db, env, row))
@@ -156,6 +163,7 @@ async def update_workflow(
             row = await update_definition(
                 session=session, environment_id=env.id, key=workflow_id, fields=fields
             )
+            await emit(session, environment_id=env.id, event=WORKFLOW_UPDATED, data=workflow_event(row))
     except DefinitionError as exc:
         fail(exc)
     return ok(await view_one(db, env, row))
@@ -164,7 +172,12 @@ async def update_workflow(
 async def delete_workflow(workflow_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     try:
         async with db.session() as session:
+            before = await get_definition(session=session, environment_id=env.id, key=workflow_id)
+            identifier = before.trigger_identifier if before is not None else None
             await delete_definition(session=session, environment_id=env.id, key=workflow_id)
+            if before is not None:
+                data = workflow_event(before, identifier)
+                await emit(session, environment_id=env.id, event=WORKFLOW_DELETED, data=data)
     except DefinitionError as exc:
         fail(exc)
     return ok(True)
@@ -180,6 +193,7 @@ async def update_status(
             row = await set_status(
                 session=session, environment_id=env.id, key=workflow_id, active=status.active
             )
+            await emit(session, environment_id=env.id, event=WORKFLOW_UPDATED, data=workflow_event(row))
     except DefinitionError as exc:
         fail(exc)
     return ok(await view_one(db, env, row))

@@ -3,6 +3,7 @@
 from store.models.channels import Integration, Layout
 from store.models.digests import CancelledTransaction, DigestEvent, ThrottleHit
 from store.models.messages import ExecutionDetail, Feed, Message, MessageEvent, Notification
+from store.models.operations import IdempotencyRecord, RateLimitWindow, WebhookDelivery, WebhookEndpoint
 from store.models.subscribers import Subscriber, SubscriberPreference, Topic, TopicSubscriber
 from store.models.tenancy import ApiKey, Environment, Organization, Tenant
 from store.models.workflows import NotificationGroup, WorkflowDefinition, WorkflowOverride
@@ -14,6 +15,7 @@ __all__ = [
     "Environment",
     "ExecutionDetail",
     "Feed",
+    "IdempotencyRecord",
     "Integration",
     "Layout",
     "Message",
@@ -21,12 +23,15 @@ __all__ = [
     "Notification",
     "NotificationGroup",
     "Organization",
+    "RateLimitWindow",
     "Subscriber",
     "SubscriberPreference",
     "Tenant",
     "ThrottleHit",
     "Topic",
     "TopicSubscriber",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WorkflowDefinition",
     "WorkflowOverride",
 ]
