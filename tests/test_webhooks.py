@@ -210,15 +210,21 @@ async def test_outbox_relay_delivers_rows_whose_start_was_lost(
 
 
 async def test_private_destinations_refused_by_default(env: Env) -> None:
-    for url in (
-        "http://127.0.0.1:9/x",
-        "http://10.1.2.3/x",
-        "http://169.254.169.254/latest",
-        "http://[::1]/",
-    ):
-        resp = await env.http.post("/v1/webhooks", json={"url": url})
-        assert resp.status_code == 400, (url, resp.text)
-        assert "private" in resp.json()["message"][0]
+    # The test stacks allow private destinations (their fakes live on loopback); production does not.
+    settings = env.stack.app.state.settings
+    settings.allow_private_destinations = False
+    try:
+        for url in (
+            "http://127.0.0.1:9/x",
+            "http://10.1.2.3/x",
+            "http://169.254.169.254/latest",
+            "http://[::1]/",
+        ):
+            resp = await env.http.post("/v1/webhooks", json={"url": url})
+            assert resp.status_code == 400, (url, resp.text)
+            assert "private" in resp.json()["message"][0]
+    finally:
+        settings.allow_private_destinations = True
     resp = await env.http.post("/v1/webhooks", json={"url": "ftp://example.com/"})
     assert resp.status_code == 400
     resp = await env.http.post("/v1/webhooks", json={"url": "https://example.com/h", "events": ["nope"]})
