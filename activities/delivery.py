@@ -171,9 +171,11 @@ class DeliveryActivities:
                 detail(sid, CONTENT_FAILED, "Failed", "Payload", raw={"error": str(exc)})
 
         sender = self.senders.get(step.type) or Sender()
-        await sender.deliver(Batch(self.db, ctx, request, rendered, notifications, result, detail))
-        async with self.db.session() as session:
-            await add_details(session=session, rows=details)
+        try:
+            await sender.deliver(Batch(self.db, ctx, request, rendered, notifications, result, detail))
+        finally:  # a retried activity keeps what this attempt did
+            async with self.db.session() as session:
+                await add_details(session=session, rows=details)
         return result
 
     def render(
