@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: dev test lint typecheck bench install migrate clean lock k8s
+.PHONY: dev test lint typecheck bench install migrate clean lock k8s mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy api workflows activities store tidings worker.py
+
+## Mutation testing (cosmic-ray) of the invariant modules; not part of `make test`: run before a release.
+## `make mutation MODULES=store/digests.py` for some modules. Writes docs/mutation-results.md.
+mutation: $(STAMP)
+	$(BIN)/python tests/mutation/run.py $(MODULES)
 
 ## Benchmarks: CI-friendly scale; `make bench FULL=1` for the full scale.
 bench: $(STAMP)

@@ -168,9 +168,11 @@ class DeliveryActivities:
                 )
 
         sender = self.senders.get(step.type) or Sender()
-        await sender.deliver(Batch(self.db, ctx, request, rendered, notifications, result, detail, actor))
-        async with self.db.session() as session:
-            await add_details(session=session, rows=details)
+        try:
+            await sender.deliver(Batch(self.db, ctx, request, rendered, notifications, result, detail, actor))
+        finally:  # a retried activity keeps what this attempt did
+            async with self.db.session() as session:
+                await add_details(session=session, rows=details)
         return result
 
     async def notification_ids(self, session: Any, ctx: DeliveryContext, ids: list[str]) -> dict[str, str]:

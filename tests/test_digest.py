@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 
 from store.digests import accumulator_id
 from tests.support import Env, Stack, eventually
-from tests.timing_support import define, details, digest, in_app, in_app_contents, step
+from tests.timing_support import define, details, digest, in_app, in_app_contents, step, time_skipping_stack
 from workflows.models import DIGEST_ACCUMULATOR_WORKFLOW, AccumulatorInput, DigestSignal
 
 
@@ -121,45 +124,75 @@ async def test_concurrent_digest_and_throttle_on_both_backends(any_stack: Stack)
     assert await in_app_contents(env, "any") == ["6"]
 
 
-async def test_long_window_continues_as_new_without_losing_events(env: Env) -> None:
+async def run_chain(client: Client, workflow_id: str, first_run: str) -> list[str]:
+    """The runs of one workflow ID, following continue-as-new from ``first_run`` (from each run's own
+    history, so it does not depend on visibility)."""
+    runs = [first_run]
+    while True:
+        history = await client.get_workflow_handle(workflow_id, run_id=runs[-1]).fetch_history()
+        last = history.events[-1]
+        if last.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            assert last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, last
+            return runs
+        runs.append(last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id)
+
+
+async def test_long_window_continues_as_new_without_losing_events(stack: Stack) -> None:
     """An accumulator that received ``max_events_per_run`` events continues-as-new mid-window, carrying
-    them: history stays bounded and the window still sends once with every event."""
-    workflow_row = await define(
-        env, "digest-can", [digest(amount=5), in_app("after", "{{ step.total_count }}")]
-    )
-    resp = await env.http.post("/v1/subscribers", json={"subscriberId": "can"})
-    assert resp.status_code == 201, resp.text
-    internal = (await env.sql("select id from subscribers where environment_id = :e", e=env.id))[0][0]
-    accumulator = accumulator_id(
-        environment_id=env.id,
-        workflow_id=workflow_row,
-        step_id="digest",
-        subscriber_id=internal,
-        key_value=None,
-    )
-    client = env.stack.client
-    # Started ahead of the triggers with a low limit; the triggers' signal-with-start reach this run.
-    await client.start_workflow(
-        DIGEST_ACCUMULATOR_WORKFLOW,
-        AccumulatorInput(
-            environment_id=env.id, subscriber_id=internal, step_id="digest", max_events_per_run=3
-        ),
-        id=accumulator,
-        task_queue=env.stack.settings.task_queue,
-        start_signal="add",
-        start_signal_args=[
-            DigestSignal(transaction_id="can-0", window_end=datetime.now(UTC) + timedelta(seconds=8))
-        ],
-    )
-    for i in range(8):
-        assert (await env.trigger("digest-can", "can", {"i": i}, transactionId=f"can-{i}")).status_code == 201
-    assert await wait_messages(env, "can", 1) == ["8"]
+    them: history stays bounded and the window still sends once with every event.
 
-    async def runs() -> int | None:
-        found = [w async for w in client.list_workflows(f'WorkflowId = "{accumulator}"')]
-        return len(found) if len(found) >= 3 else None  # 8 events, at most 3 per run
-
-    await eventually(runs)
+    The window is closed by moving the time-skipping server's clock, after every event joined, so no
+    event can miss it. The accumulator checks its count once per workflow task, so a run may take more
+    than ``max_events_per_run`` signals before it continues: only "more than one run" is guaranteed."""
+    async with time_skipping_stack(stack) as (skipping, server):
+        env = await skipping.new_env()
+        workflow_row = await define(
+            env, "digest-can", [digest(amount=5), in_app("after", "{{ step.total_count }}")]
+        )
+        resp = await env.http.post("/v1/subscribers", json={"subscriberId": "can"})
+        assert resp.status_code == 201, resp.text
+        internal = (await env.sql("select id from subscribers where environment_id = :e", e=env.id))[0][0]
+        accumulator = accumulator_id(
+            environment_id=env.id,
+            workflow_id=workflow_row,
+            step_id="digest",
+            subscriber_id=internal,
+            key_value=None,
+        )
+        client = skipping.client
+        # Started ahead of the triggers with a low limit; the triggers' signal-with-start reach this run.
+        window_end = await server.get_current_time() + timedelta(hours=1)
+        handle = await client.start_workflow(
+            DIGEST_ACCUMULATOR_WORKFLOW,
+            AccumulatorInput(
+                environment_id=env.id, subscriber_id=internal, step_id="digest", max_events_per_run=3
+            ),
+            id=accumulator,
+            task_queue=skipping.settings.task_queue,
+            start_signal="add",
+            start_signal_args=[DigestSignal(transaction_id="can-0", window_end=window_end)],
+        )
+        first_run = (await handle.describe()).run_id  # before any trigger: it cannot have continued
+        for i in range(8):
+            resp = await env.trigger("digest-can", "can", {"i": i}, transactionId=f"can-{i}")
+            assert resp.status_code == 201
+            await env.settle(f"can-{i}")
+        pending = await env.sql(
+            "select count(*) from digest_events where environment_id = :e and status = 'pending'", e=env.id
+        )
+        assert pending[0][0] == 8
+        assert await in_app_contents(env, "can") == []  # the window is still open
+        await server.sleep(timedelta(hours=2))
+        assert await wait_messages(env, "can", 1) == ["8"]
+        runs = await run_chain(client, accumulator, first_run)
+        assert len(runs) >= 2  # 8 events, 3 per run at the least: it continued as new mid-window
+        fired = await env.sql(
+            "select count(distinct fired_by), count(*) from digest_events where environment_id = :e "
+            "and status = 'fired'",
+            e=env.id,
+        )
+        assert list(fired[0]) == [1, 8]  # one window, every event
+        assert await in_app_contents(env, "can") == ["8"]  # the chain completed: nothing more comes
 
 
 async def test_events_across_window_boundaries_are_sent_once(env: Env) -> None:

@@ -12,13 +12,19 @@ from workflows.paths import deep_merge as deep_merge  # the adapters merge ``ext
 class ProviderError(Exception):
     """A provider refused or failed a send. ``permanent`` errors are neither retried nor failed over.
 
-    The message never carries credentials or webhook URLs: it is written to execution details.
+    ``in_flight`` means the provider is still processing an earlier request with the same idempotency
+    key: the message may be on its way, so it must be asked again later (same key), never sent through
+    another integration. The message never carries credentials or webhook URLs: it is written to
+    execution details.
     """
 
-    def __init__(self, message: str, *, permanent: bool, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool, status: int | None = None, in_flight: bool = False
+    ) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent and not in_flight
         self.status = status
+        self.in_flight = in_flight
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any, ClassVar
 
-from activities.providers.base import EmailMessage, EmailProvider, SendResult, deep_merge
+from activities.providers.base import EmailMessage, EmailProvider, ProviderError, SendResult, deep_merge
 from activities.providers.http import HttpAdapter, json_or_empty, sender
 
 
@@ -180,10 +180,27 @@ class ResendProvider(HttpAdapter, EmailProvider):
         headers = {"Authorization": f"Bearer {credentials.get('apiKey', '')}"}
         if message.idempotency_key:
             headers["Idempotency-Key"] = message.idempotency_key
-        response = await self.call(
-            "POST",
-            f"{self.base_url(credentials)}/emails",
-            headers=headers,
-            json=deep_merge(body, message.extra),
-        )
+        try:
+            response = await self.call(
+                "POST",
+                f"{self.base_url(credentials)}/emails",
+                headers=headers,
+                json=deep_merge(body, message.extra),
+            )
+        except ProviderError as exc:
+            if exc.status != 409:
+                raise
+            raise resend_conflict(exc) from exc
         return SendResult(provider_message_id=json_or_empty(response).get("id"))
+
+
+def resend_conflict(exc: ProviderError) -> ProviderError:
+    """Resend's two idempotency 409s. ``invalid_idempotent_request`` (the key was used with another
+    payload) is a real error: retrying cannot help and another provider would send a second copy.
+    Any other 409 (``concurrent_idempotent_requests``: the first request is still in progress) means
+    "ask again later with the same key"."""
+    if "invalid_idempotent_request" in str(exc):
+        return ProviderError(
+            f"{exc} (idempotency key reused with another payload)", permanent=True, status=409
+        )
+    return ProviderError(str(exc), permanent=False, status=409, in_flight=True)

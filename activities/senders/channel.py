@@ -35,6 +35,12 @@ UNCONFIRMED = Detail.MESSAGE_DELIVERY_UNCONFIRMED
 NO_INTEGRATION = Detail.SUBSCRIBER_NO_ACTIVE_INTEGRATION
 
 
+class ProviderInFlight(Exception):
+    """A provider that de-duplicates on our key is still processing an earlier request with it. The
+    message stays ``sending`` on that integration and the activity fails, so Temporal retries it later
+    with the same key; failing over instead could deliver a second copy."""
+
+
 class MissingRecipient(Exception):
     """The subscriber lacks the address, token or webhook this channel needs (not a failure)."""
 
@@ -152,7 +158,10 @@ class ProviderSender(Sender, ABC):
             async with gate:
                 await self.deliver_one(batch, r, done.get(r.subscriber.id), integrations, shared)
 
-        await asyncio.gather(*(one(r) for r in batch.rendered))
+        outcomes = await asyncio.gather(*(one(r) for r in batch.rendered), return_exceptions=True)
+        for outcome in outcomes:  # every subscriber was handled first: the others' rows are settled
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def deliver_one(
         self,
@@ -249,6 +258,10 @@ class ProviderSender(Sender, ABC):
                     break
                 continue
             last_error = outcome
+            if outcome.in_flight:
+                raise ProviderInFlight(
+                    f"{integ.provider_id} is still processing an earlier request for this message"
+                )
             if outcome.permanent and self.mode == "failover":
                 break  # invalid recipient or rejected credentials: another provider would not help
         if sent:
