@@ -74,20 +74,37 @@ async def message_changed(
     *, session: AsyncSession, environment_id: str, subscriber_id: str, event: str, message_ids: list[str]
 ) -> None:
     """Announce that ``message_ids`` of one subscriber changed by ``event`` (one of :data:`EVENTS`)."""
-    if event not in EVENTS:
-        raise ValueError(f"unknown message event {event!r}")
     ids = list(message_ids) if len(message_ids) <= MAX_IDS else None
-    change = MessageChange(environment_id, subscriber_id, event, ids)
+    await announce(session=session, changes=[MessageChange(environment_id, subscriber_id, event, ids)])
+
+
+async def announce(*, session: AsyncSession, changes: list[MessageChange]) -> None:
+    """Announce several changes in one statement (a cohort's in-app step creates hundreds at once)."""
+    if not changes:
+        return
+    unknown = {c.event for c in changes} - EVENTS
+    if unknown:
+        raise ValueError(f"unknown message events {sorted(unknown)}")
     bind = session.bind
     if bind is not None and bind.dialect.name == "postgresql":
         await session.execute(
-            text("SELECT pg_notify(:channel, :payload)"), {"channel": PG_CHANNEL, "payload": change.to_json()}
+            text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
+            {"channel": PG_CHANNEL, "payloads": [c.to_json() for c in changes]},
         )
     else:
-        session.add(
-            MessageEvent(
-                environment_id=environment_id, subscriber_id=subscriber_id, event=event, message_ids=ids
-            )
+        now = utcnow()
+        await session.execute(
+            MessageEvent.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {
+                    "environment_id": c.environment_id,
+                    "subscriber_id": c.subscriber_id,
+                    "event": c.event,
+                    "message_ids": c.message_ids,
+                    "created_at": now,
+                }
+                for c in changes
+            ],
         )
 
 

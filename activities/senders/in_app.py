@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from activities.senders.base import Batch, Sender
-from store.message_events import message_changed
+from store.message_events import MessageChange, announce
 from store.messages import record_messages
 
 
@@ -14,16 +14,13 @@ class InAppSender(Sender):
             ids = await record_messages(db=batch.db, session=session, rows=rows)
             # Announced in the same transaction: the Inbox sockets hear of exactly what commits. A retried
             # activity announces again; the API drops "created" events it already delivered.
-            for r in batch.rendered:
-                message_id = ids.get(r.subscriber.id)
-                if message_id is not None:
-                    await message_changed(
-                        session=session,
-                        environment_id=batch.context.environment_id,
-                        subscriber_id=r.subscriber.id,
-                        event="created",
-                        message_ids=[message_id],
-                    )
+            await announce(
+                session=session,
+                changes=[
+                    MessageChange(batch.context.environment_id, sid, "created", [mid])
+                    for sid, mid in ids.items()
+                ],
+            )
         for r in batch.rendered:
             batch.result.sent.append(r.subscriber.id)
             batch.detail(r.subscriber.id, "Message created", message_id=ids.get(r.subscriber.id))
