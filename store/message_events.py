@@ -1,7 +1,8 @@
 """The one place every change of an in-app message ends: created by the worker, or marked
 seen/read/archived/snoozed/deleted/acted on through the Inbox or the v1 routes.
 
-:func:`message_changed` is called inside the transaction that made the change, so an announcement is
+:func:`message_changed` (one subscriber's change) and :func:`announce` (many at once; the one place both end
+in) are called inside the transaction that made the change, so an announcement is
 delivered exactly when the change commits and never for a rolled-back one. The hand-over to the API
 processes that hold the subscribers' sockets (``api/realtime.py``):
 
@@ -10,7 +11,7 @@ processes that hold the subscribers' sockets (``api/realtime.py``):
 - SQLite (``make dev``): a row in ``message_events`` that API processes poll; no external service, and it
   works across the worker/API process boundary on the one database file. Rows are pruned after minutes.
 
-Outbound webhooks on message events belong here too: this is the single entry point.
+Outbound webhooks on message events belong in :func:`announce` too: it is the single entry point.
 """
 
 from __future__ import annotations
