@@ -120,3 +120,22 @@ async def test_deleting_a_transaction_tells_every_subscribers_socket(
         finally:
             for sock in socks:
                 await sock.close()
+
+
+def test_session_tokens_are_redacted_from_server_logs() -> None:
+    """uvicorn logs a websocket's URL; the Inbox token ``@novu/js`` puts in it must not reach the log."""
+    import logging
+
+    from api.realtime import RedactTokens
+
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        "",
+        0,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:1", "/socket.io/?token=eyJ.abc.def&EIO=4&transport=websocket"),
+        None,
+    )
+    assert RedactTokens().filter(record)
+    assert "eyJ" not in record.getMessage() and "token=[redacted]&EIO=4" in record.getMessage()
