@@ -16,7 +16,7 @@ from temporalio.client import Client
 from api import errors
 from api.inbox_cors import InboxCors
 from api.limits import DoorGuard
-from api.realtime import Realtime
+from api.realtime import Realtime, redact_tokens_in_server_logs
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from api.unavailable import with_deadline
@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
     )
     # The Inbox's socket.io endpoint; its database is the app's, set when the lifespan starts.
     realtime = Realtime(settings=settings)
+    redact_tokens_in_server_logs()
     app.state.realtime = realtime
     app.mount("/socket.io", realtime)  # type: ignore[arg-type]
     errors.install(app)

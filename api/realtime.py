@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections import OrderedDict
 from typing import Any
 from urllib.parse import parse_qs
@@ -39,6 +40,28 @@ UNSEEN = InboxFilter(seen=False, archived=False)
 #: "created" ids already pushed (a retried worker activity announces its messages again).
 _REMEMBERED = 20_000
 _PRUNE_EVERY = 60.0
+
+
+class RedactTokens(logging.Filter):
+    """uvicorn logs a websocket's URL, and ``@novu/js`` puts the session token in it: keep it out of logs."""
+
+    _TOKEN = re.compile(r"token=[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(
+                self._TOKEN.sub("token=[redacted]", a) if isinstance(a, str) else a for a in record.args
+            )
+        if isinstance(record.msg, str) and "token=" in record.msg:
+            record.msg = self._TOKEN.sub("token=[redacted]", record.msg)
+        return True
+
+
+def redact_tokens_in_server_logs() -> None:
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
 
 
 def room_of(environment_id: str, subscriber_id: str) -> str:

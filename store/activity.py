@@ -9,7 +9,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.db import utcnow
-from store.message_events import message_changed
+from store.message_events import MAX_IDS, MessageChange, announce
 from store.models import ExecutionDetail, Message, Notification, Subscriber, WorkflowDefinition
 
 
@@ -48,14 +48,11 @@ async def _announce_deleted(session: AsyncSession, environment_id: str, where: l
     by_subscriber: dict[str, list[str]] = {}
     for subscriber_id, message_id in (await session.exec(stmt)).all():
         by_subscriber.setdefault(subscriber_id, []).append(message_id)
-    for subscriber_id, ids in sorted(by_subscriber.items()):
-        await message_changed(
-            session=session,
-            environment_id=environment_id,
-            subscriber_id=subscriber_id,
-            event="deleted",
-            message_ids=ids,
-        )
+    changes = [
+        MessageChange(environment_id, subscriber_id, "deleted", ids if len(ids) <= MAX_IDS else None)
+        for subscriber_id, ids in sorted(by_subscriber.items())
+    ]
+    await announce(session=session, changes=changes)
 
 
 async def delete_message(*, session: AsyncSession, environment_id: str, message_id: str) -> bool:

@@ -1,7 +1,8 @@
 """The one place every change of an in-app message ends: created by the worker, or marked
 seen/read/archived/snoozed/deleted/acted on through the Inbox or the v1 routes.
 
-:func:`message_changed` is called inside the transaction that made the change, so an announcement is
+:func:`message_changed` (one subscriber's change) and :func:`announce` (many at once; the one place both end
+in) are called inside the transaction that made the change, so an announcement is
 delivered exactly when the change commits and never for a rolled-back one. The hand-over to the API
 processes that hold the subscribers' sockets (``api/realtime.py``):
 
@@ -10,7 +11,7 @@ processes that hold the subscribers' sockets (``api/realtime.py``):
 - SQLite (``make dev``): a row in ``message_events`` that API processes poll; no external service, and it
   works across the worker/API process boundary on the one database file. Rows are pruned after minutes.
 
-Outbound webhooks on message events belong here too: this is the single entry point.
+Outbound webhooks on message events belong in :func:`announce` too: it is the single entry point.
 """
 
 from __future__ import annotations
@@ -74,20 +75,37 @@ async def message_changed(
     *, session: AsyncSession, environment_id: str, subscriber_id: str, event: str, message_ids: list[str]
 ) -> None:
     """Announce that ``message_ids`` of one subscriber changed by ``event`` (one of :data:`EVENTS`)."""
-    if event not in EVENTS:
-        raise ValueError(f"unknown message event {event!r}")
     ids = list(message_ids) if len(message_ids) <= MAX_IDS else None
-    change = MessageChange(environment_id, subscriber_id, event, ids)
+    await announce(session=session, changes=[MessageChange(environment_id, subscriber_id, event, ids)])
+
+
+async def announce(*, session: AsyncSession, changes: list[MessageChange]) -> None:
+    """Announce several changes in one statement (a cohort's in-app step creates hundreds at once)."""
+    if not changes:
+        return
+    unknown = {c.event for c in changes} - EVENTS
+    if unknown:
+        raise ValueError(f"unknown message events {sorted(unknown)}")
     bind = session.bind
     if bind is not None and bind.dialect.name == "postgresql":
         await session.execute(
-            text("SELECT pg_notify(:channel, :payload)"), {"channel": PG_CHANNEL, "payload": change.to_json()}
+            text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
+            {"channel": PG_CHANNEL, "payloads": [c.to_json() for c in changes]},
         )
     else:
-        session.add(
-            MessageEvent(
-                environment_id=environment_id, subscriber_id=subscriber_id, event=event, message_ids=ids
-            )
+        now = utcnow()
+        await session.execute(
+            MessageEvent.__table__.insert(),  # type: ignore[attr-defined]
+            [
+                {
+                    "environment_id": c.environment_id,
+                    "subscriber_id": c.subscriber_id,
+                    "event": c.event,
+                    "message_ids": c.message_ids,
+                    "created_at": now,
+                }
+                for c in changes
+            ],
         )
 
 

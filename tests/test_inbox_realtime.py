@@ -97,3 +97,45 @@ async def test_sockets_need_a_valid_token_and_are_capped(stack: Stack, temporal_
         assert (await env.http.delete("/v1/subscribers/cap")).status_code == 200
         with pytest.raises(socketio.exceptions.ConnectionError):
             await SocketInbox().connect(url, session["token"])
+
+
+async def test_deleting_a_transaction_tells_every_subscribers_socket(
+    stack: Stack, temporal_address: str
+) -> None:
+    """``DELETE /v1/messages/transaction/{id}`` (server side) reaches each recipient's socket."""
+    env = await stack.new_env()
+    await in_app_workflow(stack, env)
+    _, ann = await open_session(env, "ann")
+    _, bob = await open_session(env, "bob")
+    resp = await env.trigger("comment", ["ann", "bob"], {"name": "x"}, transactionId="tx-del")
+    assert resp.status_code == 201
+    await env.settle("tx-del")
+    async with serve_api(stack, temporal_address) as url:
+        socks = [await SocketInbox().connect(url, s["token"]) for s in (ann, bob)]
+        try:
+            assert (await env.http.delete("/v1/messages/transaction/tx-del")).status_code == 204
+            for sock in socks:
+                await sock.wait_for("unread_count_changed", lambda d: d["unreadCount"] == 0)
+                assert sock.of("notification_received") == []
+        finally:
+            for sock in socks:
+                await sock.close()
+
+
+def test_session_tokens_are_redacted_from_server_logs() -> None:
+    """uvicorn logs a websocket's URL; the Inbox token ``@novu/js`` puts in it must not reach the log."""
+    import logging
+
+    from api.realtime import RedactTokens
+
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        "",
+        0,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:1", "/socket.io/?token=eyJ.abc.def&EIO=4&transport=websocket"),
+        None,
+    )
+    assert RedactTokens().filter(record)
+    assert "eyJ" not in record.getMessage() and "token=[redacted]&EIO=4" in record.getMessage()

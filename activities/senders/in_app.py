@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from activities.senders.base import Batch, Sender
-from store.message_events import message_changed
+from store.message_events import MessageChange, announce
 from store.messages import record_messages
 from store.webhook_events import MESSAGE_SENT, emit_many
 from workflows.details import Detail
@@ -16,16 +16,13 @@ class InAppSender(Sender):
             ids = await record_messages(db=batch.db, session=session, rows=rows)
             # Announced in the same transaction: the Inbox sockets hear of exactly what commits. A retried
             # activity announces again; the API drops "created" events it already delivered.
-            for r in batch.rendered:
-                message_id = ids.get(r.subscriber.id)
-                if message_id is not None:
-                    await message_changed(
-                        session=session,
-                        environment_id=batch.context.environment_id,
-                        subscriber_id=r.subscriber.id,
-                        event="created",
-                        message_ids=[message_id],
-                    )
+            await announce(
+                session=session,
+                changes=[
+                    MessageChange(batch.context.environment_id, sid, "created", [mid])
+                    for sid, mid in ids.items()
+                ],
+            )
             await emit_many(
                 session,
                 environment_id=batch.context.environment_id,

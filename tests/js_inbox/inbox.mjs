@@ -65,7 +65,7 @@ if (socketResult.error) throw socketResult.error;
 const trigger = await fetch(`${API_URL}/v1/events/trigger`, {
   method: "POST",
   headers: { Authorization: `ApiKey ${API_KEY}`, "Content-Type": "application/json" },
-  body: JSON.stringify({ name: "comment", to: SUBSCRIBER_ID, payload: { name: "live" } }),
+  body: JSON.stringify({ name: process.env.TRIGGER_NAME || "comment", to: SUBSCRIBER_ID, payload: { name: "live" } }),
 });
 report.triggerStatus = trigger.status;
 const live = await withTimeout(received, 20000, "notification_received");
