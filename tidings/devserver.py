@@ -67,26 +67,6 @@ def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing is listening on {host}:{port} after {timeout:.0f}s")
 
 
-def set_retention(address: str, namespace: str, hours: int) -> None:
-    """Keep finished executions (and so transactionId de-duplication) for ``hours``."""
-    subprocess.run(
-        [
-            temporal_binary(),
-            "operator",
-            "namespace",
-            "update",
-            "--address",
-            address,
-            "--retention",
-            f"{hours}h",
-            namespace,
-        ],
-        check=False,
-        capture_output=True,
-        timeout=30,
-    )
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
