@@ -53,6 +53,7 @@ def run_dev(settings: Settings) -> None:
     from tidings.devserver import (
         Child,
         DevError,
+        check_embedded,
         check_ports_free,
         dev_server_args,
         wait_until_listening,
@@ -68,6 +69,7 @@ def run_dev(settings: Settings) -> None:
     if with_mailbox:
         ports["the dev mailbox"] = (settings.smtp_host, settings.smtp_port)
     try:
+        check_embedded(with_mailbox=with_mailbox)
         check_ports_free(ports)
     except DevError as err:
         print(f"tidings dev: cannot start: {err}", file=sys.stderr, flush=True)
