@@ -120,6 +120,21 @@ async def test_worker_gives_up_with_a_reason_when_temporal_never_comes(tmp_path:
     assert "Fatal Python error" not in err and "Traceback" not in err
 
 
+async def test_api_waits_for_temporal_then_gives_up_with_a_reason(tmp_path: Path) -> None:
+    env = cli_env(
+        temporal_address=f"127.0.0.1:{free_port()}",
+        data_dir=str(tmp_path),
+        api_port=str(free_port()),
+        startup_timeout_seconds="3",
+    )
+    assert (await run_cli("migrate", env=env))[0] == 0
+    code, _, err = await run_cli("api", env=env)
+    assert code == 1, err
+    assert "waiting for Temporal at" in err and "retrying in" in err
+    assert "tidings api: cannot start: Temporal at" in err and "was not ready within 3s" in err
+    assert "Fatal Python error" not in err and "Traceback" not in err
+
+
 async def test_worker_waits_for_migrations_and_says_so(tmp_path: Path) -> None:
     env = cli_env(data_dir=str(tmp_path), startup_timeout_seconds="2")
     code, _, err = await run_cli("worker", env=env)

