@@ -111,8 +111,11 @@ async def test_every_start_prints_the_environment_and_a_runnable_keys_command(tm
         found = re.search(r"Environment +Development +id (\w+) +applicationIdentifier (\S+)", banner)
         assert found is not None, banner
         env_id, identifier = found.groups()
-        key = re.search(r"API key +(\w{32}) +\(shown once; `(.+) keys create` makes another\)", banner)
+        # Captured output (not a terminal): the key goes to a 0600 file, never into the log.
+        key = re.search(r"API key +in (\S+) \(mode 0600\); `(.+) keys create` makes another", banner)
         assert key is not None, banner
+        stored = await asyncio.to_thread(Path(key.group(1)).read_text)
+        assert re.fullmatch(r"\w{32}\n", stored) and stored.strip() not in banner
         command = key.group(2)
         assert await asyncio.to_thread((ROOT / command).is_file), command  # relative to where dev ran
     finally:

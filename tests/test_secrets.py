@@ -99,7 +99,7 @@ async def test_bootstrap_does_not_copy_the_operator_smtp_login(stack: Stack) -> 
     smtp = next(r for r in rows if r.provider_id == "nodemailer")
     credentials = CredentialCipher(settings.secret_key).decrypt(smtp.credentials_encrypted)
     assert "operator-pass" not in str(credentials) and "operator" not in str(credentials.get("user", ""))
-    assert credentials["host"] == settings.smtp_host and credentials["port"] == settings.smtp_port
+    assert credentials["host"] == settings.smtp_host and str(credentials["port"]) == str(settings.smtp_port)
 
 
 def _mail(to: str) -> EmailMessage:
