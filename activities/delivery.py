@@ -1,7 +1,9 @@
 """Delivering one channel step to a cohort: conditions, preferences, variants, rendering, then the sender.
 
 Everything is done for the whole cohort with bulk reads; conditions and variants are decided per subscriber,
-and a subscriber whose template fails is recorded as failed without affecting the others.
+and a subscriber whose template fails is recorded as failed without affecting the others. Filters and
+templates are tenant code: they run in the render sandbox (:mod:`activities.sandbox`), one call per cohort,
+within a time, memory and output budget; running out of it fails that subscriber's step, nothing retries.
 """
 
 from __future__ import annotations

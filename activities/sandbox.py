@@ -90,6 +90,7 @@ class SandboxPool:
         self._idle: list[_Child] = []
         self._slots: asyncio.Semaphore | None = None
         self._per_env: dict[str, asyncio.Semaphore] = {}
+        self._users: dict[str, int] = {}
         self._all: set[_Child] = set()
         SandboxPool._pools.add(self)
 
@@ -102,14 +103,20 @@ class SandboxPool:
         if self._slots is None:
             self._slots = asyncio.Semaphore(max(1, self.budget.processes))
         per_env = self._per_env.setdefault(tenant, asyncio.Semaphore(max(1, self.budget.processes - 1)))
-        async with per_env, self._slots:
-            child = self._idle.pop() if self._idle else None
-            try:
-                results, child = await self._run(child, kind, shared, items)
-            finally:
-                if child is not None and child.alive:
-                    self._idle.append(child)
-            return results
+        self._users[tenant] = self._users.get(tenant, 0) + 1
+        try:
+            async with per_env, self._slots:
+                child = self._idle.pop() if self._idle else None
+                try:
+                    results, child = await self._run(child, kind, shared, items)
+                finally:
+                    if child is not None and child.alive:
+                        self._idle.append(child)
+                return results
+        finally:
+            self._users[tenant] -= 1
+            if not self._users[tenant]:  # nobody holds or waits for it: forget the environment
+                del self._users[tenant], self._per_env[tenant]
 
     async def _run(
         self, child: _Child | None, kind: str, shared: dict[str, Any], items: list[dict[str, Any]]

@@ -150,3 +150,30 @@ async def test_another_tenants_trigger_is_delivered_while_a_bomb_renders(stack: 
     assert all(r[0] == "Failed" and "budget" in json.dumps(r[1]) for r in rows), rows  # time or memory
     for v in victims:
         assert await in_app_contents(bomber, v) == []
+
+
+async def test_an_action_step_filter_over_budget_fails_for_the_subscriber(env: Env) -> None:
+    """``ALL_IN`` of a 20,000-item payload list against 20,000 expected values is 4·10⁸ comparisons —
+    minutes on the worker's event loop before (and the local activity retried after each timeout). Now the
+    filter runs out of its budget in the sandbox: recorded as a failed filter, and the step is skipped."""
+    big = list(range(20_000))
+    condition = {"on": "payload", "field": "ids", "operator": "ALL_IN", "value": [-1, *big[1:]]}
+    delay = {
+        "_id": "wait",
+        "uuid": "wait",
+        "active": True,
+        "template": {"type": "delay", "content": ""},
+        "metadata": {"type": "regular", "amount": 30, "unit": "seconds"},
+        "filters": [{"children": [condition]}],
+    }
+    await define(env, "filtered-delay", [delay, in_app("after", "Done")])
+    resp = await env.trigger("filtered-delay", "fay", {"ids": big}, transactionId="fd-1")
+    assert resp.status_code == 201, resp.text
+    await env.settle("fd-1", timeout=60)
+    rows = await env.sql(
+        "select status, raw from execution_details where environment_id = :e and detail = :t",
+        e=env.id,
+        t="Step filters could not be evaluated",
+    )
+    assert len(rows) == 1 and rows[0][0] == "Failed" and "time budget" in json.dumps(rows[0][1])
+    assert await in_app_contents(env, "fay") == ["Done"]  # the delay was filtered out, the rest ran
