@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
 from api import errors
@@ -44,11 +45,13 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
             if own_db:
                 await app.state.db.dispose()
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) are served from the fastapi-offline package's files, not a CDN.
+    app = FastAPIOffline(
         title="Tidings",
         version="0.1.0",
         description="Novu's v1 API on durable Temporal workflows.",
         lifespan=lifespan,
+        static_url="/docs/assets",
     )
     errors.install(app)
     for router in ROUTERS:

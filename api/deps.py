@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 from temporalio.client import Client
 
 from api.errors import Unauthorized
@@ -28,7 +29,19 @@ def get_temporal(request: Request) -> Client:
     return request.app.state.temporal  # type: ignore[no-any-return]
 
 
-async def current_environment(request: Request) -> EnvironmentRef:
+#: The OpenAPI ``ApiKey`` security scheme (Swagger's Authorize button). It only documents the header:
+#: :func:`current_environment` reads and checks it itself, to answer with Novu's exact 401 messages.
+API_KEY_SCHEME = APIKeyHeader(
+    name="Authorization",
+    scheme_name="ApiKey",
+    description="`ApiKey <your API key>` (the environment's secret key)",
+    auto_error=False,
+)
+
+
+async def current_environment(
+    request: Request, _documented: Annotated[str | None, Security(API_KEY_SCHEME)] = None
+) -> EnvironmentRef:
     """``Authorization: ApiKey <key>`` → the key's environment, with Novu's exact 401 messages."""
     header = request.headers.get("authorization")
     if header is None:
