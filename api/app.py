@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
 from api import errors
+from api.deps import key_cache
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from store.db import Database
@@ -31,7 +32,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         app.state.db = db or Database(settings.resolved_database_url())
         app.state.temporal = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
         app.state.settings = settings
-        app.state.key_cache = {}
+        app.state.key_cache = key_cache()
         app.state.triggers = TriggerService(
             db=app.state.db,
             temporal=app.state.temporal,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
+from cachetools import TTLCache
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from temporalio.client import Client
@@ -14,7 +14,15 @@ from store.db import Database
 from store.tenancy import EnvironmentRef, environment_for_key, hash_key
 from tidings.settings import Settings
 
-_KEY_CACHE_TTL = 60.0
+#: A revoked key keeps working for at most this long on an API process that saw it.
+KEY_CACHE_TTL_SECONDS = 60.0
+#: Bounded, so a flood of distinct keys cannot grow the API's memory (least recently used go first).
+KEY_CACHE_SIZE = 10_000
+
+
+def key_cache() -> TTLCache[str, EnvironmentRef]:
+    """API-key hash → environment, for ``KEY_CACHE_TTL_SECONDS``; one per app."""
+    return TTLCache(maxsize=KEY_CACHE_SIZE, ttl=KEY_CACHE_TTL_SECONDS)
 
 
 def get_db(request: Request) -> Database:
@@ -52,18 +60,17 @@ async def current_environment(
     key = key.strip()
     if scheme == "Bearer" or not key:
         raise Unauthorized("Unauthorized")
-    cache: dict[str, tuple[EnvironmentRef, float]] = request.app.state.key_cache
+    cache: TTLCache[str, EnvironmentRef] = request.app.state.key_cache
     digest = hash_key(key)
     hit = cache.get(digest)
-    now = time.monotonic()
-    if hit is not None and hit[1] > now:
-        return hit[0]
+    if hit is not None:
+        return hit
     db: Database = request.app.state.db
     async with db.session() as session:
         env = await environment_for_key(session=session, key=key)
     if env is None:
         raise Unauthorized("API Key not found")
-    cache[digest] = (env, now + _KEY_CACHE_TTL)
+    cache[digest] = env
     return env
 
 
