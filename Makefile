@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: dev test lint typecheck bench install migrate clean
+.PHONY: dev test lint typecheck bench install migrate clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,12 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(if $(FULL),--full,)
 
+## The documentation site (mkdocs-material, offline) into site/.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 migrate: $(STAMP)
 	$(BIN)/tidings migrate
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) data site
