@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: dev test lint typecheck bench install migrate clean docs
+.PHONY: dev test test-unit lint typecheck bench install migrate clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ dev: $(STAMP)
 ## The whole test suite, after lint and type checks. Needs PostgreSQL on 127.0.0.1:5432.
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -q -p no:randomly $(PYTEST_ARGS)
+
+## The fast tests alone: no database, no Temporal (tests/unit; seconds).
+test-unit: $(STAMP)
+	$(BIN)/pytest -q -p no:randomly tests/unit $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -26,7 +26,7 @@ from tests.fakes.fixtures import add_integration, details, fake_fixture, http_fa
 from tests.fakes.http_api import FakeHttpProviders
 from tests.support import Stack, eventually
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class WorkerProcess:

@@ -17,8 +17,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api.app import create_app
+from tests.integration.test_subscribers import add_integration
 from tests.support import Env, Stack
-from tests.test_subscribers import add_integration
 from tidings.devserver import free_port
 
 

@@ -8,7 +8,7 @@ import yaml
 
 from tidings.settings import Settings
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 KNOWN = {f"TIDINGS_{name.upper()}" for name in Settings.model_fields}
 
 
