@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: dev test lint typecheck bench install migrate clean lock k8s mutation
+.PHONY: dev test test-unit lint typecheck bench install migrate clean docs lock k8s mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ dev: $(STAMP)
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -q -p no:randomly $(PYTEST_ARGS)
 
+## The fast tests alone: no database, no Temporal (tests/unit; seconds).
+test-unit: $(STAMP)
+	$(BIN)/pytest -q -p no:randomly tests/unit $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -37,6 +41,10 @@ mutation: $(STAMP)
 ## Benchmarks: CI-friendly scale; `make bench FULL=1` for the full scale.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(if $(FULL),--full,)
+
+## The documentation site (mkdocs-material, offline) into site/.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 migrate: $(STAMP)
 	$(BIN)/tidings migrate
@@ -54,4 +62,4 @@ k8s: $(STAMP)
 	  $(BIN)/python deploy/helm/render.py deploy/helm/tidings -f deploy/k8s/values.yaml; } > deploy/k8s/tidings.yaml
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) data site

@@ -11,9 +11,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
 from api import errors
+from api.deps import key_cache
 from api.inbox_cors import InboxCors
 from api.limits import DoorGuard
 from api.realtime import Realtime, redact_tokens_in_server_logs
@@ -53,7 +55,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
             client = temporal
         app.state.temporal = with_deadline(client, settings.temporal_timeout_seconds)
         app.state.settings = settings
-        app.state.key_cache = {}
+        app.state.key_cache = key_cache()
         app.state.triggers = TriggerService(
             db=app.state.db,
             temporal=app.state.temporal,
@@ -75,11 +77,13 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
             if own_db:
                 await app.state.db.dispose()
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) are served from the fastapi-offline package's files, not a CDN.
+    app = FastAPIOffline(
         title="Tidings",
         version="0.1.0",
         description="Novu's v1 API on durable Temporal workflows.",
         lifespan=lifespan,
+        static_url="/docs/assets",
     )
     # The Inbox's socket.io endpoint; its database is the app's, set when the lifespan starts.
     realtime = Realtime(settings=settings)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from cachetools import TTLCache
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 from temporalio.client import Client
 
 from api.errors import Unauthorized
@@ -13,7 +14,15 @@ from store.db import Database
 from store.tenancy import EnvironmentRef, environment_for_key, hash_key
 from tidings.settings import Settings
 
-_KEY_CACHE_TTL = 60.0
+#: A revoked key keeps working for at most this long on an API process that saw it.
+KEY_CACHE_TTL_SECONDS = 60.0
+#: Bounded, so a flood of distinct keys cannot grow the API's memory (least recently used go first).
+KEY_CACHE_SIZE = 10_000
+
+
+def key_cache() -> TTLCache[str, EnvironmentRef]:
+    """API-key hash → environment, for ``KEY_CACHE_TTL_SECONDS``; one per app."""
+    return TTLCache(maxsize=KEY_CACHE_SIZE, ttl=KEY_CACHE_TTL_SECONDS)
 
 
 def get_db(request: Request) -> Database:
@@ -28,7 +37,19 @@ def get_temporal(request: Request) -> Client:
     return request.app.state.temporal  # type: ignore[no-any-return]
 
 
-async def current_environment(request: Request) -> EnvironmentRef:
+#: The OpenAPI ``ApiKey`` security scheme (Swagger's Authorize button). It only documents the header:
+#: :func:`current_environment` reads and checks it itself, to answer with Novu's exact 401 messages.
+API_KEY_SCHEME = APIKeyHeader(
+    name="Authorization",
+    scheme_name="ApiKey",
+    description="`ApiKey <your API key>` (the environment's secret key)",
+    auto_error=False,
+)
+
+
+async def current_environment(
+    request: Request, _documented: Annotated[str | None, Security(API_KEY_SCHEME)] = None
+) -> EnvironmentRef:
     """``Authorization: ApiKey <key>`` → the key's environment, with Novu's exact 401 messages."""
     header = request.headers.get("authorization")
     if header is None:
@@ -47,8 +68,8 @@ async def current_environment(request: Request) -> EnvironmentRef:
 
 def cached_environment(state: Any, key: str) -> EnvironmentRef | None:
     """The key's environment when it was looked up recently (no database work)."""
-    hit = state.key_cache.get(hash_key(key))
-    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+    cache: TTLCache[str, EnvironmentRef] = state.key_cache
+    return cache.get(hash_key(key))
 
 
 async def environment_for_api_key(state: Any, key: str) -> EnvironmentRef | None:
@@ -60,7 +81,7 @@ async def environment_for_api_key(state: Any, key: str) -> EnvironmentRef | None
     async with db.read() as session:  # every request passes here: never wait for SQLite's writer
         env = await environment_for_key(session=session, key=key)
     if env is not None:
-        state.key_cache[hash_key(key)] = (env, time.monotonic() + _KEY_CACHE_TTL)
+        state.key_cache[hash_key(key)] = env
     return env
 
 

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from api.errors import BadRequest
 from api.limits import query_bound
+
+T = TypeVar("T")
 
 
 def ok(value: Any) -> dict[str, Any]:
     """Novu's success envelope for a non-paginated result."""
     return {"data": value}
+
+
+class Data(BaseModel, Generic[T]):
+    """Novu's success envelope ``{"data": …}``, as a response model (``response_model=Data[FeedOut]``)."""
+
+    data: T
+
+
+class WireModel(BaseModel):
+    """A Novu response object: Python field names, sent under Novu's names (``_id``, ``createdAt``) given as
+    ``Field(serialization_alias=…)``.
+
+    The pattern for a route: declare ``response_model=Data[XOut]`` (FastAPI serializes by alias), build
+    ``XOut`` from the store row in the router, and the OpenAPI document shows the shape Novu's clients read.
+    """
+
+    model_config = ConfigDict(serialize_by_alias=True)
 
 
 def _float_int(value: Any) -> Any:

@@ -33,6 +33,36 @@ from worker import build_worker
 
 PG_ADMIN = os.environ.get("TIDINGS_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
+#: The test folders (see tests/README.md); each test gets its folder's marker, so ``-m unit`` works too.
+SUITES = ("unit", "integration", "durability", "clients")
+#: Fixtures that start the database or Temporal: a unit test may use none of them.
+STACK_FIXTURES = frozenset(
+    {
+        "pg_url",
+        "temporal_env",
+        "temporal_address",
+        "pg_stack",
+        "sqlite_stack",
+        "stack",
+        "any_stack",
+        "env",
+        "live_api",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by its folder, and refuse a test in tests/unit that would start the stack."""
+    for item in items:
+        suite = next((part for part in item.path.parts[-3:-1] if part in SUITES), None)
+        if suite is None:
+            continue
+        item.add_marker(getattr(pytest.mark, suite))
+        if suite == "unit" and STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            raise pytest.UsageError(
+                f"{item.nodeid} uses the database or Temporal: move it to tests/integration"
+            )
+
 
 @pytest.fixture(scope="session")
 async def pg_url() -> AsyncIterator[str]:

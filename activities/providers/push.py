@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import jwt
+from google.auth import jwt as google_jwt
+from google.auth.crypt import RSASigner
 
 from activities.providers.base import (
     ProviderError,
@@ -44,7 +46,7 @@ def string_data(data: dict[str, Any]) -> dict[str, str]:
 
 
 class FcmProvider(HttpAdapter, PushProvider):
-    """A service-account JWT (RS256) is exchanged for an OAuth token at the account's ``token_uri``,
+    """A service-account JWT grant (signed by google-auth) is exchanged for an OAuth token at ``token_uri``,
     then ``POST /v1/projects/{project}/messages:send`` once per token."""
 
     provider_id: ClassVar[str] = "fcm"
@@ -62,13 +64,13 @@ class FcmProvider(HttpAdapter, PushProvider):
         now = int(time.time())
         token_uri = account.get("token_uri") or "https://oauth2.googleapis.com/token"
         try:
-            assertion = jwt.encode(
-                {"iss": email, "scope": FCM_SCOPE, "aud": token_uri, "iat": now, "exp": now + 3600},
-                account.get("private_key", ""),
-                algorithm="RS256",
-                headers={"kid": account.get("private_key_id", "")},
-            )
-        except (ValueError, TypeError) as exc:
+            # google-auth reads the key file (private_key, private_key_id) and signs Google's grant;
+            # the exchange itself goes through this adapter's HTTP client like every provider call.
+            signer = RSASigner.from_service_account_info(account)
+            assertion = google_jwt.encode(
+                signer, {"iss": email, "scope": FCM_SCOPE, "aud": token_uri, "iat": now, "exp": now + 3600}
+            ).decode()
+        except (ValueError, TypeError, KeyError) as exc:
             raise ProviderError("invalid service account private key", permanent=True) from exc
         response = await self.call(
             "POST",

@@ -13,7 +13,7 @@ from api.deps import CurrentEnv, DbDep, TemporalDep
 from api.errors import NotFound
 from api.limits import check_delay_override, check_transaction_id, check_trigger_size
 from api.triggering import TriggerBody, TriggerService
-from api.wire import ok
+from api.wire import Data, WireModel, ok
 from store.activity import transaction_counts
 from workflows.models import PROGRESS_QUERY, FanoutProgress, execution_id
 
@@ -56,7 +56,16 @@ class BroadcastBody(BaseModel):
         return self
 
 
-@router.post("/trigger", status_code=201)
+class TriggerOut(WireModel):
+    """Novu's ``TriggerEventResponseDto``: ``transactionId`` once accepted, ``error`` when refused."""
+
+    acknowledged: bool
+    status: str
+    transactionId: str | None = None
+    error: list[str] | None = None
+
+
+@router.post("/trigger", status_code=201, response_model=Data[TriggerOut], response_model_exclude_unset=True)
 async def trigger(body: TriggerBody, env: CurrentEnv, request: Request) -> dict[str, Any]:
     """Start the notification for a transaction; returns before anything is rendered or sent."""
     return ok(await service(request).trigger(env, body))

@@ -19,8 +19,8 @@ from starlette.routing import Route
 from api.app import create_app
 from api.routers.subscriber_oauth import NONCE_COOKIE
 from store.hmac_keys import subscriber_hash
+from tests.integration.test_subscribers import add_integration
 from tests.support import Env, Stack
-from tests.test_subscribers import add_integration
 from tidings.devserver import free_port
 from tidings.oauth import sign_state
 

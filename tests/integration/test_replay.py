@@ -3,7 +3,7 @@ executions already running (nondeterminism) fails here.
 
 Re-record the histories (after an intended, versioned change) with:
 
-    TIDINGS_RECORD_HISTORIES=1 .venv/bin/pytest -q tests/test_replay.py
+    TIDINGS_RECORD_HISTORIES=1 .venv/bin/pytest -q tests/integration/test_replay.py
 
 which runs the scenarios below on the real stack and rewrites ``tests/histories/*.json``.
 """
@@ -25,7 +25,7 @@ from worker import WORKFLOWS, sandbox_runner
 from workflows.dsl import load_catalog
 from workflows.models import workflow_id
 
-HISTORIES = Path(__file__).parent / "histories"
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 RECORD = os.environ.get("TIDINGS_RECORD_HISTORIES") == "1"
 
 REST_WORKFLOW = {

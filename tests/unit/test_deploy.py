@@ -18,7 +18,7 @@ import yaml
 
 from tidings.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 CHART = DEPLOY / "helm" / "tidings"
 KNOWN = {f"TIDINGS_{name.upper()}" for name in Settings.model_fields}

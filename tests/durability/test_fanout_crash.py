@@ -21,11 +21,11 @@ import httpx
 import pytest
 
 from api.app import create_app
+from tests.integration.test_fanout import IN_APP, in_app_workflow, message_stats, seed_topic
 from tests.support import Env, Stack, eventually
-from tests.test_fanout import IN_APP, in_app_workflow, message_stats, seed_topic
 from workflows.models import PROGRESS_QUERY, FanoutProgress, workflow_id
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOTAL = 10_000
 log = logging.getLogger("tests.fanout")
 

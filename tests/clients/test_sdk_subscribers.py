@@ -13,8 +13,8 @@ from novu.enums.message import MarkAsEnum
 from novu_py import Novu
 from novu_py.utils import BackoffStrategy, RetryConfig
 
+from tests.integration.test_subscribers import add_integration
 from tests.support import Stack, eventually
-from tests.test_subscribers import add_integration
 
 
 def novu_py(url: str, key: str) -> Novu:

@@ -36,7 +36,7 @@ from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
 from tests.fakes.http_api import FakeHttpProviders
 from tests.support import Stack, eventually
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class WorkerProcess:

@@ -24,7 +24,7 @@ from tidings.devserver import dev_server_args, free_port, wait_for_port
 from tidings.temporal import connect
 from worker import build_worker
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import base64
 import json
 from typing import Any
 
+from tests.integration.test_preferences import add_workflow
 from tests.support import Env, Stack
-from tests.test_preferences import add_workflow
 
 
 def b64(value: Any) -> str:
