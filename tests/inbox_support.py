@@ -14,8 +14,8 @@ import socketio
 import uvicorn
 
 from api.app import create_app
+from tests.integration.test_preferences import add_workflow
 from tests.support import Env, Stack, eventually
-from tests.test_preferences import add_workflow
 from tidings.devserver import free_port
 from tidings.settings import Settings
 

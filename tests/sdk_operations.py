@@ -2,7 +2,7 @@
 
 novu-py: every public method of ``Novu(...)`` and its sub-SDKs (loaded lazily, listed by ``dir``)
 whose generated body builds a request (``method="…", path="…"``). @novu/api: the same walk over the
-TypeScript client under Node (tests/js_api/list_operations.mjs); it is generated from the same
+TypeScript client under Node (tests/clients/js_api/list_operations.mjs); it is generated from the same
 OpenAPI document, so its names are the camelCase of novu-py's.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from novu_py import Novu
 from novu_py.basesdk import BaseSDK
 
-JS_DIR = Path(__file__).parent / "js_api"
+JS_DIR = Path(__file__).parent / "clients" / "js_api"
 _REQUEST = re.compile(r'method="(\w+)",\s*path="([^"]+)"')
 
 
@@ -62,7 +62,7 @@ def novu_py_operations() -> list[Operation]:
 
 
 def novu_api_operations() -> list[str]:
-    """Dotted @novu/api operation names (needs node and ``npm ci`` in tests/js_api)."""
+    """Dotted @novu/api operation names (needs node and ``npm ci`` in tests/clients/js_api)."""
     done = subprocess.run(
         ["node", "list_operations.mjs"], cwd=JS_DIR, capture_output=True, text=True, timeout=60, check=True
     )

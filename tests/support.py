@@ -199,7 +199,7 @@ def make_settings(
         "smtp_port": smtp_port,
         "secret_key": "test-secret-" + task_queue,
         "data_dir": data_dir,
-        # The provider fakes listen on 127.0.0.1; tests/test_outbound.py turns this off.
+        # The provider fakes listen on 127.0.0.1; tests/integration/test_outbound.py turns this off.
         "allow_private_destinations": True,
     }
     values.update(extra)

@@ -25,10 +25,10 @@ PYTEST = f"{sys.executable} -m pytest -x -q -p no:randomly -p no:cacheprovider"
 
 #: module → the tests that guard it (fast: no Temporal server unless the module needs one).
 TARGETS: dict[str, str] = {
-    "activities/senders/selection.py": "tests/test_selection_rules.py",
-    "activities/preferences.py": "tests/test_invariant_store.py -k 'preferences or channel'",
-    "store/digests.py": "tests/test_invariant_store.py",
-    "api/triggering.py": "tests/test_invariants.py -k duplicate tests/test_trigger.py",
+    "activities/senders/selection.py": "tests/unit/test_selection_rules.py",
+    "activities/preferences.py": "tests/integration/test_invariant_store.py -k 'preferences or channel'",
+    "store/digests.py": "tests/integration/test_invariant_store.py",
+    "api/triggering.py": "tests/integration/test_invariants.py -k duplicate tests/integration/test_trigger.py",
 }
 IGNORE = shutil.ignore_patterns(
     ".venv", ".git", "data", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", "node_modules"

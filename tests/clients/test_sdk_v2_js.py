@@ -1,6 +1,6 @@
 """The v2 routes through the official ``@novu/api`` (TypeScript, run under Node) over HTTP.
 
-``tests/js_api/drive_v2.mjs`` makes the calls with the SDK (retries off) and prints what the SDK
+``tests/clients/js_api/drive_v2.mjs`` makes the calls with the SDK (retries off) and prints what the SDK
 parsed — its zod models reject any response that does not match Novu's schema — and this test asserts
 on that and on the rows the v1 routes see.
 """
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.integration.test_preferences import add_workflow
 from tests.support import Stack
-from tests.test_preferences import add_workflow
 
 JS_DIR = Path(__file__).parent / "js_api"
 
@@ -26,7 +26,7 @@ def node_ready() -> None:
     if shutil.which("node") is None:
         pytest.skip("node is not installed")
     if not (JS_DIR / "node_modules" / "@novu" / "api").is_dir():
-        pytest.fail("@novu/api is not installed: run `npm ci` in tests/js_api (.ci/run does)")
+        pytest.fail("@novu/api is not installed: run `npm ci` in tests/clients/js_api (.ci/run does)")
 
 
 async def drive(

@@ -4,7 +4,7 @@ A locked SQLite database, a stopped (SIGSTOP: "slow") and a killed-then-restarte
 answers 503 with ``Retry-After`` in Novu's error body within its configured timeout, reads keep working,
 ``/v1/health-check`` says what is down, nothing is acknowledged that was not started, and once the
 neighbour is back a retried trigger delivers exactly once. (A worker SIGKILLed mid-step and a stalled
-provider are covered by tests/test_exactly_once.py and tests/test_durability.py.)
+provider are covered by tests/durability/test_exactly_once.py and tests/durability/test_durability.py.)
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from novu_py import models
 
+from tests.clients.test_sdk_v2_subscribers import call, invalid, novu_v2
 from tests.support import Stack
-from tests.test_sdk_v2_subscribers import call, invalid, novu_v2
 
 
 async def make_subscribers(novu: Any, *ids: str) -> None:

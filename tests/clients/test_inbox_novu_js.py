@@ -17,7 +17,7 @@ HERE = Path(__file__).parent / "js_inbox"
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None or not (HERE / "node_modules" / "@novu" / "js").exists(),
-    reason="needs Node and `npm ci` in tests/js_inbox",
+    reason="needs Node and `npm ci` in tests/clients/js_inbox",
 )
 
 

@@ -295,7 +295,7 @@ async def test_every_route_keeps_environments_apart(stack: Stack) -> None:
     values["b_hash"] = subscriber_hash(b.key, values["subscriber"])
     routes = app_routes(stack.app)
     missing = [f"{m} {p}" for m, p in routes if f"{m} {p}" not in CALLS and f"{m} {p}" not in PUBLIC]
-    assert not missing, f"add these routes to CALLS in tests/test_isolation.py: {missing}"
+    assert not missing, f"add these routes to CALLS in tests/integration/test_isolation.py: {missing}"
     before = await snapshot(a)
     seen_ok: list[str] = []
     for method, path in routes:

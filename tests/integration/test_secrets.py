@@ -122,7 +122,7 @@ async def test_operator_login_is_used_only_for_the_operator_relay(mailbox: Mailb
 
 
 async def test_data_dir_secret_and_database_are_private(tmp_path: Path) -> None:
-    from tests.test_cli import run_cli
+    from tests.integration.test_cli import run_cli
 
     data = tmp_path / "data"
     old = os.umask(0)  # the most permissive umask: the modes below come from Tidings, not the shell

@@ -72,7 +72,7 @@ def test_every_novu_api_operation_is_listed() -> None:
     if shutil.which("node") is None:
         pytest.skip("node is not installed")
     if not (JS_DIR / "node_modules" / "@novu" / "api").is_dir():
-        pytest.fail("@novu/api is not installed: run `npm ci` in tests/js_api (.ci/run does)")
+        pytest.fail("@novu/api is not installed: run `npm ci` in tests/clients/js_api (.ci/run does)")
     listed = {row[0] for row in table_rows().values()}
     operations = set(novu_api_operations())
     assert len(operations) > 100

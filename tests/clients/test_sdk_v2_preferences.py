@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from novu_py import models
 
+from tests.clients.test_sdk_v2_subscribers import call, invalid, novu_v2
+from tests.integration.test_preferences import add_workflow
 from tests.support import Stack
-from tests.test_preferences import add_workflow
-from tests.test_sdk_v2_subscribers import call, invalid, novu_v2
 
 
 async def test_list_update_bulk(stack: Stack, live_api: str) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.clients.test_sdk_v2_subscribers import call, novu_v2
 from tests.support import Stack
-from tests.test_sdk_v2_subscribers import call, novu_v2
 
 #: Served v1 routes whose answers novu-py 3.19's models reject (the activity feed's job entries lack
 #: ``step.filters``, ``step._templateId`` and ``providerId``).

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from novu_py import models
 
+from tests.clients.test_sdk_v2_subscribers import call, invalid, novu_v2
 from tests.support import Env, Stack
-from tests.test_sdk_v2_subscribers import call, invalid, novu_v2
 
 
 async def deliver(env: Env, subscriber_id: str, count: int) -> None:

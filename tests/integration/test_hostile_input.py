@@ -13,8 +13,8 @@ import pytest
 
 from api.limits import AUTH_FAILURES, MAX_JSON_DEPTH
 from store.workflow_steps import template_paths
+from tests.integration.test_subscribers import add_integration
 from tests.support import Env, Stack
-from tests.test_subscribers import add_integration
 from workflows.steps.timing import MAX_DELAY, TimingError, duration
 
 

@@ -1,5 +1,5 @@
 // Drives Tidings' v2 routes through the official @novu/api SDK (retries off) and prints what each
-// call answered as one JSON object. tests/test_sdk_v2_js.py runs it and asserts on the result.
+// call answered as one JSON object. tests/clients/test_sdk_v2_js.py runs it and asserts on the result.
 // Input (environment): TIDINGS_URL, TIDINGS_KEY, TIDINGS_OTHER_KEY, TIDINGS_SCENARIO, TIDINGS_SUBSCRIBER.
 import { Novu } from "@novu/api";
 
