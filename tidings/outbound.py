@@ -212,7 +212,7 @@ def short_code(body: Any) -> str | None:
     """A short, plain error code from a JSON answer (``error``, ``code``, ``errorCode`` …), if any."""
     if not isinstance(body, dict):
         return None
-    for key in ("code", "errorCode", "error_code", "error", "status"):
+    for key in ("code", "errorCode", "error_code", "error", "name", "status"):  # Resend: "name"
         value = body.get(key)
         if isinstance(value, dict):
             value = value.get("code") or value.get("status")

@@ -24,7 +24,7 @@ def mail(subject: str = "Hi", key: str = "tidings-k1") -> EmailMessage:
 
 
 async def test_resend_repeat_after_completion_returns_the_original(fake: FakeHttpProviders) -> None:
-    provider = ResendProvider(base_urls={"resend": fake.url})
+    provider = ResendProvider(allow_private=True, base_urls={"resend": fake.url})
     first = await provider.send(mail(), CREDS)
     other = await provider.send(mail(key="tidings-k2"), CREDS)
     again = await provider.send(mail(), CREDS)
@@ -36,7 +36,7 @@ async def test_resend_repeat_after_completion_returns_the_original(fake: FakeHtt
 
 async def test_resend_repeat_in_flight_is_retry_later(fake: FakeHttpProviders) -> None:
     """Resend answers 409 ``concurrent_idempotent_requests``: Tidings must neither give up nor fail over."""
-    provider = ResendProvider(base_urls={"resend": fake.url})
+    provider = ResendProvider(allow_private=True, base_urls={"resend": fake.url})
     fake.stall("/emails")
     first = asyncio.create_task(provider.send(mail(), CREDS))
     await eventually(lambda: _received(fake, 1))
@@ -53,7 +53,7 @@ async def test_resend_repeat_in_flight_is_retry_later(fake: FakeHttpProviders) -
 
 
 async def test_resend_key_reused_with_another_payload_is_permanent(fake: FakeHttpProviders) -> None:
-    provider = ResendProvider(base_urls={"resend": fake.url})
+    provider = ResendProvider(allow_private=True, base_urls={"resend": fake.url})
     await provider.send(mail(), CREDS)
     with pytest.raises(ProviderError) as err:
         await provider.send(mail(subject="Changed"), CREDS)
@@ -64,7 +64,7 @@ async def test_resend_key_reused_with_another_payload_is_permanent(fake: FakeHtt
 
 async def test_resend_failed_first_request_does_not_hold_the_key(fake: FakeHttpProviders) -> None:
     fake.fail("/emails", 503, {"message": "down"}, times=1)
-    provider = ResendProvider(base_urls={"resend": fake.url})
+    provider = ResendProvider(allow_private=True, base_urls={"resend": fake.url})
     with pytest.raises(ProviderError) as err:
         await provider.send(mail(), CREDS)
     assert not err.value.permanent and not err.value.in_flight
@@ -73,7 +73,7 @@ async def test_resend_failed_first_request_does_not_hold_the_key(fake: FakeHttpP
 
 
 async def test_onesignal_repeated_key_returns_the_first_result(fake: FakeHttpProviders) -> None:
-    provider = OneSignalProvider(base_urls={"one-signal": fake.url})
+    provider = OneSignalProvider(allow_private=True, base_urls={"one-signal": fake.url})
     creds = {"applicationId": "app-1", "apiKey": "os-key"}
     first = await provider.send(
         PushMessage(tokens=["p1"], title="T", content="B", idempotency_key="k1"), creds
@@ -90,7 +90,7 @@ async def test_onesignal_repeated_key_returns_the_first_result(fake: FakeHttpPro
 
 
 async def test_onesignal_repeat_in_flight_waits_for_the_first(fake: FakeHttpProviders) -> None:
-    provider = OneSignalProvider(base_urls={"one-signal": fake.url})
+    provider = OneSignalProvider(allow_private=True, base_urls={"one-signal": fake.url})
     creds = {"applicationId": "app-1", "apiKey": "os-key"}
     msg = PushMessage(tokens=["p1"], title="T", content="B", idempotency_key="k1")
     fake.stall("/notifications")
