@@ -20,6 +20,7 @@ from activities.delay import DelayActivities
 from activities.delivery import DeliveryActivities
 from activities.digest import DigestActivities
 from activities.recipients import RecipientActivities
+from activities.recurring import RecurringActivities
 from activities.senders.registry import build_senders
 from activities.throttle import ThrottleActivities
 from store.crypto import CredentialCipher
@@ -30,6 +31,7 @@ from workflows.digest import DigestAccumulator
 from workflows.dsl import load_catalog
 from workflows.fanout import CohortWorkflow, FanoutWorkflow
 from workflows.notification import NotificationWorkflow
+from workflows.scheduled import ScheduledTriggerWorkflow
 
 log = logging.getLogger("tidings.worker")
 
@@ -38,7 +40,13 @@ log = logging.getLogger("tidings.worker")
 # (bench profile). Determinism of that code is kept by review, the before-stop check and the replay tests.
 PASSTHROUGH = ("pydantic", "pydantic_core", "workflows")
 
-WORKFLOWS: list[type] = [NotificationWorkflow, FanoutWorkflow, CohortWorkflow, DigestAccumulator]
+WORKFLOWS: list[type] = [
+    NotificationWorkflow,
+    FanoutWorkflow,
+    CohortWorkflow,
+    DigestAccumulator,
+    ScheduledTriggerWorkflow,
+]
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
@@ -64,6 +72,7 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
     digest = DigestActivities(db=db, client=client)
     delay = DelayActivities(db=db, client=client)
     throttle = ThrottleActivities(db=db)
+    recurring = RecurringActivities(db=db, client=client, settings=settings)
     return [
         recipients.resolve_recipients,
         audience.audience_page,
@@ -76,6 +85,7 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         delay.local_wake_times,
         delay.start_resumed_runs,
         throttle.check_throttle,
+        recurring.fire_schedule,
         *step_activities(),  # authors' custom-step activities (registered by catalog imports)
     ]
 

@@ -15,6 +15,7 @@ from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from store.db import Database
 from tidings.bootstrap import sync_catalog
+from tidings.schedules import sync_code_schedules
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID, connect, has_search_attribute
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
             with_search_attribute=await has_search_attribute(app.state.temporal, TRANSACTION_ID.name),
         )
         await sync_catalog(app.state.db)
+        await sync_code_schedules(app.state.db, app.state.temporal, settings.task_queue)
         try:
             yield
         finally:

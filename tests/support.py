@@ -28,6 +28,7 @@ from tidings.settings import Settings
 from workflows.models import workflow_id
 
 TABLES = [
+    "recurring_schedules",
     "digest_events",
     "cancelled_transactions",
     "throttle_hits",

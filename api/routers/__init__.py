@@ -19,4 +19,5 @@ ROUTER_MODULES = [
     "integrations",
     "layouts",
     "environments",
+    "schedules",
 ]

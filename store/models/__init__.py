@@ -3,6 +3,7 @@
 from store.models.channels import Integration, Layout
 from store.models.digests import CancelledTransaction, DigestEvent, ThrottleHit
 from store.models.messages import ExecutionDetail, Feed, Message, Notification
+from store.models.schedules import RecurringSchedule
 from store.models.subscribers import Subscriber, SubscriberPreference, Topic, TopicSubscriber
 from store.models.tenancy import ApiKey, Environment, Organization, Tenant
 from store.models.workflows import NotificationGroup, WorkflowDefinition, WorkflowOverride
@@ -20,6 +21,7 @@ __all__ = [
     "Notification",
     "NotificationGroup",
     "Organization",
+    "RecurringSchedule",
     "Subscriber",
     "SubscriberPreference",
     "Tenant",
