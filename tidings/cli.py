@@ -1,4 +1,4 @@
-"""The ``tidings`` command: ``dev | api | worker | migrate | keys create``."""
+"""The ``tidings`` command: ``dev | api | worker | migrate | keys create | vapid create``."""
 
 from __future__ import annotations
 
@@ -74,6 +74,20 @@ def cmd_keys_create(settings: Settings, args: Any) -> None:
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex((host, port)) != 0
+
+
+def cmd_vapid_create(_settings: Settings, args: Any) -> None:
+    """Print a new VAPID key pair as the credentials of a ``web-push`` integration."""
+    import json
+
+    from activities.providers.webpush import create_vapid_keys
+
+    credentials = {**create_vapid_keys(), "subject": args.subject}
+    print(json.dumps({"providerId": "web-push", "channel": "push", "credentials": credentials}, indent=2))
+    print(
+        "# POST this body to /v1/integrations; give browsers vapidPublicKey as applicationServerKey.",
+        file=sys.stderr,
+    )
 
 
 def cmd_dev(settings: Settings, _args: Any) -> None:
@@ -171,6 +185,12 @@ def main(argv: list[str] | None = None) -> None:
     create = keys.add_parser("create", help="create an API key (and the environment if missing)")
     create.add_argument("--environment", default="Development")
     create.set_defaults(fn=cmd_keys_create)
+    vapid = sub.add_parser("vapid", help="Web Push keys").add_subparsers(dest="vapid_command", required=True)
+    vapid_create = vapid.add_parser("create", help="print a new VAPID key pair for a web-push integration")
+    vapid_create.add_argument(
+        "--subject", default="mailto:admin@example.com", help="mailto: or https: contact"
+    )
+    vapid_create.set_defaults(fn=cmd_vapid_create)
     args = parser.parse_args(argv)
     args.fn(Settings(), args)
 

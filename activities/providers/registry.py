@@ -25,6 +25,7 @@ from activities.providers.push import ApnsProvider, ExpoProvider, FcmProvider, O
 from activities.providers.ses import SesProvider
 from activities.providers.sms import GenericSmsProvider, PlivoProvider, TwilioProvider, VonageProvider
 from activities.providers.smtp import SmtpProvider
+from activities.providers.webpush import WebPushProvider
 
 HTTP_ADAPTERS: list[type[HttpAdapter]] = [
     SendGridProvider,
@@ -39,6 +40,7 @@ HTTP_ADAPTERS: list[type[HttpAdapter]] = [
     FcmProvider,
     ExpoProvider,
     OneSignalProvider,
+    WebPushProvider,
     SlackProvider,
     DiscordProvider,
     MsTeamsProvider,
