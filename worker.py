@@ -66,7 +66,7 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         backoff=settings.provider_backoff_seconds,
         timeout=settings.provider_timeout_seconds,
     )
-    delivery = DeliveryActivities(db=db, senders=senders)
+    delivery = DeliveryActivities(db=db, senders=senders, default_locale=settings.default_locale)
     recipients = RecipientActivities(db=db)
     audience = AudienceActivities(db=db)
     digest = DigestActivities(db=db, client=client)

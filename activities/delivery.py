@@ -17,10 +17,12 @@ from activities.conditions import SubscriberFacts, evaluate_filters, previous_st
 from activities.preferences import filter_by_preferences
 from activities.render import Renderer, RenderError, template_context
 from activities.senders.base import Batch, Rendered, Sender
+from activities.translations import Translator, step_references, translate_step
 from store.db import Database
 from store.messages import add_details
 from store.models import Message, Notification, Subscriber
 from store.subscribers import load_subscribers
+from store.translations import resource_translations
 from store.views import subscriber_view
 from workflows.interpreter import spec_from_novu
 from workflows.models import (
@@ -38,6 +40,7 @@ from workflows.models import (
 
 FILTERED = "Step was filtered based on steps filters"
 VARIANT_CHOSEN = "Variant was chosen by the provided condition criteria"
+TRANSLATION_MISSING = "Translation missing"
 CONTENT_FAILED = "Message content could not be generated"
 TEMPLATE_FIELDS = ("content", "subject", "title", "preheader", "sender_name", "cta", "actor", "feed_id")
 
@@ -86,10 +89,18 @@ def subscriber_facts(
 class DeliveryActivities:
     """Built once per worker with its dependencies; ``worker.py`` registers the bound methods."""
 
-    def __init__(self, *, db: Database, senders: dict[str, Sender], renderer: Renderer | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        senders: dict[str, Sender],
+        renderer: Renderer | None = None,
+        default_locale: str = "en_US",
+    ) -> None:
         self.db = db
         self.senders = senders
         self.renderer = renderer or Renderer()
+        self.default_locale = default_locale
 
     @activity.defn(name=DELIVER_STEP)
     async def deliver_step(self, request: DeliverInput) -> DeliverResult:
@@ -136,6 +147,8 @@ class DeliveryActivities:
             notifications = await self.notification_ids(session, ctx, list(subscribers))
             step_messages = await self.step_states(session, ctx, step, list(subscribers))
             actor = await self.actor_view(session, ctx)
+            translator = await self.translator(session, ctx, step)
+        translated: dict[tuple[int, str | None], tuple[StepSpec, list[str]]] = {}
         rendered: list[Rendered] = []
         for sid in request.subscriber_ids:
             sub = subscribers.get(sid)
@@ -164,6 +177,13 @@ class DeliveryActivities:
                         raw={"variant": variant.get("_id") or variant.get("name") or index},
                     )
                     break
+            if translator is not None:
+                key = (id(chosen), sub.locale)
+                if key not in translated:
+                    translated[key] = translate_step(chosen, translator, sub.locale)
+                chosen, missing = translated[key]
+                if missing:
+                    detail(sid, TRANSLATION_MISSING, "Warning", raw={"locale": sub.locale, "keys": missing})
             try:
                 rendered.append(self.render(chosen, ctx, sub, view, actor, request))
             except RenderError as exc:
@@ -213,6 +233,20 @@ class DeliveryActivities:
                 "sender_name": render(step.sender_name, context, escape=False) if step.sender_name else None,
             },
         )
+
+    async def translator(
+        self, session: AsyncSession, ctx: DeliveryContext, step: StepSpec
+    ) -> Translator | None:
+        """The workflow's translations, loaded only when the step refers to ``t.`` keys."""
+        if not step_references(step):
+            return None
+        rows = await resource_translations(
+            session=session,
+            environment_id=ctx.environment_id,
+            resource_type="workflow",
+            resource_id=ctx.workflow.identifier,
+        )
+        return Translator({row.locale: row.content for row in rows}, self.default_locale)
 
     async def notification_ids(self, session: Any, ctx: DeliveryContext, ids: list[str]) -> dict[str, str]:
         if not ids:

@@ -29,6 +29,7 @@ from workflows.models import workflow_id
 
 TABLES = [
     "recurring_schedules",
+    "translations",
     "digest_events",
     "cancelled_transactions",
     "throttle_hits",

@@ -20,4 +20,5 @@ ROUTER_MODULES = [
     "layouts",
     "environments",
     "schedules",
+    "translations",
 ]

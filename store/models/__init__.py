@@ -2,8 +2,8 @@
 
 from store.models.channels import Integration, Layout
 from store.models.digests import CancelledTransaction, DigestEvent, ThrottleHit
+from store.models.extras import RecurringSchedule, Translation
 from store.models.messages import ExecutionDetail, Feed, Message, Notification
-from store.models.schedules import RecurringSchedule
 from store.models.subscribers import Subscriber, SubscriberPreference, Topic, TopicSubscriber
 from store.models.tenancy import ApiKey, Environment, Organization, Tenant
 from store.models.workflows import NotificationGroup, WorkflowDefinition, WorkflowOverride
@@ -28,6 +28,7 @@ __all__ = [
     "ThrottleHit",
     "Topic",
     "TopicSubscriber",
+    "Translation",
     "WorkflowDefinition",
     "WorkflowOverride",
 ]

@@ -1,4 +1,4 @@
-"""recurring schedules
+"""recurring schedules, translations
 
 Revision ID: 0002_h17
 Revises: 0001
@@ -39,8 +39,27 @@ def upgrade() -> None:
     with op.batch_alter_table('recurring_schedules', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_recurring_schedules_environment_id'), ['environment_id'], unique=False)
 
+    op.create_table('translations',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('environment_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('resource_type', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('resource_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('locale', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('content', sa.JSON(), nullable=True),
+    sa.Column('created_at', store.models._types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.models._types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['environment_id'], ['environments.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('environment_id', 'resource_type', 'resource_id', 'locale')
+    )
+    with op.batch_alter_table('translations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_translations_environment_id'), ['environment_id'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('translations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_translations_environment_id'))
+    op.drop_table('translations')
     with op.batch_alter_table('recurring_schedules', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recurring_schedules_environment_id'))
     op.drop_table('recurring_schedules')

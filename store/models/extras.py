@@ -1,4 +1,5 @@
-"""Recurring schedules: a trigger repeated on a calendar, run by a Temporal Schedule of the same id."""
+"""Recurring schedules (a trigger repeated on a calendar, run by a Temporal Schedule of the same id) and
+translations: the tables of the features beyond Novu's open-source core."""
 
 from __future__ import annotations
 
@@ -32,5 +33,20 @@ class RecurringSchedule(SQLModel, table=True):
     timezone: str = "UTC"
     start_at: datetime | None = ts_field()
     end_at: datetime | None = ts_field()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+
+
+class Translation(SQLModel, table=True):
+    """One locale's texts for a workflow or a layout (Novu's translations API)."""
+
+    __tablename__ = "translations"
+    __table_args__ = (UniqueConstraint("environment_id", "resource_type", "resource_id", "locale"),)
+    id: str = id_field()
+    environment_id: str = Field(foreign_key="environments.id", index=True)
+    resource_type: str
+    resource_id: str
+    locale: str
+    content: dict[str, Any] = json_field()
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
