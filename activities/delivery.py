@@ -7,6 +7,7 @@ and a subscriber whose template fails is recorded as failed without affecting th
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import col, select
@@ -21,9 +22,11 @@ from activities.translations import Translator, step_references, translate_step
 from store.db import Database
 from store.messages import add_details
 from store.models import Message, Notification, Subscriber
+from store.preferences import schedules_of
 from store.subscribers import load_subscribers
 from store.translations import resource_translations
 from store.views import subscriber_view
+from tidings.send_windows import Weekly, WindowError, next_open, step_window, subscriber_schedule, zone
 from workflows.interpreter import spec_from_novu
 from workflows.models import (
     CHECK_CONDITIONS,
@@ -41,6 +44,7 @@ from workflows.models import (
 FILTERED = "Step was filtered based on steps filters"
 VARIANT_CHOSEN = "Variant was chosen by the provided condition criteria"
 TRANSLATION_MISSING = "Translation missing"
+WINDOW_WAIT = "Step delayed until the send window opens"
 CONTENT_FAILED = "Message content could not be generated"
 TEMPLATE_FIELDS = ("content", "subject", "title", "preheader", "sender_name", "cta", "actor", "feed_id")
 
@@ -148,6 +152,7 @@ class DeliveryActivities:
             step_messages = await self.step_states(session, ctx, step, list(subscribers))
             actor = await self.actor_view(session, ctx)
             translator = await self.translator(session, ctx, step)
+            schedules = await self.schedules(session, request, list(subscribers))
         translated: dict[tuple[int, str | None], tuple[StepSpec, list[str]]] = {}
         rendered: list[Rendered] = []
         for sid in request.subscriber_ids:
@@ -165,6 +170,12 @@ class DeliveryActivities:
                 result.filtered.append(sid)
                 detail(sid, blocked[sid], raw={"preferences": {"passed": False}})
                 continue
+            if schedules is not None:
+                until = self.window_opens(sub, step, schedules.get(sid), detail)
+                if until is not None:
+                    result.deferred[sid] = until
+                    detail(sid, WINDOW_WAIT, raw={"until": until.isoformat(), "timezone": sub.timezone})
+                    continue
             chosen = step
             for index, variant in enumerate(step.variants):
                 if variant.get("active") is False or not variant.get("filters"):
@@ -233,6 +244,49 @@ class DeliveryActivities:
                 "sender_name": render(step.sender_name, context, escape=False) if step.sender_name else None,
             },
         )
+
+    async def schedules(
+        self, session: AsyncSession, request: DeliverInput, ids: list[str]
+    ) -> dict[str, dict[str, Any]] | None:
+        """Subscribers' delivery schedules when this step may have to wait for a window, else ``None``.
+
+        Critical workflows and runs resumed because the window opened never wait. The subscriber's own
+        schedule holds back the interrupting channels (email, SMS, push, chat), not the in-app inbox; a
+        step's ``sendWindow`` holds back whichever step declares it."""
+        if request.window_open or request.context.workflow.critical:
+            return None
+        has_window = bool(request.step.metadata.get("sendWindow"))
+        if request.step.type == "in_app":
+            return {} if has_window else None
+        found = await schedules_of(session=session, subscriber_ids=ids)
+        return found if found or has_window else None
+
+    def window_opens(
+        self, sub: Subscriber, step: StepSpec, schedule: dict[str, Any] | None, detail: Any
+    ) -> datetime | None:
+        """When ``sub`` may get ``step``: ``None`` for now. A window that cannot be read, or never opens,
+        does not hold the message back (the reason is recorded)."""
+        window = step.metadata.get("sendWindow")
+        rules: list[Weekly] = []
+        name = window.get("timezone") if isinstance(window, dict) else None
+        tz, known = zone(name or sub.timezone)
+        if not known:
+            detail(
+                sub.id,
+                "Unknown timezone; UTC used for the send window",
+                "Warning",
+                raw={"timezone": name or sub.timezone},
+            )
+        try:
+            if isinstance(window, dict):
+                rules.append(step_window(window))
+            weekly = subscriber_schedule(schedule) if step.type != "in_app" else None
+            if weekly is not None:
+                rules.append(weekly)
+            return next_open(datetime.now(UTC), tz, rules)
+        except WindowError as exc:
+            detail(sub.id, "Send window ignored", "Warning", raw={"error": str(exc)})
+            return None
 
     async def translator(
         self, session: AsyncSession, ctx: DeliveryContext, step: StepSpec

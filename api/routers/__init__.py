@@ -21,4 +21,5 @@ ROUTER_MODULES = [
     "environments",
     "schedules",
     "translations",
+    "subscriber_schedule",
 ]

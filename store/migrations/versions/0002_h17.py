@@ -1,4 +1,4 @@
-"""recurring schedules, translations
+"""recurring schedules, translations, subscriber delivery schedules
 
 Revision ID: 0002_h17
 Revises: 0001
@@ -55,8 +55,13 @@ def upgrade() -> None:
     with op.batch_alter_table('translations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_translations_environment_id'), ['environment_id'], unique=False)
 
+    with op.batch_alter_table('subscriber_preferences', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('schedule', sa.JSON(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('subscriber_preferences', schema=None) as batch_op:
+        batch_op.drop_column('schedule')
     with op.batch_alter_table('translations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_translations_environment_id'))
     op.drop_table('translations')
