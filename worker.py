@@ -21,6 +21,7 @@ from activities.delay import DelayActivities
 from activities.delivery import DeliveryActivities
 from activities.digest import DigestActivities
 from activities.recipients import RecipientActivities
+from activities.recurring import RecurringActivities
 from activities.sandbox import Budget, SandboxPool
 from activities.senders.registry import build_senders
 from activities.throttle import ThrottleActivities
@@ -33,6 +34,7 @@ from tidings.webhooks import WebhookDispatcher
 from workflows.digest import DigestAccumulator
 from workflows.fanout import CohortWorkflow, FanoutWorkflow
 from workflows.notification import NotificationWorkflow
+from workflows.scheduled import ScheduledTriggerWorkflow
 from workflows.webhook import WebhookDeliveryWorkflow
 
 log = logging.getLogger("tidings.worker")
@@ -48,6 +50,7 @@ WORKFLOWS: list[type] = [
     CohortWorkflow,
     DigestAccumulator,
     WebhookDeliveryWorkflow,
+    ScheduledTriggerWorkflow,
 ]
 
 
@@ -79,7 +82,9 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         trusted_smtp=(settings.smtp_host, settings.smtp_port),
         smtp_login=(settings.smtp_user, settings.smtp_password),
     )
-    delivery = DeliveryActivities(db=db, senders=senders, sandbox=sandbox)
+    delivery = DeliveryActivities(
+        db=db, senders=senders, sandbox=sandbox, default_locale=settings.default_locale
+    )
     recipients = RecipientActivities(db=db)
     audience = AudienceActivities(db=db)
     digest = DigestActivities(db=db, client=client)
@@ -93,6 +98,7 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         retry_initial=settings.webhook_retry_initial_seconds,
         retry_max=settings.webhook_retry_max_seconds,
     )
+    recurring = RecurringActivities(db=db, client=client, settings=settings)
     return [
         recipients.resolve_recipients,
         audience.audience_page,
@@ -107,6 +113,7 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         throttle.check_throttle,
         webhooks.send_webhook,
         webhooks.give_up_webhook,
+        recurring.fire_schedule,
         *step_activities(),  # authors' custom-step activities (registered by catalog imports)
     ]
 

@@ -19,12 +19,16 @@ from activities.conditions import previous_step_ids
 from activities.preferences import filter_by_preferences
 from activities.sandbox import SandboxPool
 from activities.senders.base import Batch, Rendered, Sender
+from activities.translations import step_references
 from store.db import Database
 from store.messages import add_details
 from store.models import Message, Notification, Subscriber
+from store.preferences import schedules_of
 from store.subscribers import load_subscribers
+from store.translations import resource_translations
 from store.views import subscriber_view
 from store.webhook_events import WORKFLOW_COMPLETED, emit
+from tidings.send_windows import Weekly, WindowError, next_open, step_window, subscriber_schedule, zone
 from workflows.details import Detail, DetailSource, DetailStatus, detail_row
 from workflows.models import (
     CHECK_CONDITIONS,
@@ -45,6 +49,8 @@ FILTERED = Detail.FILTER_STEPS
 VARIANT_CHOSEN = Detail.VARIANT_CHOSEN
 CONTENT_FAILED = Detail.MESSAGE_CONTENT_NOT_GENERATED
 FILTER_FAILED = "Step filters could not be evaluated"
+TRANSLATION_MISSING = "Translation missing"
+WINDOW_WAIT = "Step delayed until the send window opens"
 
 
 def facts_item(
@@ -74,10 +80,13 @@ def shared_part(ctx: DeliveryContext, actor: dict[str, Any] | None) -> dict[str,
 class DeliveryActivities:
     """Built once per worker with its dependencies; ``worker.py`` registers the bound methods."""
 
-    def __init__(self, *, db: Database, senders: dict[str, Sender], sandbox: SandboxPool) -> None:
+    def __init__(
+        self, *, db: Database, senders: dict[str, Sender], sandbox: SandboxPool, default_locale: str = "en_US"
+    ) -> None:
         self.db = db
         self.senders = senders
         self.sandbox = sandbox
+        self.default_locale = default_locale
 
     @activity.defn(name=DELIVER_STEP)
     async def deliver_step(self, request: DeliverInput) -> DeliverResult:
@@ -122,17 +131,20 @@ class DeliveryActivities:
             notifications = await self.notification_ids(session, ctx, list(subscribers))
             step_messages = await self.step_states(session, ctx, step, list(subscribers))
             actor = await self.actor_view(session, ctx)
+            translator = await self.translator(session, ctx, step)
+            schedules = await self.schedules(session, request, list(subscribers))
         present = [sid for sid in request.subscriber_ids if sid in subscribers]
         items = []
         for sid in present:
             sub = subscribers[sid]
             item = facts_item(sub, subscriber_view(sub), step_messages.get(sid, {}))
-            items.append({**item, "blocked": sid in blocked})
+            items.append({**item, "blocked": sid in blocked, "locale": sub.locale})
         shared = {
             **shared_part(ctx, actor),
             "step": step.model_dump(mode="json"),
             "digest": request.digest,
             "results": request.results,
+            "translations": translator,
         }
         outcomes = await self.sandbox.run("step", shared, items, tenant=ctx.environment_id)
         rendered: list[Rendered] = []
@@ -148,8 +160,22 @@ class DeliveryActivities:
                 result.filtered.append(sid)
                 detail(sid, blocked[sid], raw={"preferences": {"passed": False}})
             else:
+                sub = subscribers[sid]
+                if schedules is not None:
+                    until = self.window_opens(sub, step, schedules.get(sid), detail)
+                    if until is not None:
+                        result.deferred[sid] = until
+                        detail(sid, WINDOW_WAIT, raw={"until": until.isoformat(), "timezone": sub.timezone})
+                        continue
                 if "variant" in value:
                     detail(sid, VARIANT_CHOSEN, raw={"variant": value["variant"]})
+                if value.get("missing"):
+                    detail(
+                        sid,
+                        TRANSLATION_MISSING,
+                        DetailStatus.WARNING,
+                        raw={"locale": sub.locale, "keys": value["missing"]},
+                    )
                 if "render_error" in value:
                     result.failed.append(sid)
                     detail(sid, CONTENT_FAILED, "Failed", "Payload", raw={"error": value["render_error"]})
@@ -176,6 +202,63 @@ class DeliveryActivities:
             async with self.db.session() as session:
                 await add_details(session=session, rows=details)
         return result
+
+    async def schedules(
+        self, session: AsyncSession, request: DeliverInput, ids: list[str]
+    ) -> dict[str, dict[str, Any]] | None:
+        """Subscribers' delivery schedules when this step may have to wait for a window, else ``None``.
+
+        Critical workflows and runs resumed because the window opened never wait. The subscriber's own
+        schedule holds back the interrupting channels (email, SMS, push, chat), not the in-app inbox; a
+        step's ``sendWindow`` holds back whichever step declares it."""
+        if request.window_open or request.context.workflow.critical:
+            return None
+        has_window = bool(request.step.metadata.get("sendWindow"))
+        if request.step.type == "in_app":
+            return {} if has_window else None
+        found = await schedules_of(session=session, subscriber_ids=ids)
+        return found if found or has_window else None
+
+    def window_opens(
+        self, sub: Subscriber, step: StepSpec, schedule: dict[str, Any] | None, detail: Any
+    ) -> datetime | None:
+        """When ``sub`` may get ``step``: ``None`` for now. A window that cannot be read, or never opens,
+        does not hold the message back (the reason is recorded)."""
+        window = step.metadata.get("sendWindow")
+        rules: list[Weekly] = []
+        name = window.get("timezone") if isinstance(window, dict) else None
+        tz, known = zone(name or sub.timezone)
+        if not known:
+            detail(
+                sub.id,
+                "Unknown timezone; UTC used for the send window",
+                "Warning",
+                raw={"timezone": name or sub.timezone},
+            )
+        try:
+            if isinstance(window, dict):
+                rules.append(step_window(window))
+            weekly = subscriber_schedule(schedule) if step.type != "in_app" else None
+            if weekly is not None:
+                rules.append(weekly)
+            return next_open(datetime.now(UTC), tz, rules)
+        except WindowError as exc:
+            detail(sub.id, "Send window ignored", "Warning", raw={"error": str(exc)})
+            return None
+
+    async def translator(
+        self, session: AsyncSession, ctx: DeliveryContext, step: StepSpec
+    ) -> dict[str, Any] | None:
+        """The workflow's translations (for the sandbox), loaded only when the step refers to ``t.`` keys."""
+        if not step_references(step):
+            return None
+        rows = await resource_translations(
+            session=session,
+            environment_id=ctx.environment_id,
+            resource_type="workflow",
+            resource_id=ctx.workflow.identifier,
+        )
+        return {"by_locale": {row.locale: row.content for row in rows}, "default_locale": self.default_locale}
 
     async def notification_ids(self, session: Any, ctx: DeliveryContext, ids: list[str]) -> dict[str, str]:
         if not ids:

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from activities.conditions import SubscriberFacts, evaluate_filters
 from activities.render import Renderer, RenderError, template_context
+from activities.translations import Translator, translate_step
 from workflows.interpreter import spec_from_novu
 from workflows.models import StepSpec
 
@@ -98,7 +99,11 @@ def render_step(step: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
 
 
 def prepare_step(shared: dict[str, Any]) -> dict[str, Any]:
-    return {**shared, "spec": StepSpec.model_validate(shared["step"])}
+    translations = shared.get("translations")
+    translator = (
+        Translator(translations["by_locale"], translations["default_locale"]) if translations else None
+    )
+    return {**shared, "spec": StepSpec.model_validate(shared["step"]), "translator": translator}
 
 
 def handle_step(state: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +124,12 @@ def handle_step(state: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
             chosen = with_variant(step, variant)
             result["variant"] = variant.get("_id") or variant.get("name") or index
             break
+    translator: Translator | None = state.get("translator")
+    if translator is not None:
+        # ``{{ t.key }}`` replaced for the subscriber's locale before rendering (activities/translations.py).
+        chosen, missing = translate_step(chosen, translator, item.get("locale"))
+        if missing:
+            result["missing"] = missing
     context = template_context(
         payload=state.get("payload") or {},
         subscriber=item.get("subscriber") or {},

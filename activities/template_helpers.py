@@ -196,6 +196,18 @@ def i18n(key: Any, *_: Any, **__: Any) -> Any:
     return key
 
 
+def plural_category(count: Any, locale: Any = "en") -> str:
+    """The CLDR plural category (``zero one two few many other``) of ``count`` in ``locale`` (babel)."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        number = float(count)
+        rules = Locale.parse(str(locale).replace("-", "_"))
+    except (TypeError, ValueError, UnknownLocaleError):
+        return "other"
+    return str(rules.plural_form(int(number) if number.is_integer() else number))
+
+
 def lookup(obj: Any, key: Any) -> Any:
     if isinstance(obj, dict):
         return obj.get(key)
@@ -224,4 +236,5 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "ne": ne,
     "i18n": i18n,
     "lookup": lookup,
+    "plural_category": plural_category,
 }

@@ -24,6 +24,7 @@ from api.triggering import TriggerService
 from api.unavailable import with_deadline
 from store.db import Database, reading
 from tidings.bootstrap import sync_catalog
+from tidings.schedules import sync_code_schedules
 from tidings.settings import Settings
 from tidings.startup import ping_database, wait_for_database, wait_for_temporal
 from tidings.temporal import (
@@ -70,6 +71,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         ).install()
         await sync_catalog(app.state.db)
         await realtime.start(app.state.db)
+        await sync_code_schedules(app.state.db, app.state.temporal, settings.task_queue)
         try:
             yield
         finally:

@@ -33,6 +33,7 @@ PROVIDER_NAMES: dict[str, str] = {
     "apns": "APNS",
     "expo": "Expo Push",
     "one-signal": "OneSignal",
+    "web-push": "Web Push",
     "slack": "Slack",
     "discord": "Discord",
     "msteams": "MSTeams",
@@ -47,6 +48,7 @@ PUBLIC_FIELDS = frozenset(
         "accountSid", "projectName", "applicationId", "clientId", "requireTls", "ignoreTls",
         "ipPoolName", "apiKeyRequestHeader", "secretKeyRequestHeader", "idPath", "datePath",
         "keyId", "teamId", "bundleId", "production", "channelId", "redirectUrl", "title", "imageUrl", "hmac",
+        "vapidPublicKey", "subject",
     }
 )  # fmt: skip
 MASK = "********"

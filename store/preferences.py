@@ -185,3 +185,31 @@ def global_preference_view(preference: SubscriberPreference | None) -> dict[str,
             "channels": {c: bool(stored.get(c, True)) for c in CHANNELS},
         }
     }
+
+
+async def set_schedule(
+    *, session: AsyncSession, environment_id: str, subscriber_id: str, schedule: dict[str, Any] | None
+) -> SubscriberPreference:
+    """Store the subscriber's delivery schedule on their global preference (created if missing)."""
+    row = await get_preference(session=session, subscriber_id=subscriber_id, level="global")
+    if row is None:
+        row = SubscriberPreference(
+            environment_id=environment_id, subscriber_id=subscriber_id, level="global", workflow_id=None
+        )
+    row.schedule = schedule
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def schedules_of(*, session: AsyncSession, subscriber_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Internal subscriber id → enabled delivery schedule, for a cohort (one query)."""
+    if not subscriber_ids:
+        return {}
+    stmt = select(SubscriberPreference.subscriber_id, SubscriberPreference.schedule).where(
+        col(SubscriberPreference.subscriber_id).in_(subscriber_ids),
+        SubscriberPreference.level == "global",
+        col(SubscriberPreference.schedule).is_not(None),
+    )
+    return {sid: dict(schedule) for sid, schedule in (await session.exec(stmt)).all() if schedule}

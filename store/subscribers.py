@@ -320,3 +320,38 @@ async def patch_subscriber(*, session: AsyncSession, row: Subscriber, fields: di
     session.add(row)
     await session.flush()
     return row
+
+
+async def remove_device_tokens(
+    *, session: AsyncSession, subscriber_row_id: str, provider_id: str, tokens: list[str]
+) -> list[str]:
+    """Drop dead push tokens from every channel entry of the provider; returns the tokens removed.
+
+    The row is locked (PostgreSQL) so a concurrent credentials update is not overwritten.
+    """
+    stmt = select(Subscriber).where(Subscriber.id == subscriber_row_id).with_for_update()
+    row = (await session.exec(stmt)).first()
+    if row is None or not tokens:
+        return []
+    dead = set(tokens)
+    removed: list[str] = []
+    channels = []
+    for entry in row.channels or []:
+        entry = dict(entry)
+        credentials = dict(entry.get("credentials") or {})
+        if entry.get("providerId") == provider_id and credentials.get("deviceTokens"):
+            kept = []
+            for token in credentials["deviceTokens"]:
+                if str(token) in dead:
+                    removed.append(str(token))
+                else:
+                    kept.append(token)
+            credentials["deviceTokens"] = kept
+            entry["credentials"] = credentials
+        channels.append(entry)
+    if removed:
+        row.channels = channels
+        row.updated_at = utcnow()
+        session.add(row)
+        await session.flush()
+    return removed

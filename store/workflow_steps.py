@@ -42,6 +42,7 @@ TEMPLATE_HELPERS = frozenset(
         "uppercase",
         "lowercase",
         "pluralize",
+        "plural_category",
         "dateFormat",
         "groupBy",
         "unique",

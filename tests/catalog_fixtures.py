@@ -7,6 +7,7 @@ do not get them; :func:`add_to` lists them in one environment.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -77,3 +78,17 @@ async def add_to(env: Any, *identifiers: str) -> None:
     definitions = await code_definitions(list(identifiers))
     async with env.stack.db.session() as session:
         await sync_code_definitions(session=session, environment_id=env.id, definitions=definitions)
+
+
+#: A window that is not open today nor tomorrow (used by the send-window tests with code workflows).
+CODE_WINDOW: dict[str, Any] = {
+    "start": "00:00",
+    "end": "23:59",
+    "days": [(datetime.now(UTC) + timedelta(days=3)).strftime("%a")[:2].upper()],
+}
+
+
+@workflow("test-windowed", name="Test send window", listed=False)
+async def windowed(step: StepBuilder[Any], payload: Any) -> None:
+    await step.in_app("now", body="Right away")
+    await step.in_app("later", body="In the window", send_window=CODE_WINDOW)

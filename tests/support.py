@@ -33,6 +33,8 @@ TABLES = [
     "webhook_endpoints",
     "idempotency_keys",
     "rate_limit_windows",
+    "recurring_schedules",
+    "translations",
     "digest_events",
     "cancelled_transactions",
     "throttle_hits",

@@ -188,6 +188,20 @@ def cmd_rotate_secrets(settings: Settings, _args: Any) -> None:
     print(f"{asyncio.run(_rotate(settings))} stored secrets re-encrypted under the current key")
 
 
+def cmd_vapid_create(_settings: Settings, args: Any) -> None:
+    """Print a new VAPID key pair as the credentials of a ``web-push`` integration."""
+    import json
+
+    from activities.providers.webpush import create_vapid_keys
+
+    credentials = {**create_vapid_keys(), "subject": args.subject}
+    print(json.dumps({"providerId": "web-push", "channel": "push", "credentials": credentials}, indent=2))
+    print(
+        "# POST this body to /v1/integrations; give browsers vapidPublicKey as applicationServerKey.",
+        file=sys.stderr,
+    )
+
+
 def cmd_dev(settings: Settings, args: Any) -> None:
     from tidings.dev import run_dev
 
@@ -221,6 +235,12 @@ def main(argv: list[str] | None = None) -> None:
     create = keys.add_parser("create", help="create an API key (and the environment if missing)")
     create.add_argument("--environment", default="Development")
     create.set_defaults(fn=cmd_keys_create)
+    vapid = sub.add_parser("vapid", help="Web Push keys").add_subparsers(dest="vapid_command", required=True)
+    vapid_create = vapid.add_parser("create", help="print a new VAPID key pair for a web-push integration")
+    vapid_create.add_argument(
+        "--subject", default="mailto:admin@example.com", help="mailto: or https: contact"
+    )
+    vapid_create.set_defaults(fn=cmd_vapid_create)
     args = parser.parse_args(argv)
     if args.fn in (cmd_api, cmd_worker, cmd_temporal_setup, cmd_setup) and argv is None:
         _run_then_exit(args.fn, args)

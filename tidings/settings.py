@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     smtp_sender_name: str = "Tidings"
     dev_mailbox: bool = True
     retention_hours: int = 720
+    #: Translations: the locale used when a subscriber's own (and its language) has no text for a key.
+    default_locale: str = "en_US"
     slack_oauth_base_url: str = "https://slack.com"
     provider_base_urls: dict[str, str] = Field(default_factory=dict)
     #: Tries per integration for transient provider errors (backoff doubles from the first delay)

@@ -136,6 +136,7 @@ class StepBuilder(Generic[P]):
         variants: list[dict[str, Any]] | None = None,
         skip: Skip = None,
         should_stop_on_fail: bool = False,
+        send_window: dict[str, Any] | None = None,
     ) -> StepResult:
         return await self._step(  # type: ignore[no-any-return]
             "in_app",
@@ -150,6 +151,7 @@ class StepBuilder(Generic[P]):
             filters=conditions,
             variants=variants,
             should_stop_on_fail=should_stop_on_fail,
+            metadata={"sendWindow": send_window} if send_window else None,
         )
 
     async def email(
@@ -165,6 +167,7 @@ class StepBuilder(Generic[P]):
         variants: list[dict[str, Any]] | None = None,
         skip: Skip = None,
         should_stop_on_fail: bool = False,
+        send_window: dict[str, Any] | None = None,
     ) -> StepResult:
         return await self._step(  # type: ignore[no-any-return]
             "email",
@@ -178,6 +181,7 @@ class StepBuilder(Generic[P]):
             filters=conditions,
             variants=variants,
             should_stop_on_fail=should_stop_on_fail,
+            metadata={"sendWindow": send_window} if send_window else None,
         )
 
     async def sms(
@@ -189,6 +193,7 @@ class StepBuilder(Generic[P]):
         variants: list[dict[str, Any]] | None = None,
         skip: Skip = None,
         should_stop_on_fail: bool = False,
+        send_window: dict[str, Any] | None = None,
     ) -> StepResult:
         return await self._step(  # type: ignore[no-any-return]
             "sms",
@@ -198,6 +203,7 @@ class StepBuilder(Generic[P]):
             filters=conditions,
             variants=variants,
             should_stop_on_fail=should_stop_on_fail,
+            metadata={"sendWindow": send_window} if send_window else None,
         )
 
     async def chat(
@@ -209,6 +215,7 @@ class StepBuilder(Generic[P]):
         variants: list[dict[str, Any]] | None = None,
         skip: Skip = None,
         should_stop_on_fail: bool = False,
+        send_window: dict[str, Any] | None = None,
     ) -> StepResult:
         return await self._step(  # type: ignore[no-any-return]
             "chat",
@@ -218,6 +225,7 @@ class StepBuilder(Generic[P]):
             filters=conditions,
             variants=variants,
             should_stop_on_fail=should_stop_on_fail,
+            metadata={"sendWindow": send_window} if send_window else None,
         )
 
     async def push(
@@ -231,6 +239,7 @@ class StepBuilder(Generic[P]):
         variants: list[dict[str, Any]] | None = None,
         skip: Skip = None,
         should_stop_on_fail: bool = False,
+        send_window: dict[str, Any] | None = None,
     ) -> StepResult:
         return await self._step(  # type: ignore[no-any-return]
             "push",
@@ -242,6 +251,7 @@ class StepBuilder(Generic[P]):
             filters=conditions,
             variants=variants,
             should_stop_on_fail=should_stop_on_fail,
+            metadata={"sendWindow": send_window} if send_window else None,
         )
 
     async def delay(

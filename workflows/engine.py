@@ -46,9 +46,15 @@ class StepRunner(StepBuilder[Any]):
         self.digest_state: dict[str, Any] | None = None
         self.summary: dict[str, dict[str, int]] = {}
         self.pending_details: list[DetailRecord] = []
+        self.window_open_step: str | None = None
 
     async def _run(self, spec: StepSpec) -> Any:
-        if self.resume is not None:
+        if self.resume is not None and self.resume.at_step_id == spec.step_id:
+            # This run was started when the step's send window opened: run the step itself now.
+            if isinstance(self.resume.result, dict):
+                self.digest_state = self.resume.result  # the digest's events, when the step follows one
+            self.resume, self.window_open_step = None, spec.step_id
+        elif self.resume is not None:
             # Steps up to the resume point already ran in the execution that handed over to this one.
             if spec.step_id == self.resume.after_step_id:
                 value, self.resume = self.resume.result, None

@@ -114,11 +114,13 @@ class DeliveryContext(BaseModel):
 
 # Notification workflow: its input and result, and its activities' inputs and results.
 class ResumePoint(BaseModel):
-    """Where a resumed run picks up: after ``after_step_id``, which returns ``result``."""
+    """Where a resumed run picks up: after ``after_step_id``, which returns ``result``; or, when
+    ``at_step_id`` is set, *at* that step (its send window has opened: it runs without checking again)."""
 
     after_step_id: str
     result: Any = None
     results: dict[str, Any] = Field(default_factory=dict)
+    at_step_id: str | None = None
 
 
 class RunInput(BaseModel):
@@ -156,14 +158,17 @@ class DeliverInput(BaseModel):
     subscriber_ids: list[str]
     digest: dict[str, Any] | None = None  # {"events": [...], "total_count": n} for steps after a digest
     results: dict[str, Any] = Field(default_factory=dict)
+    window_open: bool = False  # resumed when the send window opened: deliver without checking it again
 
 
 class DeliverResult(BaseModel):
-    """Per-step outcome for a cohort: who got it, who was filtered (and why), who failed."""
+    """Per-step outcome for a cohort: who got it, who was filtered (and why), who failed, and who waits
+    for their send window to open (subscriber → when)."""
 
     sent: list[str] = Field(default_factory=list)
     filtered: list[str] = Field(default_factory=list)
     failed: list[str] = Field(default_factory=list)
+    deferred: dict[str, datetime] = Field(default_factory=dict)
 
 
 class DetailRecord(BaseModel):

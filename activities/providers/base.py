@@ -19,12 +19,31 @@ class ProviderError(Exception):
     """
 
     def __init__(
-        self, message: str, *, permanent: bool, status: int | None = None, in_flight: bool = False
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status: int | None = None,
+        in_flight: bool = False,
+        gone_tokens: list[str] | None = None,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent and not in_flight
         self.status = status
         self.in_flight = in_flight
+        #: Push: device tokens the provider says are gone for good (removed from the subscriber).
+        self.gone_tokens = list(gone_tokens or [])
+
+
+class TokenGone(ProviderError):
+    """Push: the provider says this device token (or browser subscription) will never work again —
+    FCM ``UNREGISTERED``, APNs 410 ``Unregistered``/``BadDeviceToken``, Web Push 404/410, Expo
+    ``DeviceNotRegistered``. The sender removes it from the subscriber."""
+
+    def __init__(self, token: str, reason: str) -> None:
+        super().__init__(f"device token is no longer valid: {reason}", permanent=True, gone_tokens=[token])
+        self.token = token
+        self.reason = reason
 
 
 @dataclass
@@ -82,6 +101,8 @@ class ChatMessage:
 class SendResult:
     provider_message_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    #: Push: tokens the provider reported gone while others of the subscriber still received.
+    gone_tokens: list[str] = field(default_factory=list)
 
 
 M = TypeVar("M")

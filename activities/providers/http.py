@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httpx
@@ -47,8 +48,18 @@ class HttpAdapter:
         url = credentials.get("baseUrl") or self.base_urls.get(self.provider_id) or self.default_base_url
         return str(url).rstrip("/")
 
-    async def call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request; transport failures become transient errors that never echo the URL."""
+    async def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        refine: Callable[[httpx.Response], ProviderError | None] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One request; transport failures become transient errors that never echo the URL.
+
+        ``refine`` may turn an error answer into a more precise error (e.g. a push token that is gone).
+        """
         try:
             response = await self.client.request(method, url, timeout=self.timeout, **kwargs)
         except DestinationRefused as exc:
@@ -58,7 +69,7 @@ class HttpAdapter:
         except httpx.TransportError as exc:
             raise ProviderError(f"connection failed ({type(exc).__name__})", permanent=False) from exc
         if response.status_code >= 400:
-            raise classify(response)
+            raise (refine(response) if refine else None) or classify(response)
         if response.is_redirect:
             # Never followed: a redirect is how a public endpoint would hand us a private one.
             raise ProviderError(f"HTTP {response.status_code}: redirect not followed", permanent=True)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+import httpx
 import jwt
 from google.auth import jwt as google_jwt
 from google.auth.crypt import RSASigner
@@ -17,6 +18,7 @@ from activities.providers.base import (
     PushMessage,
     PushProvider,
     SendResult,
+    TokenGone,
     deep_merge,
 )
 from activities.providers.http import HttpAdapter, json_or_empty
@@ -26,18 +28,59 @@ FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 
 
 async def each_token(tokens: list[str], send_one: Callable[[str], Awaitable[str | None]]) -> SendResult:
-    """Send per device token. Any success is a success; otherwise the error is transient if any was."""
+    """Send per device token. Any success is a success; otherwise the error is transient if any was.
+
+    Tokens the provider reports gone are collected either way, so the sender can remove them.
+    """
     ids: list[str | None] = []
     errors: list[ProviderError] = []
+    gone: list[str] = []
     for token in tokens:
         try:
             ids.append(await send_one(token))
         except ProviderError as exc:
             errors.append(exc)
+            gone += exc.gone_tokens
     if not ids:
         transient = [e for e in errors if not e.permanent]
-        raise (transient or errors)[0] if errors else ProviderError("no device tokens", permanent=True)
-    return SendResult(provider_message_id=ids[0], raw={"sent": len(ids), "failed": len(errors)})
+        first = (transient or errors)[0] if errors else ProviderError("no device tokens", permanent=True)
+        first.gone_tokens = gone
+        raise first
+    return SendResult(
+        provider_message_id=ids[0], raw={"sent": len(ids), "failed": len(errors)}, gone_tokens=gone
+    )
+
+
+def fcm_gone(token: str) -> Callable[[httpx.Response], ProviderError | None]:
+    """FCM v1: ``UNREGISTERED`` (404), or ``INVALID_ARGUMENT`` (400) about the registration token."""
+
+    def refine(response: httpx.Response) -> ProviderError | None:
+        error = json_or_empty(response).get("error") if response.content else None
+        if not isinstance(error, dict):
+            return None
+        codes = {str(d.get("errorCode")) for d in error.get("details") or [] if isinstance(d, dict)}
+        message = str(error.get("message", ""))
+        if "UNREGISTERED" in codes:
+            return TokenGone(token, "FCM UNREGISTERED")
+        if ("INVALID_ARGUMENT" in codes or error.get("status") == "INVALID_ARGUMENT") and (
+            "registration token" in message.lower()
+        ):
+            return TokenGone(token, "FCM INVALID_ARGUMENT (registration token)")
+        return None
+
+    return refine
+
+
+def apns_gone(token: str) -> Callable[[httpx.Response], ProviderError | None]:
+    """APNs: 410 ``Unregistered``, or 400 ``BadDeviceToken``."""
+
+    def refine(response: httpx.Response) -> ProviderError | None:
+        reason = str(json_or_empty(response).get("reason", "")) if response.content else ""
+        if response.status_code == 410 or reason in ("Unregistered", "BadDeviceToken"):
+            return TokenGone(token, f"APNs {response.status_code} {reason}".strip())
+        return None
+
+    return refine
 
 
 def string_data(data: dict[str, Any]) -> dict[str, str]:
@@ -102,6 +145,7 @@ class FcmProvider(HttpAdapter, PushProvider):
                 url,
                 headers={"Authorization": f"Bearer {access}"},
                 json={"message": deep_merge(body, message.extra)},
+                refine=fcm_gone(token),
             )
             return json_or_empty(response).get("name")
 
@@ -163,7 +207,9 @@ class ApnsProvider(HttpAdapter, PushProvider):
             }
             if message.idempotency_key:
                 headers["apns-id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{message.idempotency_key}:{token}"))
-            response = await self.call("POST", f"{base}/3/device/{token}", headers=headers, json=body)
+            response = await self.call(
+                "POST", f"{base}/3/device/{token}", headers=headers, json=body, refine=apns_gone(token)
+            )
             return response.headers.get("apns-id")
 
         return await each_token(message.tokens, one)
@@ -190,14 +236,23 @@ class ExpoProvider(HttpAdapter, PushProvider):
         )
         tickets = json_or_empty(response).get("data") or []
         ok = [t for t in tickets if t.get("status") == "ok"]
+        # Tickets come back in the order of the messages sent.
+        gone = [
+            token
+            for token, ticket in zip(message.tokens, tickets, strict=False)
+            if (ticket.get("details") or {}).get("error") == "DeviceNotRegistered"
+        ]
         if not ok:
             kinds = [plain((t.get("details") or {}).get("error"), "") for t in tickets if isinstance(t, dict)]
             raise ProviderError(
                 f"Expo rejected every ticket: {', '.join(kinds) or 'no tickets'}",
                 permanent=not any(k in self.TRANSIENT for k in kinds),
+                gone_tokens=gone,
             )
         return SendResult(
-            provider_message_id=ok[0].get("id"), raw={"sent": len(ok), "failed": len(tickets) - len(ok)}
+            provider_message_id=ok[0].get("id"),
+            raw={"sent": len(ok), "failed": len(tickets) - len(ok)},
+            gone_tokens=gone,
         )
 
 
@@ -226,8 +281,10 @@ class OneSignalProvider(HttpAdapter, PushProvider):
             json=deep_merge(body, message.extra),
         )
         answer = json_or_empty(response)
+        errors = answer.get("errors")
+        gone = [str(t) for t in errors.get("invalid_player_ids") or []] if isinstance(errors, dict) else []
         if not answer.get("id"):
             raise ProviderError(
-                f"OneSignal sent nothing ({len(answer.get('errors') or [])} errors)", permanent=True
+                f"OneSignal sent nothing ({len(errors or [])} errors)", permanent=True, gone_tokens=gone
             )
-        return SendResult(provider_message_id=answer["id"])
+        return SendResult(provider_message_id=answer["id"], gone_tokens=gone)

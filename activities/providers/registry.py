@@ -23,6 +23,7 @@ from activities.providers.push import ApnsProvider, ExpoProvider, FcmProvider, O
 from activities.providers.ses import SesProvider
 from activities.providers.sms import GenericSmsProvider, PlivoProvider, TwilioProvider, VonageProvider
 from activities.providers.smtp import SmtpProvider
+from activities.providers.webpush import WebPushProvider
 from tidings.outbound import outbound_client, trusted_pairs
 
 HTTP_ADAPTERS: list[type[HttpAdapter]] = [
@@ -38,6 +39,7 @@ HTTP_ADAPTERS: list[type[HttpAdapter]] = [
     FcmProvider,
     ExpoProvider,
     OneSignalProvider,
+    WebPushProvider,
     SlackProvider,
     DiscordProvider,
     MsTeamsProvider,

@@ -126,6 +126,16 @@ class ProviderSender(Sender, ABC):
     def row_fields(self, batch: Batch, r: Rendered, attempts: list[Attempt]) -> dict[str, Any]:
         return {}
 
+    async def after_send(
+        self,
+        batch: Batch,
+        r: Rendered,
+        message_id: str,
+        attempt: Attempt,
+        outcome: SendResult | ProviderError,
+    ) -> None:
+        """Called after each integration's send, whatever its outcome (push removes dead tokens here)."""
+
     # -- shared machinery --------------------------------------------------------------------------
     def attempt(self, integration: Integration, message: Any) -> Attempt | None:
         provider = self.providers.get(integration.provider_id)
@@ -252,6 +262,7 @@ class ProviderSender(Sender, ABC):
                 raw={"providerId": integ.provider_id, "identifier": integ.identifier},
             )
             outcome = await self.try_integration(batch, sid, message_id, attempt)
+            await self.after_send(batch, r, message_id, attempt, outcome)
             if isinstance(outcome, SendResult):
                 sent.append((attempt, outcome))
                 if self.mode == "failover":

@@ -12,7 +12,10 @@ def conditions_pass(conditions: list[dict[str, Any]], tenant: dict[str, Any] | N
     """An integration's tenant conditions, evaluated by the same evaluator as step filters and variants
     (Novu's ``ConditionsFilter``): the groups are OR-ed, children combined with the group's ``value``."""
     groups = [
-        {**group, "children": [{"on": "tenant", "operator": "EQUAL", **c} for c in group.get("children") or []]}
+        {
+            **group,
+            "children": [{"on": "tenant", "operator": "EQUAL", **c} for c in group.get("children") or []],
+        }
         for group in conditions
     ]  # integration conditions are about the tenant; an operator left out means EQUAL
     return evaluate_filters(groups, SubscriberFacts(variables={"tenant": tenant or {}})).passed

@@ -27,4 +27,7 @@ ROUTER_MODULES = [
     "inbox_preferences",
     "inbox_page",
     "webhooks",
+    "schedules",
+    "translations",
+    "subscriber_schedule",
 ]

@@ -2,6 +2,7 @@
 
 from store.models.channels import Integration, Layout
 from store.models.digests import CancelledTransaction, DigestEvent, ThrottleHit
+from store.models.extras import RecurringSchedule, Translation
 from store.models.messages import ExecutionDetail, Feed, Message, MessageEvent, Notification
 from store.models.operations import IdempotencyRecord, RateLimitWindow, WebhookDelivery, WebhookEndpoint
 from store.models.subscribers import Subscriber, SubscriberPreference, Topic, TopicSubscriber
@@ -24,6 +25,7 @@ __all__ = [
     "NotificationGroup",
     "Organization",
     "RateLimitWindow",
+    "RecurringSchedule",
     "Subscriber",
     "SubscriberPreference",
     "Tenant",
@@ -32,6 +34,7 @@ __all__ = [
     "TopicSubscriber",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "Translation",
     "WorkflowDefinition",
     "WorkflowOverride",
 ]

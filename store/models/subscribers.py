@@ -48,6 +48,8 @@ class SubscriberPreference(SQLModel, table=True):
     workflow_id: str | None = Field(default=None, index=True)
     enabled: bool = True
     channels: dict[str, bool] | None = json_field(default_factory=lambda: None)
+    #: Global row only: the subscriber's delivery schedule (``{isEnabled, weeklySchedule}``, as @novu/js).
+    schedule: dict[str, Any] | None = json_field(default_factory=lambda: None)
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
 
