@@ -11,7 +11,7 @@ import re
 from typing import Any, Literal
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from api.deps import CurrentEnv, DbDep
@@ -63,7 +63,7 @@ def check_content(value: Any, path: str = "content", depth: int = 0) -> None:
             )
 
 
-def content_ok(value: dict[str, Any]) -> dict[str, Any]:
+def content_ok(value: Any) -> dict[str, Any]:
     check_content(value)
     if len(json.dumps(value)) > MAX_CONTENT_BYTES:
         raise ValueError(f"content must be at most {MAX_CONTENT_BYTES // 1024} KB")
@@ -71,34 +71,30 @@ def content_ok(value: dict[str, Any]) -> dict[str, Any]:
 
 
 class CreateTranslationBody(BaseModel):
-    """Novu's ``CreateTranslationRequestDto``: creates or replaces the locale's content."""
+    """Novu's ``CreateTranslationRequestDto``: creates or replaces the locale's content. Field rules are
+    checked by :meth:`checked`, so a bad resource is a plain 400 naming the field."""
 
     model_config = ConfigDict(extra="forbid")
     resourceId: str = Field(min_length=1, max_length=200)
-    resourceType: ResourceType
+    resourceType: str
     locale: str
-    content: dict[str, Any]
+    content: Any
 
-    @field_validator("locale")
-    @classmethod
-    def _locale(cls, value: str) -> str:
-        return valid_locale(value)
-
-    @field_validator("content")
-    @classmethod
-    def _content(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return content_ok(value)
+    def checked(self) -> CreateTranslationBody:
+        try:
+            if self.resourceType not in ("workflow", "layout"):
+                raise ValueError("resourceType must be one of the following values: workflow, layout")
+            locale = valid_locale(self.locale)
+            content = content_ok(self.content)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from exc
+        return self.model_copy(update={"locale": locale, "content": content})
 
 
 class ImportMasterBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     locale: str
     masterJson: dict[str, Any]
-
-    @field_validator("locale")
-    @classmethod
-    def _locale(cls, value: str) -> str:
-        return valid_locale(value)
 
 
 def view(row: Translation) -> dict[str, Any]:
@@ -137,6 +133,7 @@ async def resource(session: Any, env_id: str, resource_type: str, resource_id: s
 
 @router.post("", status_code=200)
 async def create(body: CreateTranslationBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    body = body.checked()
     async with db.session() as session:
         resource_id, _ = await resource(session, env.id, body.resourceType, body.resourceId)
         row = await put_translation(
@@ -197,7 +194,11 @@ async def import_master(env_id: str, db: Any, locale: str, master: dict[str, Any
 
 @router.post("/master-json", status_code=200)
 async def import_master_json(body: ImportMasterBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
-    return ok(await import_master(env.id, db, body.locale, body.masterJson))
+    try:
+        locale = valid_locale(body.locale)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    return ok(await import_master(env.id, db, locale, body.masterJson))
 
 
 def file_locale(name: str | None) -> str:

@@ -50,7 +50,7 @@ def credentials() -> dict[str, Any]:
 async def test_payload_is_encrypted_for_the_browser_and_signed_with_vapid(pushes: FakePushService) -> None:
     creds = credentials()
     tokens = [pushes.subscribe("firefox"), pushes.subscribe("chrome")]
-    sent = await WebPushProvider().send(
+    sent = await WebPushProvider(allow_private=True).send(
         PushMessage(
             tokens=tokens,
             title="New comment",
@@ -74,23 +74,29 @@ async def test_payload_is_encrypted_for_the_browser_and_signed_with_vapid(pushes
 async def test_a_gone_subscription_is_reported_and_the_others_still_receive(pushes: FakePushService) -> None:
     live, dead = pushes.subscribe("live"), pushes.subscribe("dead")
     pushes.gone.add("dead")
-    sent = await WebPushProvider().send(
+    sent = await WebPushProvider(allow_private=True).send(
         PushMessage(tokens=[dead, live], title="T", content="B"), credentials()
     )
     assert sent.gone_tokens == [dead] and sent.raw == {"sent": 1, "failed": 1}
     assert [p.browser for p in pushes.received] == ["live"]
     with pytest.raises(ProviderError) as only_dead:
-        await WebPushProvider().send(PushMessage(tokens=[dead], title="T", content="B"), credentials())
+        await WebPushProvider(allow_private=True).send(
+            PushMessage(tokens=[dead], title="T", content="B"), credentials()
+        )
     assert only_dead.value.permanent and only_dead.value.gone_tokens == [dead]
 
 
 async def test_payload_over_four_kilobytes_is_a_clear_permanent_error(pushes: FakePushService) -> None:
     token = pushes.subscribe("big")
     fits = "x" * (MAX_PAYLOAD_BYTES - len('{"title":"","body":"","data":{}}'))
-    await WebPushProvider().send(PushMessage(tokens=[token], title="", content=fits), credentials())
+    await WebPushProvider(allow_private=True).send(
+        PushMessage(tokens=[token], title="", content=fits), credentials()
+    )
     assert len(pushes.received) == 1  # exactly at the limit: accepted by the push service
     with pytest.raises(ProviderError) as too_big:
-        await WebPushProvider().send(PushMessage(tokens=[token], title="", content=fits + "y"), credentials())
+        await WebPushProvider(allow_private=True).send(
+            PushMessage(tokens=[token], title="", content=fits + "y"), credentials()
+        )
     assert too_big.value.permanent and "limit is 3993" in str(too_big.value)
     assert len(pushes.received) == 1
 
@@ -104,7 +110,7 @@ async def test_bad_step_options_are_refused(
 ) -> None:
     token = pushes.subscribe("opts")
     with pytest.raises(ProviderError) as bad:
-        await WebPushProvider().send(
+        await WebPushProvider(allow_private=True).send(
             PushMessage(tokens=[token], title="T", content="B", extra=extra), credentials()
         )
     assert bad.value.permanent and needle in str(bad.value)
@@ -223,14 +229,14 @@ async def test_fcm_unregistered_token_is_gone(fake: FakeHttpProviders) -> None:
         }
     }
     fake.fail("messages:send", 404, unregistered, times=1)
-    sent = await FcmProvider(base_urls={"fcm": fake.url}).send(
+    sent = await FcmProvider(allow_private=True, base_urls={"fcm": fake.url}).send(
         PushMessage(tokens=["old", "new"], title="T", content="B"), {"serviceAccount": json.dumps(account)}
     )
     assert sent.gone_tokens == ["old"] and sent.raw == {"sent": 1, "failed": 1}
     # A 404 that is not about the token (a wrong project) removes nothing.
     fake.fail("messages:send", 404, {"error": {"code": 404, "status": "NOT_FOUND", "message": "x"}}, times=1)
     with pytest.raises(ProviderError) as other:
-        await FcmProvider(base_urls={"fcm": fake.url}).send(
+        await FcmProvider(allow_private=True, base_urls={"fcm": fake.url}).send(
             PushMessage(tokens=["t"], title="T", content="B"), {"serviceAccount": json.dumps(account)}
         )
     assert other.value.gone_tokens == []
@@ -284,7 +290,7 @@ async def test_expo_all_tokens_gone_removes_them_and_fails_the_message(
 ) -> None:
     dead = {"status": "error", "details": {"error": "DeviceNotRegistered"}}
     fake.fail("/push/send", 200, {"data": [dead]}, times=1)
-    provider = ExpoProvider(base_urls={"expo": fake.url})
+    provider = ExpoProvider(allow_private=True, base_urls={"expo": fake.url})
     with pytest.raises(ProviderError) as exc:
         await provider.send(PushMessage(tokens=["ExponentPushToken[x]"], title="T", content="B"), {})
     assert exc.value.permanent and exc.value.gone_tokens == ["ExponentPushToken[x]"]
@@ -300,5 +306,7 @@ async def test_vapid_create_prints_keys_that_sign_pushes(
     assert body["providerId"] == "web-push" and body["channel"] == "push"
     creds = body["credentials"]
     assert set(creds) == {"vapidPublicKey", "vapidPrivateKey", "subject"}
-    await WebPushProvider().send(PushMessage(tokens=[pushes.subscribe("cli")], title="T", content="B"), creds)
+    await WebPushProvider(allow_private=True).send(
+        PushMessage(tokens=[pushes.subscribe("cli")], title="T", content="B"), creds
+    )
     assert pushes.refused == [] and [p.browser for p in pushes.received] == ["cli"]
