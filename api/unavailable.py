@@ -15,6 +15,7 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import asyncpg
 import sqlalchemy.exc
 from temporalio import client as tc
 from temporalio.service import RPCError, RPCStatusCode
@@ -39,6 +40,17 @@ _DB_DOWN_WORDS = (
 
 class TemporalUnavailable(Exception):
     """Temporal did not answer within the API's deadline."""
+
+
+def bad_input(exc: BaseException) -> bool:
+    """The database refused a value the client sent (a NUL character, a number out of range): a 400,
+    whichever route forgot to check it."""
+    if isinstance(exc, sqlalchemy.exc.DataError):
+        return True
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        causes = (exc.orig, getattr(exc.orig, "__cause__", None))
+        return any(isinstance(c, asyncpg.exceptions.DataError) for c in causes)
+    return False
 
 
 def unavailable_reason(exc: BaseException) -> str | None:

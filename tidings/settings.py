@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     provider_backoff_seconds: float = 0.5
     provider_timeout_seconds: float = 10.0
     #: Let providers, webhooks and OAuth reach loopback/private/link-local addresses. Off by default
-    #: (tenants choose URLs: see docs/outbound.md); ``tidings dev`` turns it on.
+    #: (tenants choose URLs: see docs/security.md); ``tidings dev`` turns it on.
     allow_private_destinations: bool = False
     #: How long an API request waits for a database lock or connection, and for Temporal, before it
     #: answers 503 with ``Retry-After: retry_after_seconds``.
