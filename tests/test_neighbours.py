@@ -3,8 +3,9 @@
 A locked SQLite database, a stopped (SIGSTOP: "slow") and a killed-then-restarted Temporal server: the API
 answers 503 with ``Retry-After`` in Novu's error body within its configured timeout, reads keep working,
 ``/v1/health-check`` says what is down, nothing is acknowledged that was not started, and once the
-neighbour is back a retried trigger delivers exactly once. (A worker SIGKILLed mid-step and a stalled
-provider are covered by tests/test_exactly_once.py and tests/test_durability.py.)
+neighbour is back a retried trigger delivers exactly once; a provider slower than its timeout is retried
+and still delivers once. (A worker SIGKILLed mid-step: tests/test_exactly_once.py, tests/test_durability.py
+and tests/test_fanout_crash.py.)
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from temporalio.client import Client
 from api.app import create_app
 from store.db import Database
 from store.migrate import upgrade
+from tests.fakes.fixtures import add_integration, fake_fixture, http_fakes_fixture  # noqa: F401  (fixtures)
+from tests.fakes.http_api import FakeHttpProviders
 from tests.support import Env, Stack, eventually
 from tests.timing_support import define, in_app, in_app_contents
 from tidings.bootstrap import create_environment_key
@@ -197,3 +200,38 @@ async def test_killed_temporal_answers_503_then_restarts_and_delivers_once(
         await exactly_one(env, client, "k-down", "k-down")
         await exactly_one(env, client, "k-before", "k-before")  # not repeated by the restart
         assert (await env.http.get("/v1/health-check")).status_code == 200
+
+
+# -- a slow provider ---------------------------------------------------------------------------------
+
+
+async def test_slow_provider_is_retried_and_delivers_once(stack: Stack, fake: FakeHttpProviders) -> None:
+    """The provider holds the first request past the provider timeout: the step is retried with the same
+    idempotency key, the provider de-duplicates, one email is delivered and recorded once."""
+    from worker import build_worker
+
+    queue = f"slow-provider-{secrets.token_hex(4)}"
+    settings = stack.settings.model_copy(
+        update={"task_queue": queue, "provider_timeout_seconds": 1.0, "provider_backoff_seconds": 0.1}
+    )
+    base = await stack.new_env()
+    app = create_app(settings, db=stack.db, temporal=stack.client)
+    fake.stall("/emails")
+    async with (
+        build_worker(client=stack.client, db=stack.db, settings=settings),
+        app.router.lifespan_context(app),
+        http_for(app, base.key) as http,
+    ):
+        env = Env(stack=stack, id=base.id, key=base.key, http=http)
+        resend = await add_integration(env, "resend", "email", {"apiKey": "re_k", "baseUrl": fake.url})
+        assert (await http.post(f"/v1/integrations/{resend['_id']}/set-primary")).status_code == 201
+        body = {"subscriberId": "slowp", "email": "slowp@example.com"}
+        assert (await env.trigger("welcome", body, {"name": "S"}, transactionId="slowp")).status_code == 201
+        await env.settle("slowp", timeout=60)
+    fake.release()
+    requests = fake.to("/emails")
+    assert len(requests) >= 2 and len({r.headers["idempotency-key"] for r in requests}) == 1
+    assert fake.deliveries == 1
+    rows = await env.sql("select status from messages where transaction_id = 'slowp' and channel = 'email'")
+    assert [r.status for r in rows] == ["sent"]
+    assert stack.mailbox.to("slowp@example.com") == []  # no failover duplicate through SMTP
