@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,7 +19,7 @@ from api.limits import DoorGuard
 from api.realtime import Realtime, redact_tokens_in_server_logs
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
-from api.unavailable import with_deadline
+from api.unavailable import neighbours, with_deadline
 from store.db import Database, reading
 from tidings.bootstrap import sync_catalog
 from tidings.schedules import sync_code_schedules
@@ -99,15 +97,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
     @app.get("/v1/health-check", include_in_schema=False)
     async def health() -> JSONResponse:
         """``ok`` only when the database and Temporal answer within their timeouts; else 503."""
-        info = {
-            "database": await _probe(_database_ok(app.state.db), settings.db_timeout_seconds),
-            "temporal": await _probe(
-                app.state.temporal.service_client.check_health(
-                    timeout=timedelta(seconds=settings.temporal_timeout_seconds)
-                ),
-                settings.temporal_timeout_seconds,
-            ),
-        }
+        info = await neighbours(app.state.db, app.state.temporal, settings)
         if all(v["status"] == "up" for v in info.values()):
             return JSONResponse({"data": {"status": "ok", "info": info}})
         headers = {"Retry-After": str(settings.retry_after_seconds)}
@@ -144,24 +134,6 @@ class ReadOnlyMethods:
                 await self.app(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-
-async def _database_ok(db: Database) -> None:
-    from sqlalchemy import text
-
-    async with db.read() as session:
-        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-    if db.is_sqlite:  # up but write-locked longer than the timeout is down for every write
-        async with db.session(write=True) as session:
-            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-
-
-async def _probe(check: Any, timeout: float) -> dict[str, str]:
-    try:
-        answer = await asyncio.wait_for(check, timeout)
-    except Exception as exc:  # noqa: BLE001 - any failure is "down"; the kind goes in the answer
-        return {"status": "down", "error": type(exc).__name__}
-    return {"status": "down", "error": "unhealthy"} if answer is False else {"status": "up"}
 
 
 async def readiness(db: Database, temporal: Client) -> dict[str, str]:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.unavailable import UNAVAILABLE_TYPES, unavailable_reason
+from api.unavailable import UNAVAILABLE_TYPES, bad_input, unavailable_reason
 from store.db import iso, utcnow
 
 log = logging.getLogger("tidings.api")
@@ -223,6 +223,9 @@ def install(app: FastAPI) -> None:
         return error_response(request, exc.status_code, exc.detail, getattr(exc, "headers", None))
 
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if bad_input(exc):
+            message = "Invalid input: a value is out of range or contains characters that cannot be stored"
+            return error_response(request, 400, message)
         neighbour = unavailable_reason(exc)
         if neighbour is None:
             raise exc  # a bug, not a neighbour: the 500 handler below

@@ -15,9 +15,14 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import asyncpg
 import sqlalchemy.exc
+from sqlalchemy import text
 from temporalio import client as tc
 from temporalio.service import RPCError, RPCStatusCode
+
+from store.db import Database
+from tidings.settings import Settings
 
 T = TypeVar("T")
 
@@ -39,6 +44,17 @@ _DB_DOWN_WORDS = (
 
 class TemporalUnavailable(Exception):
     """Temporal did not answer within the API's deadline."""
+
+
+def bad_input(exc: BaseException) -> bool:
+    """The database refused a value the client sent (a NUL character, a number out of range): a 400,
+    whichever route forgot to check it."""
+    if isinstance(exc, sqlalchemy.exc.DataError):
+        return True
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        causes = (exc.orig, getattr(exc.orig, "__cause__", None))
+        return any(isinstance(c, asyncpg.exceptions.DataError) for c in causes)
+    return False
 
 
 def unavailable_reason(exc: BaseException) -> str | None:
@@ -139,3 +155,32 @@ def with_deadline(client: tc.Client, seconds: float) -> tc.Client:
         data_converter=client.data_converter,
         interceptors=[TemporalDeadline(seconds)],
     )
+
+
+async def _database_ok(db: Database) -> None:
+    async with db.read() as session:
+        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    if db.is_sqlite:  # up but write-locked past the timeout is down for every write
+        async with db.session(write=True) as session:
+            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+
+
+async def _probe(check: Awaitable[Any], timeout: float) -> dict[str, str]:
+    try:
+        answer = await asyncio.wait_for(check, timeout)
+    except Exception as exc:  # noqa: BLE001 - any failure is "down"; the kind goes in the answer
+        return {"status": "down", "error": type(exc).__name__}
+    return {"status": "down", "error": "unhealthy"} if answer is False else {"status": "up"}
+
+
+async def neighbours(db: Database, temporal: tc.Client, settings: Settings) -> dict[str, dict[str, str]]:
+    """``{"database": {"status": "up"|"down"}, "temporal": {...}}``, each probed within its timeout
+    (``/v1/health-check``; readiness probes can use the same)."""
+    temporal_timeout = settings.temporal_timeout_seconds
+    return {
+        "database": await _probe(_database_ok(db), settings.db_timeout_seconds),
+        "temporal": await _probe(
+            temporal.service_client.check_health(timeout=timedelta(seconds=temporal_timeout)),
+            temporal_timeout,
+        ),
+    }

@@ -83,10 +83,8 @@ async def resolve_checked(host: str, port: int, *, allow_private: bool) -> list[
         ipaddress.ip_address(host)
         addresses = [host]
     except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise DestinationRefused(f"destination {host!r} does not resolve") from exc
+        # A resolver failure (OSError) propagates: it may be transient, unlike a refusal.
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         addresses = [str(info[4][0]) for info in infos]
     return list(dict.fromkeys(addresses)) if allow_private else check_addresses(host, addresses)
 
@@ -109,7 +107,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         allowed = self.allow_private or (host, port) in self.trusted
-        addresses = await resolve_checked(host, port, allow_private=allowed)
+        try:
+            addresses = await resolve_checked(host, port, allow_private=allowed)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"name resolution failed ({type(exc).__name__})") from exc
         error: Exception | None = None
         for address in addresses:
             try:

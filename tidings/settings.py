@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     render_step_budget_seconds: float = 20.0
     render_memory_mb: int = 128
     #: Let providers, webhooks and OAuth reach loopback/private/link-local addresses. Off by default
-    #: (tenants choose URLs: see docs/outbound.md); ``tidings dev`` turns it on.
+    #: (tenants choose URLs: see docs/security.md); ``tidings dev`` turns it on.
     allow_private_destinations: bool = False
     #: How long an API request waits for a database lock or connection, and for Temporal, before it
     #: answers 503 with ``Retry-After: retry_after_seconds``.

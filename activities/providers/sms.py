@@ -87,6 +87,22 @@ class PlivoProvider(HttpAdapter, SmsProvider):
         return SendResult(provider_message_id=ids[0])
 
 
+#: Headers a tenant may not set through ``apiKeyRequestHeader``/``secretKeyRequestHeader``: they decide
+#: where and how the request travels, not what it says.
+RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "upgrade",
+        "te",
+        "trailer",
+        "proxy-authorization",
+    }
+)
+
+
 class GenericSmsProvider(HttpAdapter, SmsProvider):
     """POSTs ``{to, content, from, idempotencyKey}`` to the integration's ``baseUrl`` with the API key and
     secret in the configured headers; ``idPath`` (dotted) picks the message id from the answer.
@@ -102,8 +118,11 @@ class GenericSmsProvider(HttpAdapter, SmsProvider):
             ("apiKeyRequestHeader", "apiKey"),
             ("secretKeyRequestHeader", "secretKey"),
         ):
-            if credentials.get(name_key) and credentials.get(value_key):
-                headers[credentials[name_key]] = credentials[value_key]
+            name = str(credentials.get(name_key) or "")
+            if name and credentials.get(value_key):
+                if name.lower() in RESERVED_HEADERS:
+                    raise ProviderError(f"{name_key} may not be {name}", permanent=True)
+                headers[name] = str(credentials[value_key])
         if message.idempotency_key:
             headers["Idempotency-Key"] = message.idempotency_key
         body = {

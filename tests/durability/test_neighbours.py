@@ -3,12 +3,14 @@
 A locked SQLite database, a stopped (SIGSTOP: "slow") and a killed-then-restarted Temporal server: the API
 answers 503 with ``Retry-After`` in Novu's error body within its configured timeout, reads keep working,
 ``/v1/health-check`` says what is down, nothing is acknowledged that was not started, and once the
-neighbour is back a retried trigger delivers exactly once. (A worker SIGKILLed mid-step and a stalled
-provider are covered by tests/durability/test_exactly_once.py and tests/durability/test_durability.py.)
+neighbour is back a retried trigger delivers exactly once; a provider slower than its timeout is retried
+and still delivers once. (A worker SIGKILLed mid-step: tests/durability/test_exactly_once.py, tests/durability/test_durability.py
+and tests/durability/test_fanout_crash.py.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import signal
 import sqlite3
@@ -17,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,6 +28,8 @@ from temporalio.client import Client
 from api.app import create_app
 from store.db import Database
 from store.migrate import upgrade
+from tests.fakes.fixtures import add_integration, fake_fixture, http_fakes_fixture  # noqa: F401  (fixtures)
+from tests.fakes.http_api import FakeHttpProviders
 from tests.support import Env, Stack, eventually
 from tests.timing_support import define, in_app, in_app_contents
 from tidings.bootstrap import create_environment_key
@@ -197,3 +202,110 @@ async def test_killed_temporal_answers_503_then_restarts_and_delivers_once(
         await exactly_one(env, client, "k-down", "k-down")
         await exactly_one(env, client, "k-before", "k-before")  # not repeated by the restart
         assert (await env.http.get("/v1/health-check")).status_code == 200
+
+
+# -- a slow provider ---------------------------------------------------------------------------------
+
+
+async def test_slow_provider_is_retried_and_delivers_once(stack: Stack, fake: FakeHttpProviders) -> None:
+    """The provider holds the first request past the provider timeout: the step is retried with the same
+    idempotency key, the provider de-duplicates, one email is delivered and recorded once."""
+    from worker import build_worker
+
+    queue = f"slow-provider-{secrets.token_hex(4)}"
+    settings = stack.settings.model_copy(
+        update={"task_queue": queue, "provider_timeout_seconds": 1.0, "provider_backoff_seconds": 0.1}
+    )
+    base = await stack.new_env()
+    app = create_app(settings, db=stack.db, temporal=stack.client)
+    fake.stall("/emails")
+    async with (
+        build_worker(client=stack.client, db=stack.db, settings=settings),
+        app.router.lifespan_context(app),
+        http_for(app, base.key) as http,
+    ):
+        env = Env(stack=stack, id=base.id, key=base.key, http=http)
+        resend = await add_integration(env, "resend", "email", {"apiKey": "re_k", "baseUrl": fake.url})
+        assert (await http.post(f"/v1/integrations/{resend['_id']}/set-primary")).status_code == 201
+        body = {"subscriberId": "slowp", "email": "slowp@example.com"}
+        assert (await env.trigger("welcome", body, {"name": "S"}, transactionId="slowp")).status_code == 201
+        await env.settle("slowp", timeout=60)
+    fake.release()
+    requests = fake.to("/emails")
+    assert len(requests) >= 2 and len({r.headers["idempotency-key"] for r in requests}) == 1
+    assert fake.deliveries == 1
+    rows = await env.sql("select status from messages where transaction_id = 'slowp' and channel = 'email'")
+    assert [r.status for r in rows] == ["sent"]
+    assert stack.mailbox.to("slowp@example.com") == []  # no failover duplicate through SMTP
+
+
+class TcpProxy:
+    """A TCP proxy to PostgreSQL that can be cut (every connection closed, nothing accepted) and restored."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def up(self) -> None:
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
+
+    async def down(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in self.writers:
+            writer.close()
+        self.writers.clear()
+        await self.server.wait_closed()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.writers += [writer, up_writer]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+async def test_postgres_gone_answers_503_and_recovers(stack: Stack, pg_url: str) -> None:
+    target = urlsplit(pg_url.replace("postgresql+asyncpg://", "http://"))
+    proxy = TcpProxy(target.port or 5432)
+    await proxy.up()
+    url = pg_url.replace(f"{target.hostname}:{target.port}", f"127.0.0.1:{proxy.port}")
+    settings = stack.settings.model_copy(update={"database_url": url, **FAST})
+    env = await stack.new_env()
+    app = create_app(settings, temporal=stack.client)  # its own engine, through the proxy
+    try:
+        async with app.router.lifespan_context(app), http_for(app, env.key) as http:
+            assert (await http.post("/v1/subscribers", json={"subscriberId": "pg-1"})).status_code == 201
+            await proxy.down()
+            assert_503(await http.post("/v1/subscribers", json={"subscriberId": "pg-2"}), "database")
+            assert_503(
+                await http.post("/v1/events/trigger", json={"name": "welcome", "to": "pg-2"}), "database"
+            )
+            health = await http.get("/v1/health-check")
+            assert health.status_code == 503 and health.json()["data"]["info"]["database"]["status"] == "down"
+            await proxy.up()
+
+            async def back() -> bool:
+                resp = await http.post("/v1/subscribers", json={"subscriberId": "pg-2"})
+                return resp.status_code == 201
+
+            await eventually(back, timeout=30, interval=0.5)
+            assert (await http.get("/v1/health-check")).status_code == 200
+    finally:
+        if proxy.server is not None and proxy.server.is_serving():
+            await proxy.down()
+    rows = await env.sql(
+        "select subscriber_id from subscribers where environment_id = :e order by 1", e=env.id
+    )
+    assert [r[0] for r in rows] == ["pg-1", "pg-2"]  # nothing half-written while it was gone

@@ -190,3 +190,14 @@ async def test_worker_refuses_tenant_smtp_host_on_loopback(guarded: Stack) -> No
         assert listener.connections == 0
     rows = await details(env, "sm-1")
     assert any("destination refused" in str(r.raw) for r in rows)
+
+
+async def test_generic_sms_header_names_cannot_steer_the_request() -> None:
+    sms = GenericSmsProvider(allow_private=True)
+    for reserved in ("Host", "Transfer-Encoding", "content-length"):
+        with pytest.raises(ProviderError, match="may not be") as caught:
+            await sms.send(
+                SmsMessage(to="+1", content="hi"),
+                {"baseUrl": "http://127.0.0.1:9/x", "apiKey": "k", "apiKeyRequestHeader": reserved},
+            )
+        assert caught.value.permanent
