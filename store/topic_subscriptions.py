@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.cursor import CursorPage, cursor_page
-from store.db import Database, utcnow
+from store.db import Database, insert_ignore, utcnow
 from store.ids import new_id
 from store.models import Subscriber, Topic, TopicSubscriber, WorkflowDefinition
 from store.subscriber_search import like_pattern
@@ -227,6 +227,8 @@ async def subscribe(
         if row is None:
             identifier = spec.identifier or default_identifier(topic.key, sub.subscriber_id)
             taken = await find_subscription(session=session, topic=topic, identifier=identifier)
+            if taken is not None and taken.subscriber_id == sub.id:
+                taken = None  # made meanwhile by a concurrent request: the insert below finds it
             if taken is not None:
                 outcome.errors.append(
                     {
@@ -236,7 +238,7 @@ async def subscribe(
                     }
                 )
                 continue
-            row = TopicSubscriber(
+            new = TopicSubscriber(
                 id=new_id(),
                 environment_id=topic.environment_id,
                 topic_id=topic.id,
@@ -249,8 +251,17 @@ async def subscribe(
                 created_at=now,
                 updated_at=now,
             )
-            session.add(row)
-            await session.flush()
+            # A concurrent subscribe of the same subscriber wins quietly; both answer its row.
+            await insert_ignore(
+                session, TopicSubscriber, [new.model_dump()], conflict=["topic_id", "subscriber_id"]
+            )
+            row = (
+                await session.exec(
+                    select(TopicSubscriber).where(
+                        TopicSubscriber.topic_id == topic.id, TopicSubscriber.subscriber_id == sub.id
+                    )
+                )
+            ).one()
             existing[sub.id] = row
         if row not in outcome.rows:
             outcome.rows.append(row)

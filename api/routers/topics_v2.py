@@ -10,16 +10,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound
+from api.subscription_views import (
+    CreateSubscriptionsBody,
+    DeleteSubscriptionsBody,
+    UpdateSubscriptionBody,
+    Views,
+    normalize_preferences,
+    topic_view,
+)
 from api.v2wire import CursorQuery, cursor_list, cursor_query
 from api.wire import ok, query_bool
 from store.cursor import CursorPage, InvalidCursor
-from store.db import iso
-from store.models import Subscriber, Topic, TopicSubscriber
+from store.models import Topic, TopicSubscriber
 from store.subscribers import get_subscriber
 from store.tenancy import EnvironmentRef
 from store.topic_subscriptions import (
@@ -28,11 +35,8 @@ from store.topic_subscriptions import (
     SubscriptionOutcome,
     SubscriptionSpec,
     delete_topic_and_subscriptions,
-    environment_workflows,
     find_subscription,
     identifier_of,
-    load_subscriber_rows,
-    load_topics,
     rename_topic,
     search_topics,
     subscribe,
@@ -63,182 +67,12 @@ class RenameBody(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class SubscriberIdentifier(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    identifier: str
-    subscriberId: str
-    name: str | None = None
-
-
-class DeleteIdentifier(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    identifier: str | None = None
-    subscriberId: str | None = None
-
-
-class GroupFilter(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    workflowIds: list[str] | None = None
-    tags: list[str] | None = None
-
-
-class PreferenceItem(BaseModel):
-    """A workflow preference (``workflowId``) or a group one (``filter``), optionally conditional."""
-
-    model_config = ConfigDict(extra="ignore")
-    workflowId: str | None = None
-    filter: GroupFilter | None = None
-    enabled: StrictBool | None = None
-    condition: dict[str, Any] | None = None
-
-
-Preference = str | PreferenceItem
-
-
-class CreateSubscriptionsBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    subscriberIds: list[str] | None = None
-    subscriptions: list[str | SubscriberIdentifier] | None = None
-    name: str | None = None
-    preferences: list[Preference] | None = None
-
-
-class DeleteSubscriptionsBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    subscriberIds: list[str] | None = None
-    subscriptions: list[str | DeleteIdentifier] | None = None
-
-
-class UpdateSubscriptionBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    name: str | None = None
-    preferences: list[Preference] | None = None
-
-
 TopicPage = Annotated[CursorQuery, Depends(cursor_query(TOPIC_ORDER))]
 SubscriptionPage = Annotated[CursorQuery, Depends(cursor_query(SUBSCRIPTION_ORDER))]
 
 
 def topic_not_found(key: str) -> NotFound:
     return NotFound(f"Topic with key {key} not found")
-
-
-def topic_view(topic: Topic) -> dict[str, Any]:
-    return compact(
-        {
-            "_id": topic.id,
-            "key": topic.key,
-            "name": topic.name,
-            "createdAt": iso(topic.created_at),
-            "updatedAt": iso(topic.updated_at or topic.created_at),
-        }
-    )
-
-
-def subscriber_brief(sub: Subscriber | None) -> dict[str, Any] | None:
-    if sub is None:
-        return None
-    return compact(
-        {
-            "_id": sub.id,
-            "subscriberId": sub.subscriber_id,
-            "avatar": sub.avatar,
-            "firstName": sub.first_name,
-            "lastName": sub.last_name,
-            "email": sub.email,
-            "createdAt": iso(sub.created_at),
-            "updatedAt": iso(sub.updated_at),
-        }
-    )
-
-
-def normalize_preferences(items: list[Preference] | None) -> list[dict[str, Any]] | None:
-    """Store each preference as ``{workflowId | filter, enabled, condition}`` (``enabled`` defaults on)."""
-    if items is None:
-        return None
-    stored: list[dict[str, Any]] = []
-    for item in items:
-        if isinstance(item, str):
-            stored.append({"workflowId": item, "enabled": True})
-            continue
-        if item.workflowId is None and item.filter is None:
-            raise BadRequest(["preferences must name a workflowId or a filter"])
-        entry: dict[str, Any] = {"enabled": item.enabled is not False}
-        if item.workflowId is not None:
-            entry["workflowId"] = item.workflowId
-        if item.filter is not None:
-            entry["filter"] = item.filter.model_dump(exclude_none=True)
-        if item.condition is not None:
-            entry["condition"] = item.condition
-        stored.append(entry)
-    return stored
-
-
-class Views:
-    """Builds subscription views with the topics, subscribers and workflows they name, loaded once."""
-
-    def __init__(self, env: EnvironmentRef) -> None:
-        self.env = env
-        self.topics: dict[str, Topic] = {}
-        self.subscribers: dict[str, Subscriber] = {}
-        self.workflows: list[Any] = []
-
-    async def load(self, session: AsyncSession, rows: list[TopicSubscriber]) -> Views:
-        self.topics = await load_topics(session=session, ids=[r.topic_id for r in rows])
-        self.subscribers = await load_subscriber_rows(session=session, ids=[r.subscriber_id for r in rows])
-        if any(r.preferences for r in rows):
-            self.workflows = await environment_workflows(session=session, environment_id=self.env.id)
-        return self
-
-    def preferences(self, row: TopicSubscriber) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for entry in row.preferences or []:
-            if "workflowId" in entry:
-                wanted = [w for w in self.workflows if entry["workflowId"] in (w.trigger_identifier, w.id)]
-            else:
-                ids = set((entry.get("filter") or {}).get("workflowIds") or [])
-                tags = set((entry.get("filter") or {}).get("tags") or [])
-                wanted = [
-                    w
-                    for w in self.workflows
-                    if w.trigger_identifier in ids or w.id in ids or tags & set(w.tags or [])
-                ]
-            base = {"subscriptionId": row.id, "enabled": entry.get("enabled", True)}
-            if "condition" in entry:
-                base["condition"] = entry["condition"]
-            if not wanted:
-                out.append({**base, "workflow": None})
-            for w in wanted:
-                out.append(
-                    {
-                        **base,
-                        "workflow": {
-                            "id": w.id,
-                            "identifier": w.trigger_identifier,
-                            "name": w.name,
-                            "critical": w.critical,
-                            "severity": "none",
-                            "tags": w.tags or [],
-                        },
-                    }
-                )
-        return out
-
-    def subscription(self, row: TopicSubscriber) -> dict[str, Any]:
-        topic = self.topics.get(row.topic_id)
-        view: dict[str, Any] = {
-            "_id": row.id,
-            "identifier": identifier_of(row),
-            "topic": topic_view(topic) if topic else {"_id": row.topic_id, "key": row.topic_key},
-            "subscriber": subscriber_brief(self.subscribers.get(row.subscriber_id)),
-            "createdAt": iso(row.created_at),
-            "updatedAt": iso(row.updated_at or row.created_at),
-        }
-        if row.name is not None:
-            view["name"] = row.name
-        if row.preferences:
-            view["preferences"] = self.preferences(row)
-        return view
 
 
 async def require_topic(session: AsyncSession, env: EnvironmentRef, key: str) -> Topic:
@@ -248,11 +82,12 @@ async def require_topic(session: AsyncSession, env: EnvironmentRef, key: str) ->
     return topic
 
 
-def limit_list(items: list[Any] | None, message: str) -> None:
+def limit_list(items: list[Any] | None, too_many: str, empty: str) -> None:
+    """Novu's ``ArrayMaxSize(100)``/``ArrayMinSize(1)`` on a subscription list, with its messages."""
     if items is not None and len(items) > MAX_SUBSCRIPTIONS:
-        raise BadRequest([message])
+        raise BadRequest([too_many])
     if items is not None and not items:
-        raise BadRequest(["At least one subscription is required"])
+        raise BadRequest([empty])
 
 
 def batch_result(outcome: SubscriptionOutcome, views: Views, requested: int) -> dict[str, Any]:
@@ -404,8 +239,16 @@ async def create_subscriptions(
     topic_key: str, body: CreateSubscriptionsBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
     """Subscribe; the topic is created when it does not exist yet."""
-    limit_list(body.subscriberIds, "Cannot subscribe more than 100 subscribers at once")
-    limit_list(body.subscriptions, "Cannot subscribe more than 100 subscriptions at once")
+    limit_list(
+        body.subscriberIds,
+        "Cannot subscribe more than 100 subscribers at once",
+        "At least one subscriber identifier is required",
+    )
+    limit_list(
+        body.subscriptions,
+        "Cannot subscribe more than 100 subscriptions at once",
+        "At least one subscription is required",
+    )
     specs = [SubscriptionSpec(subscriber_id=s) for s in body.subscriberIds or []]
     for item in body.subscriptions or []:
         if isinstance(item, str):
@@ -439,8 +282,16 @@ async def create_subscriptions(
 async def delete_subscriptions(
     topic_key: str, body: DeleteSubscriptionsBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
-    limit_list(body.subscriberIds, "Cannot delete more than 100 subscribers at once")
-    limit_list(body.subscriptions, "Cannot delete more than 100 subscriptions at once")
+    limit_list(
+        body.subscriberIds,
+        "Cannot delete more than 100 subscribers at once",
+        "At least one subscriber identifier is required",
+    )
+    limit_list(
+        body.subscriptions,
+        "Cannot delete more than 100 subscriptions at once",
+        "At least one subscription is required",
+    )
     specs = [SubscriptionSpec(subscriber_id=s) for s in body.subscriberIds or []]
     for item in body.subscriptions or []:
         if isinstance(item, str):

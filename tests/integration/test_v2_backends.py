@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 from sqlalchemy import text
 
 from tests.support import Stack
@@ -60,3 +63,23 @@ async def test_v2_queries_on_both_backends(any_stack: Stack) -> None:
         await http.get("/v2/subscribers/b0/notifications/count", params={"filters": '[{"read": true}]'})
     ).json()
     assert counts["data"][0]["count"] == 1
+
+
+async def test_concurrent_subscribes_make_one_subscription(stack: Stack, live_api: str) -> None:
+    env = await stack.new_env()
+    assert (await env.http.post("/v2/subscribers", json={"subscriberId": "race"})).status_code == 201
+    headers = {"Authorization": f"ApiKey {env.key}"}
+    async with httpx.AsyncClient(base_url=live_api, headers=headers, timeout=30) as http:
+        for round_ in range(5):
+            # The topic exists first: creating it in the race would serialize the requests on its row.
+            assert (await http.post("/v2/topics", json={"key": f"rush-{round_}"})).status_code == 201
+            answers = await asyncio.gather(
+                *[
+                    http.post(f"/v2/topics/rush-{round_}/subscriptions", json={"subscriberIds": ["race"]})
+                    for _ in range(8)
+                ]
+            )
+            assert [a.status_code for a in answers] == [201] * 8, [a.text for a in answers]
+            assert len({a.json()["data"]["data"][0]["_id"] for a in answers}) == 1
+            listed = (await http.get(f"/v2/topics/rush-{round_}/subscriptions")).json()
+            assert listed["totalCount"] == 1
