@@ -21,12 +21,23 @@ from tests.timing_support import define, in_app
 #: Routes that need no key at all, with why.
 PUBLIC = {
     "GET /v1/health-check": "reports only up/down",
+    "GET /health/live": "process liveness",
+    "GET /health/ready": "reports only which dependency is down",
+    "GET /docs": "the OpenAPI page",
+    "GET /docs/oauth2-redirect": "part of the OpenAPI page",
+    "GET /redoc": "the OpenAPI page",
+    "GET /inbox": "a static page; it holds no data until a subscriber session is opened",
+    "GET /inbox/assets/{name:path}": "the page's static files",
+    "POST /v1/inbox/session": (
+        "public by design, as in Novu: the applicationIdentifier is public and HMAC guards subscribers "
+        "(tests/integration/test_inbox_security.py walks every Inbox route with another subscriber's token)"
+    ),
 }
 
 #: Path parameters that name a row of A by its id: B must get a 4xx, never a 2xx.
 A_ONLY = {
     "integration_id", "layout_id", "group_id", "notification_id", "message_id", "feed_id", "override_id",
-    "workflow_id",
+    "workflow_id", "schedule_id", "endpoint_id",
 }  # fmt: skip
 
 #: Routes that answer 2xx for an id they do not find, as Novu does (markers and the snapshot still apply).
@@ -148,13 +159,112 @@ CALLS: dict[str, tuple[Any, dict[str, str]]] = {
     "GET /v1/workflows/{workflow_id}": ("-", {}),
     "PUT /v1/workflows/{workflow_id}": ({"name": "stolen"}, {}),
     "PUT /v1/workflows/{workflow_id}/status": ({"active": False}, {}),
+    # The Inbox takes subscriber tokens, not API keys: B's key is refused (another subscriber's token is
+    # tested in tests/integration/test_inbox_security.py).
+    "GET /v1/inbox/notifications": ("-", {}),
+    "POST /v1/inbox/notifications/archive": ({"notificationIds": ["{notification}"]}, {}),
+    "GET /v1/inbox/notifications/count": ("-", {}),
+    "POST /v1/inbox/notifications/delete": ({"notificationIds": ["{notification}"]}, {}),
+    "POST /v1/inbox/notifications/read": ({"notificationIds": ["{notification}"]}, {}),
+    "POST /v1/inbox/notifications/read-archive": ({"notificationIds": ["{notification}"]}, {}),
+    "POST /v1/inbox/notifications/seen": ({"notificationIds": ["{notification}"]}, {}),
+    "PATCH /v1/inbox/notifications/{notification_id}/archive": ("-", {}),
+    "PATCH /v1/inbox/notifications/{notification_id}/complete": ("-", {}),
+    "DELETE /v1/inbox/notifications/{notification_id}/delete": ("-", {}),
+    "PATCH /v1/inbox/notifications/{notification_id}/read": ("-", {}),
+    "PATCH /v1/inbox/notifications/{notification_id}/revert": ("-", {}),
+    "PATCH /v1/inbox/notifications/{notification_id}/snooze": ({"snoozeUntil": "2030-01-01T00:00:00Z"}, {}),
+    "PATCH /v1/inbox/notifications/{notification_id}/unarchive": ("-", {}),
+    "PATCH /v1/inbox/notifications/{notification_id}/unread": ("-", {}),
+    "PATCH /v1/inbox/notifications/{notification_id}/unsnooze": ("-", {}),
+    "GET /v1/inbox/preferences": ("-", {}),
+    "PATCH /v1/inbox/preferences": ({"channels": {"email": False}}, {}),
+    "PATCH /v1/inbox/preferences/bulk": ({"channels": {"email": False}}, {}),
+    "GET /v1/inbox/preferences/global": ("-", {}),
+    "PATCH /v1/inbox/preferences/{workflow_id}": ({"channels": {"email": False}}, {}),
+    "GET /v1/schedules": ("-", {}),
+    "POST /v1/schedules": (
+        {"workflowId": "{trigger}", "to": [SUB], "repeat": {"cron": "0 9 * * MON"}, "payload": {}},
+        {},
+    ),
+    "DELETE /v1/schedules/{schedule_id}": ("-", {}),
+    "GET /v1/schedules/{schedule_id}": ("-", {}),
+    "PATCH /v1/schedules/{schedule_id}": ({"payload": {"stolen": True}}, {}),
+    "POST /v1/schedules/{schedule_id}/pause": ("-", {}),
+    "POST /v1/schedules/{schedule_id}/trigger": ("-", {}),
+    "POST /v1/schedules/{schedule_id}/unpause": ("-", {}),
+    "GET /v1/subscribers/{subscriber_id}/schedule": ("-", {}),
+    "PUT /v1/subscribers/{subscriber_id}/schedule": ({"isEnabled": True, "weeklySchedule": {}}, {}),
+    "GET /v1/webhooks": ("-", {}),
+    "POST /v1/webhooks": ({"url": "https://b.example/hook"}, {}),
+    "DELETE /v1/webhooks/{endpoint_id}": ("-", {}),
+    "GET /v1/webhooks/{endpoint_id}": ("-", {}),
+    "PATCH /v1/webhooks/{endpoint_id}": ({"url": "https://b.example/stolen"}, {}),
+    "GET /v1/webhooks/{endpoint_id}/deliveries": ("-", {}),
+    "POST /v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend": ("-", {}),
+    "GET /v1/webhooks/{endpoint_id}/secret": ("-", {}),
+    "GET /v2/subscribers": ("-", {"subscriberId": SUB}),
+    "POST /v2/subscribers": ({"subscriberId": "b-v2"}, {}),
+    "DELETE /v2/subscribers/{subscriber_id}": ("-", {}),
+    "GET /v2/subscribers/{subscriber_id}": ("-", {}),
+    "PATCH /v2/subscribers/{subscriber_id}": ({"firstName": "stolen"}, {}),
+    "GET /v2/subscribers/{subscriber_id}/notifications": ("-", {}),
+    "POST /v2/subscribers/{subscriber_id}/notifications/archive": ("-", {}),
+    "GET /v2/subscribers/{subscriber_id}/notifications/count": ("-", {"filters": "[{}]"}),
+    "POST /v2/subscribers/{subscriber_id}/notifications/delete": ("-", {}),
+    "POST /v2/subscribers/{subscriber_id}/notifications/read": ("-", {}),
+    "POST /v2/subscribers/{subscriber_id}/notifications/read-archive": ("-", {}),
+    "POST /v2/subscribers/{subscriber_id}/notifications/seen": ({"notificationIds": ["{notification}"]}, {}),
+    "DELETE /v2/subscribers/{subscriber_id}/notifications/{notification_id}": ("-", {}),
+    "PATCH /v2/subscribers/{subscriber_id}/notifications/{notification_id}/archive": ("-", {}),
+    "PATCH /v2/subscribers/{subscriber_id}/notifications/{notification_id}/read": ("-", {}),
+    "PATCH /v2/subscribers/{subscriber_id}/notifications/{notification_id}/unarchive": ("-", {}),
+    "PATCH /v2/subscribers/{subscriber_id}/notifications/{notification_id}/unread": ("-", {}),
+    "GET /v2/subscribers/{subscriber_id}/preferences": ("-", {}),
+    "PATCH /v2/subscribers/{subscriber_id}/preferences": ({"channels": {"email": False}}, {}),
+    "PATCH /v2/subscribers/{subscriber_id}/preferences/bulk": (
+        {"preferences": [{"workflowId": "{trigger}", "channels": {"email": False}}]},
+        {},
+    ),
+    "GET /v2/subscribers/{subscriber_id}/subscriptions": ("-", {}),
+    "GET /v2/topics": ("-", {}),
+    "POST /v2/topics": ({"key": "b-topic-v2", "name": "b"}, {}),
+    "DELETE /v2/topics/{topic_key}": ("-", {}),
+    "GET /v2/topics/{topic_key}": ("-", {}),
+    "PATCH /v2/topics/{topic_key}": ({"name": "stolen"}, {}),
+    "DELETE /v2/topics/{topic_key}/subscriptions": ({"subscriptions": [SUB]}, {}),
+    "GET /v2/topics/{topic_key}/subscriptions": ("-", {}),
+    "POST /v2/topics/{topic_key}/subscriptions": ({"subscriptions": [SUB]}, {}),
+    "GET /v2/topics/{topic_key}/subscriptions/{identifier}": ("-", {}),
+    "PATCH /v2/topics/{topic_key}/subscriptions/{identifier}": ({"name": "stolen"}, {}),
+    "POST /v2/translations": (
+        {
+            "resourceId": "{trigger}",
+            "resourceType": "workflow",
+            "locale": "fr_FR",
+            "content": {"x": "stolen"},
+        },
+        {},
+    ),
+    "GET /v2/translations/group/{resource_type}/{resource_id}": ("-", {}),
+    "GET /v2/translations/master-json": ("-", {"locale": "fr_FR"}),
+    "POST /v2/translations/master-json": (
+        {"locale": "fr_FR", "masterJson": {"workflows": {"{trigger}": {"x": "stolen"}}}},
+        {},
+    ),
+    "POST /v2/translations/master-json/upload": ("-", {}),
+    "POST /v2/translations/upload": ("-", {}),
+    "DELETE /v2/translations/{resource_type}/{resource_id}": ("-", {}),
+    "DELETE /v2/translations/{resource_type}/{resource_id}/{locale}": ("-", {}),
+    "GET /v2/translations/{resource_type}/{resource_id}/{locale}": ("-", {}),
 }
 
 #: Tables whose rows belong to one environment (compared before and after the walk).
 ENV_TABLES = [
     "integrations", "layouts", "digest_events", "notifications", "messages", "execution_details", "feeds",
     "subscribers", "subscriber_preferences", "topics", "topic_subscribers", "api_keys", "tenants",
-    "notification_groups", "workflow_definitions", "workflow_overrides",
+    "notification_groups", "workflow_definitions", "workflow_overrides", "recurring_schedules", "translations",
+    "webhook_endpoints",
 ]  # fmt: skip
 
 
@@ -241,6 +351,25 @@ async def victim(stack: Stack) -> tuple[Env, dict[str, str]]:
     ((sub_row,),) = await a.sql(
         "select id from subscribers where environment_id = :e and subscriber_id = :s", e=a.id, s=sub
     )
+    schedule = (
+        await a.http.post(
+            "/v1/schedules",
+            json={"workflowId": trigger, "to": [sub], "repeat": {"cron": "0 9 * * MON"}, "payload": {}},
+        )
+    ).json()["data"]
+    endpoint = (await a.http.post("/v1/webhooks", json={"url": f"https://a.example/hook-{tag}"})).json()[
+        "data"
+    ]
+    translated = await a.http.post(
+        "/v2/translations",
+        json={
+            "resourceId": trigger,
+            "resourceType": "workflow",
+            "locale": "fr_FR",
+            "content": {"x": content},
+        },
+    )
+    assert translated.status_code == 200, translated.text
     values = {
         "env": a.id,
         "key": a.key,
@@ -261,6 +390,9 @@ async def victim(stack: Stack) -> tuple[Env, dict[str, str]]:
         "notification": notification,
         "override": override["_id"],
         "webhook": f"https://a.example/{tag}",
+        "schedule": schedule["_id"],
+        "endpoint": endpoint["_id"],
+        "endpoint_secret": endpoint["secret"],
     }
     return a, values
 
@@ -279,13 +411,23 @@ PATH_VALUES = {
     "override_id": "override",
     "identifier": "tenant",
     "tenant_id": "tenant_row",
+    "schedule_id": "schedule",
+    "endpoint_id": "endpoint",
+    "resource_id": "trigger",
 }
-CONSTANTS = {"provider_id": "slack", "level": "global", "button": "primary"}
+CONSTANTS = {
+    "provider_id": "slack",
+    "level": "global",
+    "button": "primary",
+    "delivery_id": "1",
+    "resource_type": "workflow",
+    "locale": "fr_FR",
+}
 
 #: A's values that are A's alone (random ids and secrets): none may appear in any answer to B.
 MARKERS = (
     "env", "key", "content", "subscriber_row", "workflow", "tenant_row", "integration", "layout", "feed",
-    "group", "message", "notification", "override", "webhook",
+    "group", "message", "notification", "override", "webhook", "schedule", "endpoint", "endpoint_secret",
 )  # fmt: skip
 
 
