@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import DbDep
 from api.errors import BadRequest, NotFound
 from api.inbox_auth import InboxDep, InboxSession
+from api.routers.subscriber_schedule import ScheduleBody
 from api.wire import ok
 from store.definitions import get_definition
 from store.models import SubscriberPreference, WorkflowDefinition
@@ -22,6 +23,7 @@ from store.preferences import (
     active_definitions,
     get_preference,
     global_preference_view,
+    set_schedule,
     subscriber_preferences,
     update_preference,
     workflow_preference_view,
@@ -52,7 +54,17 @@ class BulkBody(BaseModel):
 
 def global_view(row: SubscriberPreference | None) -> dict[str, Any]:
     pref = global_preference_view(row)["preference"]
-    return {"level": GLOBAL, "enabled": pref["enabled"], "channels": pref["channels"]}
+    view = {"level": GLOBAL, "enabled": pref["enabled"], "channels": pref["channels"]}
+    if row is not None and row.schedule:
+        view["schedule"] = row.schedule  # @novu/js reads the delivery schedule from here
+    return view
+
+
+class GlobalBody(ChannelsBody):
+    """``PATCH /v1/inbox/preferences``: channels and/or the delivery schedule (``preferences.schedule``
+    of @novu/js), which holds back email, SMS, push and chat outside its hours (docs/send-windows.md)."""
+
+    schedule: ScheduleBody | None = None
 
 
 def workflow_view(definition: WorkflowDefinition, row: SubscriberPreference | None) -> dict[str, Any]:
@@ -119,9 +131,16 @@ async def _update(
 
 
 @router.patch("")
-async def update_global(body: ChannelsBody, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
+async def update_global(body: GlobalBody, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     async with db.session() as s:
         row = await _update(s, inbox, GLOBAL, body.channels())
+        if body.schedule is not None:
+            row = await set_schedule(
+                session=s,
+                environment_id=inbox.environment_id,
+                subscriber_id=inbox.subscriber.id,
+                schedule=body.schedule.model_dump(exclude_none=True),
+            )
     return ok(global_view(row))
 
 

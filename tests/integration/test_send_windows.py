@@ -223,3 +223,30 @@ async def test_code_workflows_declare_send_windows_too(env: Env) -> None:
     await env.settle("cw-1")
     assert await in_app_contents(env, "ada") == ["Right away"]
     assert "Step delayed until the send window opens" in await details(env, "cw-1")
+
+
+async def test_the_schedule_set_from_the_inbox_is_the_one_delivery_honours(env: Env, stack: Stack) -> None:
+    """@novu/js sends ``PATCH /v1/inbox/preferences {schedule}`` (preferences.schedule.update) and reads it
+    back from ``/v1/inbox/preferences/global``: the same schedule the REST route shows and delivery obeys."""
+    from tests.inbox_support import open_session
+
+    day = datetime.now(UTC) + timedelta(hours=6)
+    schedule = {
+        "isEnabled": True,
+        "weeklySchedule": {day.strftime("%A").lower(): {"isEnabled": True, "hours": [closed_window()]}},
+    }
+    created = await env.http.post(
+        "/v1/subscribers", json={"subscriberId": "ines", "email": "ines@example.com", "timezone": "UTC"}
+    )
+    assert created.status_code == 201
+    browser, _ = await open_session(env, "ines")
+    resp = await browser.patch("/v1/inbox/preferences", json={"schedule": schedule})
+    assert resp.status_code == 200, resp.text
+    assert (await browser.get("/v1/inbox/preferences/global")).json()["data"]["schedule"] == schedule
+    assert (await env.http.get("/v1/subscribers/ines/schedule")).json()["data"] == schedule
+    await env.trigger("welcome", "ines", {"name": "Ines"}, transactionId="inbox-sched-1")
+    await env.settle("inbox-sched-1")
+    assert stack.mailbox.to("ines@example.com") == []
+    assert "Step delayed until the send window opens" in await details(env, "inbox-sched-1")
+    bad = await browser.patch("/v1/inbox/preferences", json={"schedule": {"isEnabled": "maybe"}})
+    assert bad.status_code == 400
