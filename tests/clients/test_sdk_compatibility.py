@@ -16,7 +16,7 @@ from api.app import create_app
 from tests.sdk_operations import JS_DIR, novu_api_operations, novu_py_operations
 from tests.support import make_settings
 
-TABLE = Path(__file__).parent.parent / "docs" / "sdk-compatibility.md"
+TABLE = Path(__file__).parents[2] / "docs" / "sdk-compatibility.md"
 ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*`([^`]+)`\s*\|\s*`(\w+) ([^`]+)`\s*\|\s*([^|]+?)\s*\|(.*)\|\s*$")
 STATUSES = ("works", "not yet", "not applicable to self-hosting")
 

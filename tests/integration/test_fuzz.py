@@ -19,7 +19,7 @@ from api.app import create_app
 from tests.support import Env, Stack
 from tidings.settings import Settings
 
-NOVU_SCHEMA = Path(__file__).parent / "fixtures" / "novu-v1-openapi.json"
+NOVU_SCHEMA = Path(__file__).parents[1] / "fixtures" / "novu-v1-openapi.json"
 EXAMPLES = int(os.environ.get("TIDINGS_FUZZ_EXAMPLES", "4"))
 BUDGET = settings(
     max_examples=EXAMPLES,

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from tests.support import Stack
-from tests.test_sdk_compatibility import table_rows
+from tests.clients.test_sdk_compatibility import table_rows
 
 #: The body each v2 write sends (keyed by "METHOD path" as the table writes it).
 BODIES: dict[str, Any] = {
