@@ -15,7 +15,7 @@ import pytest
 
 from tidings.devserver import Child, DevError, free_port, wait_until_listening
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def dev_env(data: Path, **ports: int) -> dict[str, str]:
