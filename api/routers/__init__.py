@@ -24,6 +24,7 @@ ROUTER_MODULES = [
     "preferences_v2",
     "notifications_v2",
     "inbox",
+    "inbox_webpush",
     "inbox_preferences",
     "inbox_page",
     "webhooks",

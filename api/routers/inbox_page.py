@@ -35,6 +35,13 @@ async def page(settings: SettingsDep) -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html")
 
 
+@router.get("/inbox/sw.js")
+async def service_worker(settings: SettingsDep) -> FileResponse:
+    """The page's service worker (shows Web Push notifications); served under /inbox/ for its scope."""
+    _enabled(settings)
+    return FileResponse(STATIC / "sw.js", media_type="text/javascript")
+
+
 @router.get("/inbox/assets/{name:path}")
 async def asset(name: str, settings: SettingsDep) -> FileResponse:
     _enabled(settings)

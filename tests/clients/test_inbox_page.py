@@ -78,3 +78,31 @@ async def test_inbox_page_live_read_archive_and_preferences(stack: Stack, tempor
 async def test_inbox_page_is_off_unless_enabled(stack: Stack) -> None:
     resp = await stack.http_client().get("/inbox")
     assert resp.status_code == 404 and resp.json()["statusCode"] == 404
+
+
+async def test_inbox_page_offers_browser_notifications_when_web_push_is_set_up(
+    stack: Stack, temporal_address: str
+) -> None:
+    from activities.providers.webpush import create_vapid_keys
+    from tests.fakes.fixtures import add_integration
+
+    env = await stack.new_env()
+    await env.http.post("/v1/subscribers", json={"subscriberId": "wren"})
+    async with serve_api(stack, temporal_address, inbox_page=True) as url, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 900, "height": 400})
+            await page.goto(f"{url}/inbox?app={await app_id(env)}&subscriber=wren")
+            await expect(page.get_by_test_id("status")).to_have_text("live", timeout=15_000)
+            await expect(page.get_by_test_id("enable-push")).to_be_hidden()  # no web-push integration yet
+
+            await add_integration(
+                env, "web-push", "push", {**create_vapid_keys(), "subject": "mailto:a@b.io"}
+            )
+            await page.reload()
+            await expect(page.get_by_test_id("enable-push")).to_be_visible(timeout=15_000)
+            await expect(page.get_by_test_id("enable-push")).to_have_text("Enable browser notifications")
+            worker = await page.request.get(f"{url}/inbox/sw.js")
+            assert worker.ok and "showNotification" in await worker.text()
+        finally:
+            await browser.close()

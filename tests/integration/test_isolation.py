@@ -28,6 +28,7 @@ PUBLIC = {
     "GET /redoc": "the OpenAPI page",
     "GET /inbox": "a static page; it holds no data until a subscriber session is opened",
     "GET /inbox/assets/{name:path}": "the page's static files",
+    "GET /inbox/sw.js": "the page's service worker",
     "POST /v1/inbox/session": (
         "public by design, as in Novu: the applicationIdentifier is public and HMAC guards subscribers "
         "(tests/integration/test_inbox_security.py walks every Inbox route with another subscriber's token)"
@@ -181,6 +182,9 @@ CALLS: dict[str, tuple[Any, dict[str, str]]] = {
     "PATCH /v1/inbox/preferences": ({"channels": {"email": False}}, {}),
     "PATCH /v1/inbox/preferences/bulk": ({"channels": {"email": False}}, {}),
     "GET /v1/inbox/preferences/global": ("-", {}),
+    "GET /v1/inbox/web-push": ("-", {}),
+    "POST /v1/inbox/web-push/subscriptions": ({"endpoint": "https://push.example/x", "keys": {}}, {}),
+    "POST /v1/inbox/web-push/subscriptions/remove": ({"endpoint": "https://push.example/x"}, {}),
     "PATCH /v1/inbox/preferences/{workflow_id}": ({"channels": {"email": False}}, {}),
     "GET /v1/schedules": ("-", {}),
     "POST /v1/schedules": (

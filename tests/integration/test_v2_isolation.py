@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.support import Stack
 from tests.clients.test_sdk_compatibility import table_rows
+from tests.support import Stack
 
 #: The body each v2 write sends (keyed by "METHOD path" as the table writes it).
 BODIES: dict[str, Any] = {

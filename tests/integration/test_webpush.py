@@ -310,3 +310,56 @@ async def test_vapid_create_prints_keys_that_sign_pushes(
         PushMessage(tokens=[pushes.subscribe("cli")], title="T", content="B"), creds
     )
     assert pushes.refused == [] and [p.browser for p in pushes.received] == ["cli"]
+
+
+async def test_a_browser_subscribes_itself_through_the_inbox_and_receives(
+    env: Env, stack: Stack, pushes: FakePushService
+) -> None:
+    """The Inbox page's "Enable browser notifications": the session fetches the VAPID public key, hands its
+    subscription over, and the next push step reaches that browser. Another subscriber's session cannot
+    remove it, and nothing secret is shown."""
+    from tests.inbox_support import open_session
+
+    await env.http.post("/v1/subscribers", json={"subscriberId": "lea"})
+    browser, _ = await open_session(env, "lea")
+    assert (await browser.get("/v1/inbox/web-push")).json()["data"] == {
+        "enabled": False,
+        "vapidPublicKey": None,
+    }
+    refused = await browser.post(
+        "/v1/inbox/web-push/subscriptions", json=json.loads(pushes.subscribe("early"))
+    )
+    assert refused.status_code == 400
+
+    creds = credentials()
+    await add_integration(env, "web-push", "push", creds)
+    info = (await browser.get("/v1/inbox/web-push")).json()["data"]
+    assert info == {"enabled": True, "vapidPublicKey": creds["vapidPublicKey"]}
+    subscription = json.loads(pushes.subscribe("leas-laptop"))
+    resp = await browser.post("/v1/inbox/web-push/subscriptions", json=subscription)
+    assert resp.status_code == 201, resp.text
+    bad = await browser.post(
+        "/v1/inbox/web-push/subscriptions",
+        json={"endpoint": "ftp://x.example/1", "keys": subscription["keys"]},
+    )
+    assert bad.status_code == 400
+
+    await add_workflow(
+        env, "ping", [{"type": "push", "title": "Ping", "content": "for {{ subscriber.subscriberId }}"}]
+    )
+    await env.trigger("ping", "lea", {}, transactionId="inbox-wp-1")
+    await env.settle("inbox-wp-1")
+    [push] = pushes.received
+    assert push.browser == "leas-laptop" and push.payload["body"] == "for lea"
+
+    other, _ = await open_session(env, "mallory")
+    stolen = await other.post(
+        "/v1/inbox/web-push/subscriptions/remove", json={"endpoint": subscription["endpoint"]}
+    )
+    assert stolen.status_code == 404
+    assert len(await stored_tokens(env, "lea", "web-push")) == 1
+    mine = await browser.post(
+        "/v1/inbox/web-push/subscriptions/remove", json={"endpoint": subscription["endpoint"]}
+    )
+    assert mine.status_code == 200
+    assert await stored_tokens(env, "lea", "web-push") == []

@@ -136,6 +136,34 @@
     socket.on("unread_count_changed", ({ counts }) => setBadge(counts.total));
   }
 
+  // Web Push: offered when the environment has a web-push integration and the browser can subscribe.
+  function b64urlToBytes(text) {
+    const raw = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  }
+
+  async function offerPush() {
+    const button = $("enable-push");
+    const info = (await call("GET", "/web-push")).data;
+    if (!info.enabled || !("serviceWorker" in navigator) || !("PushManager" in window)) return;
+    button.hidden = false;
+    button.onclick = async () => {
+      try {
+        if ((await Notification.requestPermission()) !== "granted") throw new Error("permission was not granted");
+        const registration = await navigator.serviceWorker.register("/inbox/sw.js", { scope: "/inbox/" });
+        const subscription = await registration.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: b64urlToBytes(info.vapidPublicKey),
+        });
+        await call("POST", "/web-push/subscriptions", subscription.toJSON());
+        button.textContent = "Browser notifications on";
+        button.disabled = true;
+      } catch (error) {
+        button.textContent = `Browser notifications: ${error.message}`;
+      }
+    };
+  }
+
   async function connect(event) {
     if (event) event.preventDefault();
     $("connect-error").textContent = "";
@@ -157,6 +185,7 @@
     await load();
     await refreshCount();
     openSocket();
+    offerPush().catch(() => {});
   }
 
   document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", async () => {

@@ -1,0 +1,131 @@
+"""``/v1/inbox/web-push``: a browser subscribes itself to Web Push for its own subscriber (a Tidings extension).
+
+The Inbox page (and any web app holding an Inbox session) asks for the environment's VAPID public key,
+subscribes with ``pushManager.subscribe`` and hands the subscription here; it is stored as one of the
+subscriber's ``web-push`` device tokens, exactly what ``PUT /v1/subscribers/{id}/credentials`` would store.
+Only the public key ever leaves; the subscription is bound to the session's subscriber.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.deps import DbDep, SettingsDep
+from api.errors import BadRequest, NotFound
+from api.inbox_auth import InboxDep
+from api.wire import ok
+from store.subscribers import active_integration, remove_device_tokens, set_channel_credentials
+
+router = APIRouter(prefix="/v1/inbox/web-push", tags=["inbox"])
+
+PROVIDER = "web-push"
+B64URL = re.compile(r"^[A-Za-z0-9_-]+=*$")
+
+
+class SubscriptionKeys(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    p256dh: str = Field(min_length=80, max_length=100)
+    auth: str = Field(min_length=16, max_length=40)
+
+    @field_validator("p256dh", "auth")
+    @classmethod
+    def _b64url(cls, value: str) -> str:
+        if not B64URL.match(value):
+            raise ValueError("keys must be base64url")
+        return value
+
+
+class Subscription(BaseModel):
+    """``PushSubscription.toJSON()`` as the browser gives it."""
+
+    model_config = ConfigDict(extra="ignore")
+    endpoint: str = Field(min_length=10, max_length=2000)
+    keys: SubscriptionKeys
+    expirationTime: float | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        if urlsplit(value).scheme != "https" and not value.startswith("http://127.0.0.1"):
+            raise ValueError("endpoint must be an https URL of the browser's push service")
+        return value
+
+    def token(self) -> str:
+        return json.dumps(
+            {
+                "endpoint": self.endpoint,
+                "expirationTime": self.expirationTime,
+                "keys": self.keys.model_dump(),
+            },
+            separators=(",", ":"),
+        )
+
+
+class Unsubscribe(BaseModel):
+    endpoint: str = Field(min_length=10, max_length=2000)
+
+
+@router.get("")
+async def web_push(inbox: InboxDep, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
+    """Whether Web Push is set up in this environment, and the VAPID public key to subscribe with."""
+    async with db.session() as session:
+        integration = await active_integration(
+            session=session, environment_id=inbox.environment_id, provider_id=PROVIDER
+        )
+    if integration is None:
+        return ok({"enabled": False, "vapidPublicKey": None})
+    credentials = settings.credential_cipher().decrypt(integration.credentials_encrypted)
+    public = credentials.get("vapidPublicKey")
+    return ok({"enabled": bool(public), "vapidPublicKey": public or None})
+
+
+@router.post("/subscriptions", status_code=201)
+async def subscribe(body: Subscription, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
+    async with db.session() as session:
+        integration = await active_integration(
+            session=session, environment_id=inbox.environment_id, provider_id=PROVIDER
+        )
+        if integration is None:
+            raise BadRequest("Web Push is not set up in this environment (no active web-push integration)")
+        row = await session.merge(inbox.subscriber)
+        await set_channel_credentials(
+            session=session,
+            row=row,
+            integration=integration,
+            credentials={"deviceTokens": [body.token()]},
+            append=True,
+        )
+    return ok({"subscribed": True, "endpoint": body.endpoint})
+
+
+@router.post("/subscriptions/remove")
+async def unsubscribe(body: Unsubscribe, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
+    """The browser unsubscribed: drop the stored subscription with that endpoint."""
+    async with db.session() as session:
+        row = await session.merge(inbox.subscriber)
+        tokens = [
+            str(t)
+            for entry in row.channels or []
+            if entry.get("providerId") == PROVIDER
+            for t in (entry.get("credentials") or {}).get("deviceTokens") or []
+            if _endpoint_of(str(t)) == body.endpoint
+        ]
+        if not tokens:
+            raise NotFound("No such subscription")
+        await remove_device_tokens(
+            session=session, subscriber_row_id=row.id, provider_id=PROVIDER, tokens=tokens
+        )
+    return ok({"subscribed": False})
+
+
+def _endpoint_of(token: str) -> str | None:
+    try:
+        return str(json.loads(token).get("endpoint"))
+    except (ValueError, AttributeError):
+        return None
