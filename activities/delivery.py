@@ -197,7 +197,11 @@ class DeliveryActivities:
 
         sender = self.senders.get(step.type) or Sender()
         try:
-            await sender.deliver(Batch(self.db, ctx, request, rendered, notifications, result, detail, actor))
+            await sender.deliver(
+                Batch(
+                    self.db, ctx, request, rendered, notifications, result, detail, actor, self.default_locale
+                )
+            )
         finally:  # a retried activity keeps what this attempt did
             async with self.db.session() as session:
                 await add_details(session=session, rows=details)

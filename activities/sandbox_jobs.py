@@ -179,7 +179,8 @@ def handle_layout(state: dict[str, Any], item: dict[str, Any]) -> str:
         preheader=item.get("preheader") or "",
         subject=item.get("subject") or "",
     )
-    return _RENDERER.render(state["source"], context)
+    # A translated layout comes per subscriber locale (activities/translations.py), else the shared source.
+    return _RENDERER.render(item.get("source") or state["source"], context)
 
 
 JOBS: dict[str, tuple[Callable[[dict[str, Any]], Any], Callable[[Any, dict[str, Any]], Any]]] = {

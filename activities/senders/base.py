@@ -47,6 +47,8 @@ class Batch:
     detail: Callable[..., None]
     #: The actor as the step was rendered with (enriched from its subscriber row): layouts see the same.
     actor: dict[str, Any] | None = None
+    #: Translations: the locale a subscriber without a text of their own gets (``TIDINGS_DEFAULT_LOCALE``).
+    default_locale: str = "en_US"
 
     def message_event(
         self, r: Rendered, message_id: str | None, provider_id: str | None, **extra: Any

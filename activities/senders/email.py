@@ -22,8 +22,10 @@ from activities.senders.channel import (
     idempotency_key,
 )
 from activities.senders.selection import failover_order
+from activities.translations import Translator, references
 from store.layouts import layout_for_email
 from store.models import Integration, Layout
+from store.translations import resource_translations
 from store.views import subscriber_view
 from workflows.details import Detail, DetailStatus
 
@@ -123,11 +125,40 @@ class EmailSender(ProviderSender):
             }
             for r in batch.rendered
         ]
+        await self.translate_layout(batch, layout, items)
         outcomes = await self.sandbox.run("layout", shared, items, tenant=ctx.environment_id)
         return {
             r.subscriber.id: out["ok"] if "ok" in out else RenderError(str(out.get("error")))
             for r, out in zip(batch.rendered, outcomes, strict=True)
         }
+
+    async def translate_layout(self, batch: Batch, layout: Layout, items: list[dict[str, Any]]) -> None:
+        """``{{ t.key }}`` in a layout: its own translations (resourceType ``layout``), per subscriber locale.
+        The substitution is plain text work done here; the result renders in the sandbox like any layout."""
+        if not references(layout.content):
+            return
+        async with batch.db.session() as session:
+            rows = await resource_translations(
+                session=session,
+                environment_id=batch.context.environment_id,
+                resource_type="layout",
+                resource_id=layout.identifier or layout.id,
+            )
+        translator = Translator({row.locale: row.content for row in rows}, batch.default_locale)
+        by_locale: dict[str | None, tuple[str, list[str]]] = {}
+        for r, item in zip(batch.rendered, items, strict=True):
+            locale = r.subscriber.locale
+            if locale not in by_locale:
+                missing: set[str] = set()
+                by_locale[locale] = (translator.apply(layout.content, locale, missing), sorted(missing))
+            item["source"], missing_keys = by_locale[locale]
+            if missing_keys:
+                batch.detail(
+                    r.subscriber.id,
+                    "Translation missing",
+                    DetailStatus.WARNING,
+                    raw={"locale": locale, "keys": missing_keys, "layout": layout.identifier},
+                )
 
     def html(self, batch: Batch, r: Rendered, shared: EmailShared) -> str:
         """Step content inside its layout, with the preheader."""

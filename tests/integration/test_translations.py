@@ -229,3 +229,42 @@ async def test_subscribers_get_their_locale_end_to_end(env: Env, stack: Stack) -
     rows = [r for r in await details(env, "i18n-1") if r.detail == "Translation missing"]
     assert len(rows) == 3 and all(r.raw["keys"] == ["typo"] for r in rows)
     assert {r.raw["locale"] for r in rows} == {"fr_CA", "en_GB", "ja_JP"}
+
+
+async def test_email_layouts_are_translated_with_their_own_texts(env: Env, stack: Stack) -> None:
+    layout = (
+        await env.http.post(
+            "/v1/layouts",
+            json={
+                "name": "Brand",
+                "identifier": "brand-i18n",
+                "content": "<main>{{{body}}}</main><footer>{{ t.footer }} {{ t.nope }}</footer>",
+            },
+        )
+    ).json()["data"]
+    for locale, footer in (("fr_FR", "Envoyé par Acme"), ("en_US", "Sent by Acme")):
+        resp = await env.http.post(
+            "/v2/translations",
+            json={
+                "resourceId": "brand-i18n",
+                "resourceType": "layout",
+                "locale": locale,
+                "content": {"footer": footer},
+            },
+        )
+        assert resp.status_code == 200, resp.text
+    await add_workflow(
+        env, "shipped", [{"type": "email", "subject": "Shipped", "content": "Hi", "layoutId": layout["_id"]}]
+    )
+    to = [
+        {"subscriberId": "zoe", "email": "zoe@example.com", "locale": "fr_BE"},
+        {"subscriberId": "sam", "email": "sam@example.com", "locale": "en_US"},
+    ]
+    await env.trigger("shipped", to, {}, transactionId="i18n-layout")
+    await env.settle("i18n-layout")
+    (fr,) = await stack.mailbox.wait_for(1, "zoe@example.com")
+    (en,) = await stack.mailbox.wait_for(1, "sam@example.com")
+    assert "<footer>Envoyé par Acme nope</footer>" in fr.get_body(("html",)).get_content()
+    assert "<footer>Sent by Acme nope</footer>" in en.get_body(("html",)).get_content()
+    missing = [r for r in await details(env, "i18n-layout") if r.detail == "Translation missing"]
+    assert {r.raw["keys"][0] for r in missing} == {"nope"} and len(missing) == 2
