@@ -16,6 +16,7 @@ from sqlmodel import cast, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.db import utcnow
+from store.message_events import MessageChange, announce, message_changed
 from store.messages import data_conditions
 from store.models import Message, WorkflowDefinition
 
@@ -165,11 +166,29 @@ def state_values(action: str) -> dict[str, Any]:
     return {**values[action], "updated_at": now}
 
 
+#: v2 action → the event the Inbox's sockets hear (store/message_events.py, the one entry point).
+EVENT_OF = {
+    "read": "read",
+    "unread": "unread",
+    "seen": "seen",
+    "archive": "archived",
+    "unarchive": "unarchived",
+    "delete": "deleted",
+}
+
+
 async def change_one(*, session: AsyncSession, message: Message, action: str) -> Message:
     for key, value in state_values(action).items():
         setattr(message, key, value)
     session.add(message)
     await session.flush()
+    await message_changed(
+        session=session,
+        environment_id=message.environment_id,
+        subscriber_id=message.subscriber_id,
+        event=EVENT_OF[action],
+        message_ids=[message.id],
+    )
     return message
 
 
@@ -187,7 +206,17 @@ async def change_all(
     if ids is not None:
         where.append(col(Message.id).in_(ids))
     result = await session.exec(update(Message).where(*where).values(**state_values(action)))  # type: ignore[call-overload]
-    return int(result.rowcount or 0)
+    changed = int(result.rowcount or 0)
+    if changed:
+        await announce(
+            session=session,
+            changes=[
+                MessageChange(
+                    environment_id, subscriber_id, EVENT_OF[action], ids if ids and len(ids) <= 100 else None
+                )
+            ],
+        )
+    return changed
 
 
 async def workflows_by_id(*, session: AsyncSession, ids: list[str]) -> dict[str, WorkflowDefinition]:

@@ -139,3 +139,28 @@ def test_session_tokens_are_redacted_from_server_logs() -> None:
     )
     assert RedactTokens().filter(record)
     assert "eyJ" not in record.getMessage() and "token=[redacted]&EIO=4" in record.getMessage()
+
+
+async def test_v2_notification_routes_reach_the_inbox_sockets(stack: Stack, temporal_address: str) -> None:
+    """Today's SDKs change notifications through /v2/subscribers/{id}/notifications: a browser with the Inbox
+    open hears those changes like any other (one entry point, store/message_events.py)."""
+    env = await stack.new_env()
+    await in_app_workflow(stack, env)
+    _inbox, session = await open_session(env, "vic")
+    async with serve_api(stack, temporal_address) as url:
+        sock = await SocketInbox().connect(url, session["token"])
+        try:
+            for i in range(2):
+                assert (
+                    await env.trigger("comment", "vic", {"name": f"#{i}"}, transactionId=f"v2rt-{i}")
+                ).status_code == 201
+            await sock.wait_for("unread_count_changed", lambda d: d["counts"]["total"] == 2)
+            first = (await env.http.get("/v2/subscribers/vic/notifications")).json()["data"][0]["id"]
+            assert (
+                await env.http.patch(f"/v2/subscribers/vic/notifications/{first}/read")
+            ).status_code == 200
+            await sock.wait_for("unread_count_changed", lambda d: d["counts"]["total"] == 1)
+            assert (await env.http.post("/v2/subscribers/vic/notifications/read", json={})).status_code == 204
+            await sock.wait_for("unread_count_changed", lambda d: d["counts"]["total"] == 0)
+        finally:
+            await sock.close()
