@@ -65,8 +65,10 @@ def conditions(
         value = getattr(flt, name)
         if value is not None:
             where.append(col(getattr(Message, name)) == value)
-    if flt.snoozed:
-        where.append(false())  # nothing is snoozed without the Inbox's snooze state
+    if flt.snoozed is not None:
+        now = utcnow()
+        snoozed = col(Message.snoozed_until).is_not(None) & (col(Message.snoozed_until) > now)
+        where.append(snoozed if flt.snoozed else ~snoozed)
     if flt.severity is not None and SEVERITY not in flt.severity:
         where.append(false())
     if flt.tags:

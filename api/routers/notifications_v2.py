@@ -7,6 +7,7 @@ are left to the Inbox's schema and not served here yet (see docs/sdk-compatibili
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
@@ -16,7 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.wire import ok, query_bool, query_int
-from store.db import iso
+from store.db import iso, utcnow
+from store.inbox import change_action, change_notifications, reload
 from store.models import Message, Subscriber, WorkflowDefinition
 from store.subscriber_notifications import (
     SEVERITY,
@@ -36,6 +38,7 @@ from store.views import compact
 router = APIRouter(prefix="/v2/subscribers/{subscriber_id}/notifications", tags=["notifications v2"])
 
 SEVERITIES = ("high", "medium", "low", "none")
+MAX_SNOOZE = timedelta(days=90)
 
 
 class BulkBody(BaseModel):
@@ -127,7 +130,7 @@ def notification_view(msg: Message, sub: Subscriber, workflow: WorkflowDefinitio
             "isRead": msg.read,
             "isSeen": msg.seen,
             "isArchived": msg.archived,
-            "isSnoozed": False,
+            "isSnoozed": bool(msg.snoozed_until and msg.snoozed_until > utcnow()),
             "createdAt": iso(msg.created_at),
             "readAt": iso(msg.last_read_date) if msg.read else None,
             "firstSeenAt": iso(msg.last_seen_date) if msg.seen else None,
@@ -325,3 +328,94 @@ async def archive_all_read(subscriber_id: str, body: BulkBody, env: CurrentEnv, 
 @router.post("/delete", status_code=204)
 async def delete_all(subscriber_id: str, body: BulkBody, env: CurrentEnv, db: DbDep) -> Response:
     return await _bulk(subscriber_id, body, env, db, "delete")
+
+
+class SnoozeBody(BaseModel):
+    """Novu's ``SnoozeNotificationDto``."""
+
+    snoozeUntil: datetime
+
+
+async def _inbox_change(
+    subscriber_id: str,
+    notification_id: str,
+    env: EnvironmentRef,
+    db: DbDep,
+    change: Any,
+) -> dict[str, Any]:
+    async with db.session() as session:
+        sub = await require_subscriber(session, env, subscriber_id)
+        msg = await get_notification(
+            session=session, environment_id=env.id, subscriber_id=sub.id, notification_id=notification_id
+        )
+        if msg is None:
+            raise NotFound(f"Notification with id: {notification_id} not found")
+        await change(session, sub, msg)
+        fresh = await reload(session=session, message_id=msg.id)
+        assert fresh is not None
+        (view,) = await views_of(session, sub, [fresh])
+    return view
+
+
+@router.patch("/{notification_id}/snooze")
+async def snooze(
+    subscriber_id: str, notification_id: str, body: SnoozeBody, env: CurrentEnv, db: DbDep
+) -> dict[str, Any]:
+    until = body.snoozeUntil if body.snoozeUntil.tzinfo else body.snoozeUntil.replace(tzinfo=UTC)
+    now = utcnow()
+    if until <= now:
+        raise BadRequest(["snoozeUntil must be in the future"])
+    if until - now > MAX_SNOOZE:
+        raise BadRequest([f"snoozeUntil cannot be more than {MAX_SNOOZE.days} days ahead"])
+
+    async def change(session: AsyncSession, sub: Subscriber, msg: Message) -> None:
+        await change_notifications(
+            session=session,
+            environment_id=env.id,
+            subscriber_id=sub.id,
+            change="snoozed",
+            message_ids=[msg.id],
+            snooze_until=until,
+        )
+
+    return ok(await _inbox_change(subscriber_id, notification_id, env, db, change))
+
+
+@router.patch("/{notification_id}/unsnooze")
+async def unsnooze(subscriber_id: str, notification_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    async def change(session: AsyncSession, sub: Subscriber, msg: Message) -> None:
+        await change_notifications(
+            session=session,
+            environment_id=env.id,
+            subscriber_id=sub.id,
+            change="unsnoozed",
+            message_ids=[msg.id],
+        )
+
+    return ok(await _inbox_change(subscriber_id, notification_id, env, db, change))
+
+
+async def _action(
+    subscriber_id: str, notification_id: str, action_type: str, status: str, env: EnvironmentRef, db: DbDep
+) -> dict[str, Any]:
+    if action_type not in ("primary", "secondary"):
+        raise BadRequest(["actionType must be one of the following values: primary, secondary"])
+
+    async def change(session: AsyncSession, sub: Subscriber, msg: Message) -> None:
+        await change_action(session=session, message=msg, action_type=action_type, status=status)
+
+    return ok(await _inbox_change(subscriber_id, notification_id, env, db, change))
+
+
+@router.patch("/{notification_id}/actions/{action_type}/complete")
+async def complete_action(
+    subscriber_id: str, notification_id: str, action_type: str, env: CurrentEnv, db: DbDep
+) -> dict[str, Any]:
+    return await _action(subscriber_id, notification_id, action_type, "done", env, db)
+
+
+@router.patch("/{notification_id}/actions/{action_type}/revert")
+async def revert_action(
+    subscriber_id: str, notification_id: str, action_type: str, env: CurrentEnv, db: DbDep
+) -> dict[str, Any]:
+    return await _action(subscriber_id, notification_id, action_type, "pending", env, db)

@@ -162,3 +162,64 @@ async def test_bad_input_and_isolation(stack: Stack, live_api: str) -> None:
     await call(notes.delete_all, subscriber_id="pia", update_all_subscriber_notifications_dto={})
     mine_left = (await call(mine.subscribers.notifications.list, request={"subscriber_id": "pia"})).result
     assert [n.id for n in mine_left.data] == [note_id] and mine_left.data[0].is_read is False
+
+
+async def test_snooze_and_actions_through_novu_py(stack: Stack, live_api: str) -> None:
+    """Snooze/unsnooze and completing/reverting actions: the Inbox's state, seen by v2 lists and the Inbox."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.inbox_support import BUTTONS, in_app_workflow, open_session
+
+    env = await stack.new_env()
+    novu = novu_v2(live_api, env.key)
+    await in_app_workflow(stack, env, cta=BUTTONS)
+    await call(novu.subscribers.create, create_subscriber_request_dto={"subscriber_id": "oli"})
+    resp = await env.trigger("comment", "oli", {"name": "Oli"}, transactionId="v2-snooze-1")
+    assert resp.status_code == 201
+    await env.settle("v2-snooze-1")
+    notes = novu.subscribers.notifications
+    [first] = (await call(notes.list, request={"subscriber_id": "oli"})).result.data
+
+    until = datetime.now(UTC) + timedelta(hours=2)
+    snoozed = (
+        await call(
+            notes.snooze,
+            request={
+                "subscriber_id": "oli",
+                "notification_id": first.id,
+                "snooze_subscriber_notification_dto": {"snooze_until": until},
+            },
+        )
+    ).result
+    assert snoozed.is_snoozed is True
+    in_snooze = (await call(notes.list, request={"subscriber_id": "oli", "snoozed": True})).result.data
+    assert [n.id for n in in_snooze] == [first.id]
+    inbox, _ = await open_session(env, "oli")
+    assert (await inbox.get("/v1/inbox/notifications", params={"snoozed": "true"})).json()["data"][0][
+        "id"
+    ] == first.id
+    woke = (await call(notes.unsnooze, subscriber_id="oli", notification_id=first.id)).result
+    assert woke.is_snoozed is False
+    assert (await call(notes.list, request={"subscriber_id": "oli", "snoozed": True})).result.data == []
+
+    done = (
+        await call(
+            notes.complete_action,
+            request={"subscriber_id": "oli", "notification_id": first.id, "action_type": "primary"},
+        )
+    ).result
+    assert done.primary_action is not None and done.primary_action.is_completed is True
+    back = (
+        await call(
+            notes.revert_action,
+            request={"subscriber_id": "oli", "notification_id": first.id, "action_type": "primary"},
+        )
+    ).result
+    assert back.primary_action is not None and back.primary_action.is_completed is False
+    past = await env.http.patch(
+        f"/v2/subscribers/oli/notifications/{first.id}/snooze", json={"snoozeUntil": "2000-01-01T00:00:00Z"}
+    )
+    assert past.status_code in (400, 422) and "future" in past.text
+    other = await stack.new_env()
+    stolen = await other.http.patch(f"/v2/subscribers/oli/notifications/{first.id}/actions/primary/complete")
+    assert stolen.status_code == 404
