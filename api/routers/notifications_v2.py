@@ -88,7 +88,8 @@ def parse_filter(raw: dict[str, Any]) -> NotificationFilter:
         setattr(flt, name, query_bool(name, value) if isinstance(value, str) else value)
     for name, attr in (("createdGte", "created_gte"), ("createdLte", "created_lte")):
         if raw.get(name) not in (None, ""):
-            setattr(flt, attr, query_int(name, raw[name], default=0))
+            # Epoch milliseconds, up to the year 5138.
+            setattr(flt, attr, query_int(name, raw[name], default=0, minimum=0, maximum=10**14))
     return flt
 
 
