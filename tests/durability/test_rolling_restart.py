@@ -203,7 +203,7 @@ async def configure(http: httpx.AsyncClient) -> None:
     )
     assert integration.status_code == 201, integration.text
     primary = await http.post(f"/v1/integrations/{integration.json()['data']['_id']}/set-primary")
-    assert primary.status_code == 201, primary.text
+    assert primary.status_code == 200, primary.text
     workflow = await http.post(
         "/v1/workflows",
         json={
