@@ -214,7 +214,8 @@ async def test_variants_are_chosen_by_conditions(env: Env) -> None:
     assert [m["content"] for m in (await env.feed("de"))["data"]] == ["Hallo Ada"]
     assert sorted(m["content"] for m in (await env.feed("en"))["data"]) == ["Dear Ada", "Hello Ada"]
     chosen = await env.sql(
-        "select count(*) from execution_details where detail = :d",
+        "select count(*) from execution_details where environment_id = :e and detail = :d",
+        e=env.id,
         d="Variant was chosen by the provided condition criteria",
     )
     assert chosen[0][0] == 2

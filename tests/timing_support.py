@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import sys
@@ -73,6 +74,18 @@ async def details(env: Env, transaction_id: str) -> list[str]:
         tx=transaction_id,
     )
     return [r[0] for r in rows]
+
+
+async def settle_digests(env: Env, timeout: float = 60) -> None:
+    """Wait until every digest accumulator of the environment has completed (following continue-as-new).
+
+    Call it after the triggers settled (their events joined): from then on no digest of this
+    environment can send anything more, so a count taken afterwards is final — no sleep needed."""
+    rows = await env.sql(
+        "select distinct accumulator_id from digest_events where environment_id = :e", e=env.id
+    )
+    for (accumulator,) in rows:
+        await asyncio.wait_for(env.stack.client.get_workflow_handle(accumulator).result(), timeout)
 
 
 @contextlib.asynccontextmanager
