@@ -10,8 +10,8 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from activities.schedule import next_local_time, zone
-from tests.support import Env, eventually
-from tests.timing_support import define, details, in_app, in_app_contents, step
+from tests.support import Env, Stack, eventually
+from tests.timing_support import define, details, in_app, in_app_contents, step, time_skipping_stack
 from workflows.models import workflow_id
 from workflows.steps.timing import TimingError, duration, scheduled_until
 
@@ -85,13 +85,20 @@ async def test_overrides_delay_replaces_the_step_delay(env: Env) -> None:
     assert await delayed_until(env, "do-1") - await started_at(env, "do-1") >= timedelta(seconds=1.9)
 
 
-async def test_scheduled_delay(env: Env) -> None:
-    await define(env, "delay-scheduled", delay_flow(type="scheduled", delayPath="sendAt"))
-    send_at = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    await env.trigger("delay-scheduled", "sch", {"sendAt": send_at}, transactionId="ds-1")
-    await env.settle("ds-1")
-    assert await in_app_contents(env, "sch") == ["Not delayed", "Delayed"]
-    assert await delayed_until(env, "ds-1") == datetime.fromisoformat(send_at)
+async def test_scheduled_delay(stack: Stack) -> None:
+    """On the time-skipping server: ``sendAt`` is an hour ahead of the server's clock, so it cannot pass
+    before the workflow reads it; the test then moves the clock past it."""
+    async with time_skipping_stack(stack) as (skipping, server):
+        env = await skipping.new_env()
+        await define(env, "delay-scheduled", delay_flow(type="scheduled", delayPath="sendAt"))
+        at = await server.get_current_time() + timedelta(hours=1)
+        send_at = at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        await env.trigger("delay-scheduled", "sch", {"sendAt": send_at}, transactionId="ds-1")
+        await eventually(lambda: _has(env, "ds-1", "Step delayed"))
+        await server.sleep(timedelta(hours=2))
+        await env.settle("ds-1")
+        assert await in_app_contents(env, "sch") == ["Not delayed", "Delayed"]
+        assert await delayed_until(env, "ds-1") == datetime.fromisoformat(send_at)
 
 
 async def test_scheduled_delay_in_the_past_fails_the_step(env: Env) -> None:
@@ -144,6 +151,10 @@ async def test_local_time_splits_the_cohort_by_timezone(env: Env) -> None:
 
     await eventually(cancelled)
     assert await in_app_contents(env, "west") == ["Not delayed"]
+
+
+async def _has(env: Env, tx: str, text: str) -> bool:
+    return text in await details(env, tx)
 
 
 async def _contents(env: Env, sid: str, count: int) -> list[str] | None:
