@@ -18,6 +18,7 @@ from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
     details,
     fake_fixture,
     http_fakes_fixture,
+    set_channels,
 )
 from tests.fakes.http_api import FakeHttpProviders
 from tests.support import Env, Stack, eventually
@@ -315,3 +316,72 @@ async def test_email_failover_order_skips_lower_priority(
     assert len(fake.to("/v3/mail/send")) == 1
     assert fake.to("/email") == []
     assert stack.mailbox.to("ef@example.com") == []
+
+
+# -- preferences on the provider channels -----------------------------------------------------------
+
+
+async def test_sms_chat_push_preferences_end_to_end(env: Env, fake: FakeHttpProviders) -> None:
+    """A subscriber's workflow preference (per channel) and global preference stop SMS, chat and push
+    at the provider: nothing reaches the fake, while in-app and the other subscribers still get theirs."""
+    await add_integration(
+        env, "twilio", "sms", {"accountSid": "ACpref", "token": "t", "from": "+1555", "baseUrl": fake.url}
+    )
+    await add_integration(env, "slack", "chat", {})
+    await add_integration(env, "expo", "push", {"baseUrl": fake.url})
+    body = {
+        "name": "Channels",
+        "notificationGroup": {"name": "General"},
+        "active": True,
+        "steps": [
+            {"template": {"type": "in_app", "content": "in-app {{subscriber.subscriberId}}"}},
+            {"template": {"type": "sms", "content": "sms {{subscriber.subscriberId}}"}},
+            {"template": {"type": "chat", "content": "chat {{subscriber.subscriberId}}"}},
+            {"template": {"type": "push", "title": "t", "content": "push {{subscriber.subscriberId}}"}},
+        ],
+    }
+    resp = await env.http.post("/v1/workflows", json=body)
+    assert resp.status_code == 201, resp.text
+    wf = resp.json()["data"]
+    names = ("all-on", "wf-off", "global-off")
+    for sid in names:
+        await set_channels(
+            env,
+            sid,
+            [
+                {"providerId": "slack", "credentials": {"webhookUrl": f"{fake.url}/slack/{sid}"}},
+                {"providerId": "expo", "credentials": {"deviceTokens": [f"ExponentPushToken[{sid}]"]}},
+            ],
+            phone=f"+1{names.index(sid)}00",
+        )
+    for channel in ("sms", "chat", "push"):
+        resp = await env.http.patch(
+            f"/v1/subscribers/wf-off/preferences/{wf['_id']}",
+            json={"channel": {"type": channel, "enabled": False}},
+        )
+        assert resp.status_code == 200, resp.text
+    resp = await env.http.patch(
+        "/v1/subscribers/global-off/preferences",
+        json={"preferences": [{"type": c, "enabled": False} for c in ("sms", "chat", "push")]},
+    )
+    assert resp.status_code == 200, resp.text
+    await env.trigger(wf["triggers"][0]["identifier"], list(names), {}, transactionId="pref-chan")
+    await env.settle("pref-chan")
+    assert [r.form["Body"] for r in fake.to("/Messages.json")] == [["sms all-on"]]
+    assert [r.path for r in fake.to("/slack/")] == ["/slack/all-on"]
+    assert [m["body"] for r in fake.to("/push/send") for m in r.json] == ["push all-on"]
+    for sid in names:
+        assert await in_app_contents(env, sid) == [f"in-app {sid}"]
+    rows = await details(env, "pref-chan")
+    filtered = {(r.subscriber_id, r.detail) for r in rows if r.detail.startswith("Step filtered by")}
+    ids = dict(await env.sql("select subscriber_id, id from subscribers where environment_id = :e", e=env.id))
+    assert filtered == {
+        (ids["wf-off"], "Step filtered by subscriber workflow preferences"),
+        (ids["global-off"], "Step filtered by subscriber global preferences"),
+    }
+    per_channel = await env.sql(
+        "select channel, count(*) from execution_details where environment_id = :e and detail like 'Step filtered by%' "
+        "group by channel order by channel",
+        e=env.id,
+    )
+    assert [tuple(r) for r in per_channel] == [("chat", 2), ("push", 2), ("sms", 2)]
