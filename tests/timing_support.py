@@ -77,15 +77,24 @@ async def details(env: Env, transaction_id: str) -> list[str]:
 
 
 async def settle_digests(env: Env, timeout: float = 60) -> None:
-    """Wait until every digest accumulator of the environment has completed (following continue-as-new).
+    """Wait until every digest accumulator of the environment has completed (following continue-as-new)
+    and so has every execution its windows started (ID ``<accumulator>:<run that fired>``).
 
     Call it after the triggers settled (their events joined): from then on no digest of this
     environment can send anything more, so a count taken afterwards is final — no sleep needed."""
+    client = env.stack.client
     rows = await env.sql(
         "select distinct accumulator_id from digest_events where environment_id = :e", e=env.id
     )
     for (accumulator,) in rows:
-        await asyncio.wait_for(env.stack.client.get_workflow_handle(accumulator).result(), timeout)
+        await asyncio.wait_for(client.get_workflow_handle(accumulator).result(), timeout)
+    fired = await env.sql(
+        "select distinct accumulator_id, fired_by from digest_events where environment_id = :e "
+        "and fired_by is not null",
+        e=env.id,
+    )
+    for accumulator, run in fired:
+        await asyncio.wait_for(client.get_workflow_handle(f"{accumulator}:{run}").result(), timeout)
 
 
 @contextlib.asynccontextmanager
