@@ -133,6 +133,15 @@ async def test_claim_retried_returns_the_same_events_without_claiming(db: Databa
     assert (await statuses(db))["late"] == ("pending", None)
 
 
+async def test_claiming_a_single_event_counts_as_claimed(db: Database) -> None:
+    await add_event(db, "only")
+    async with db.session() as session:
+        fired, claimed = await digests.claim_window(
+            session=session, accumulator_id="acc", transaction_ids=["only"], run_key="r"
+        )
+    assert claimed is True and [e.transaction_id for e in fired] == ["only"]
+
+
 async def test_membership_is_recorded_once(db: Database) -> None:
     await add_event(db, "a", status="fired")
     await add_event(db, "a")  # a retried join
