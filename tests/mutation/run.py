@@ -4,8 +4,8 @@ targeted test selection, in a scratch copy of the tree (the work tree is never m
 Writes the score and every surviving mutant to ``docs/mutation-results.md``; the explanations of the
 survivors live in ``docs/mutation-report.md``. Not part of ``make test``: run it before a release.
 
-    python tests/mutation/run.py                 # every target
-    python tests/mutation/run.py store/digests.py  # some targets
+    python tests/mutation/run.py                   # the default targets
+    python tests/mutation/run.py store/digests.py  # some targets (also: make mutation MODULES=...)
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ TARGETS: dict[str, str] = {
     "activities/senders/selection.py": "--noconftest tests/test_selection_rules.py",
     "activities/preferences.py": "tests/test_invariant_store.py -k 'preferences or channel'",
     "store/digests.py": "tests/test_invariant_store.py",
-    "api/triggering.py": "tests/test_invariants.py -k duplicate tests/test_trigger.py",
+    # Slow (a Temporal server per mutant); not in the default run, ask for it by name.
+    "api/triggering.py": "tests/test_invariants.py tests/test_trigger.py -k duplicate",
 }
+DEFAULT = ["activities/senders/selection.py", "activities/preferences.py", "store/digests.py"]
 #: Operators left out, so a run fits in an hour on a small machine: arithmetic/bitwise swaps (here they
 #: hit ``X | None`` annotations and string building, not decisions), ``==``/``!=`` turned into an
 #: ordering or identity test, orderings turned into equality, and ``-x`` → ``~x`` (the same order).
@@ -53,7 +55,7 @@ def run_target(module: str, tests: str, scratch: Path) -> list[dict[str, object]
     config.write_text(
         "[cosmic-ray]\n"
         f'module-path = "{module}"\n'
-        "timeout = 300.0\n"
+        "timeout = 180.0\n"
         "excluded-modules = []\n"
         f"test-command = {json.dumps(f'{PYTEST} {tests}')}\n"
         '[cosmic-ray.distributor]\nname = "local"\n'
@@ -130,7 +132,7 @@ def report(kept: dict[str, dict[str, object]]) -> str:
 
 
 def main(argv: list[str]) -> None:
-    chosen = argv or list(TARGETS)
+    chosen = argv or DEFAULT
     started = datetime.now(UTC)
     results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="tidings-mutation-") as scratch:
