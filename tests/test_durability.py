@@ -105,12 +105,13 @@ async def start_pending_work(env: Env, window: int) -> None:
     assert await in_app_contents(env, "dura") == [] and await in_app_contents(env, "digi") == []
 
 
-async def delivered_once(env: Env) -> None:
-    async def done() -> bool:
-        return bool(await in_app_contents(env, "dura")) and bool(await in_app_contents(env, "digi"))
-
-    await eventually(done, timeout=90, interval=0.2)
-    await asyncio.sleep(2)
+async def delivered_once(env: Env, client: Client) -> None:
+    """Every execution finished (the delay's, the digest triggers', the accumulator's and what its window
+    started), then count: nothing can arrive later."""
+    await asyncio.wait_for(client.get_workflow_handle(workflow_id(env.id, "dur-delay")).result(), 90)
+    for i in range(3):
+        await asyncio.wait_for(client.get_workflow_handle(workflow_id(env.id, f"dur-dig-{i}")).result(), 90)
+    await settle_digests(env, timeout=90, client=client)
     assert await in_app_contents(env, "dura") == ["delayed once"]
     assert await in_app_contents(env, "digi") == ["3 events"]
 
@@ -127,7 +128,7 @@ async def test_worker_sigkill_keeps_delay_and_digest(
         processes[0].wait(timeout=10)
         await asyncio.sleep(1)
         processes.append(start_worker(stack, pg_url, temporal_address, queue, log))
-        await delivered_once(env)
+        await delivered_once(env, stack.client)
 
 
 async def test_temporal_server_restart_keeps_delay_and_digest(
@@ -147,7 +148,7 @@ async def test_temporal_server_restart_keeps_delay_and_digest(
         processes[0].send_signal(signal.SIGKILL)
         processes[0].wait(timeout=10)
         processes.append(start_server(args, port))
-        await delivered_once(env)
+        await delivered_once(env, client)
 
 
 async def test_worker_sigkill_keeps_throttle_and_cancel(

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -76,13 +77,13 @@ async def details(env: Env, transaction_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def settle_digests(env: Env, timeout: float = 60) -> None:
+async def settle_digests(env: Env, timeout: float = 60, client: Client | None = None) -> None:
     """Wait until every digest accumulator of the environment has completed (following continue-as-new)
     and so has every execution its windows started (ID ``<accumulator>:<run that fired>``).
 
     Call it after the triggers settled (their events joined): from then on no digest of this
     environment can send anything more, so a count taken afterwards is final — no sleep needed."""
-    client = env.stack.client
+    client = client or env.stack.client
     rows = await env.sql(
         "select distinct accumulator_id from digest_events where environment_id = :e", e=env.id
     )
