@@ -11,6 +11,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
+
 from store.digests import accumulator_id
 from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
     add_integration,
@@ -137,7 +139,12 @@ async def test_tenant_override_turns_email_off_end_to_end(env: Env, stack: Stack
 
 async def test_concurrent_first_backoff_events_send_one_at_once(env: Env) -> None:
     """Several events reach a quiet backoff digest at the same moment: exactly one is the "first"
-    (sent at once), the others are digested. The advisory lock serializes the look-back."""
+    (sent at once), the others are digested. The advisory lock serializes the look-back.
+
+    To make "at the same moment" certain rather than likely, the test holds a lock on
+    ``execution_details`` (written at the end of each join's transaction) until every join is
+    waiting: on the advisory lock (correct code: one join holds it), or, without the advisory lock,
+    all of them with their decision already taken inside their open transactions."""
     await define(
         env,
         "backoff-race",
@@ -151,10 +158,32 @@ async def test_concurrent_first_backoff_events_send_one_at_once(env: Env) -> Non
     resp = await env.http.post("/v1/subscribers", json={"subscriberId": "race"})
     assert resp.status_code == 201
     count = 6
-    responses = await asyncio.gather(
-        *(env.trigger("backoff-race", "race", {}, transactionId=f"br-{i}") for i in range(count))
-    )
-    assert all(r.status_code == 201 for r in responses)
+    dsn = env.stack.settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    gate = await asyncpg.connect(dsn)
+    try:
+        held = gate.transaction()
+        await held.start()
+        await gate.execute("LOCK TABLE execution_details IN EXCLUSIVE MODE")
+        responses = await asyncio.gather(
+            *(env.trigger("backoff-race", "race", {}, transactionId=f"br-{i}") for i in range(count))
+        )
+        assert all(r.status_code == 201 for r in responses)
+
+        async def all_joins_waiting() -> bool:
+            waiting = await gate.fetchval(
+                """select count(*) from pg_stat_activity a
+                   where a.datname = current_database() and a.wait_event_type = 'Lock'
+                     and (exists (select 1 from pg_locks l join pg_class c on c.oid = l.relation
+                                  where l.pid = a.pid and l.granted and c.relname = 'digest_events')
+                          or exists (select 1 from pg_locks l
+                                     where l.pid = a.pid and not l.granted and l.locktype = 'advisory'))"""
+            )
+            return int(waiting) >= count
+
+        await eventually(all_joins_waiting, timeout=60)
+        await held.rollback()
+    finally:
+        await gate.close()
     await asyncio.gather(*(env.settle(f"br-{i}") for i in range(count)))
     await settle_digests(env)  # every window closed and sent: the counts below are final
     statuses = await env.sql(
