@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -27,7 +28,7 @@ from api.app import create_app
 from store.db import Database
 from store.migrate import upgrade
 from tests.support import Mailbox, Stack, make_settings
-from tidings.devserver import free_port, temporal_binary
+from tidings.devserver import temporal_binary
 from tidings.temporal import TRANSACTION_ID, connect
 from worker import build_worker
 
@@ -187,7 +188,9 @@ def live_api(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """The API served over real HTTP by uvicorn (for the official SDKs), sharing pg_stack's worker."""
-    port = free_port()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))  # owned for the session: handed to uvicorn, never re-bound
+    port = sock.getsockname()[1]
     settings = make_settings(
         database_url=pg_url,
         task_queue=pg_stack.settings.task_queue,
@@ -200,7 +203,7 @@ def live_api(
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:

@@ -23,7 +23,6 @@ from temporalio.worker import Worker
 
 from store.db import Database
 from tidings.bootstrap import create_environment_key
-from tidings.devserver import free_port
 from tidings.settings import Settings
 from workflows.models import workflow_id
 
@@ -58,6 +57,16 @@ TABLES = [
 ]
 
 
+class OwnPortController(Controller):
+    """Binds port 0 and reads back the port the OS chose, so no other process can take it between
+    choosing and binding (as it could with a probe-then-rebind ``free_port()``)."""
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
+
+
 class Mailbox:
     """An aiosmtpd server on loopback that keeps every message it receives."""
 
@@ -65,13 +74,22 @@ class Mailbox:
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list[Any] = []
         self._event = threading.Event()
-        self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = OwnPortController(self, hostname="127.0.0.1", port=0)
+
+    @property
+    def port(self) -> int:
+        """The bound port (known once :meth:`start` returned)."""
+        return int(self.controller.port)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append(envelope)
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
         return "250 OK"
+
+    def clear(self) -> None:
+        """Forget what was received (after every test, so counts never see an earlier test's mail)."""
+        self.messages.clear()
+        self.envelopes.clear()
 
     def start(self) -> None:
         self.controller.start()
@@ -183,7 +201,7 @@ class Stack:
                     raise
                 await asyncio.sleep(0.5)
         self.app.state.key_cache.clear()
-        self.mailbox.messages.clear()
+        self.mailbox.clear()
 
     async def close_clients(self) -> None:
         for c in self._clients:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import sys
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -73,6 +75,27 @@ async def details(env: Env, transaction_id: str) -> list[str]:
         tx=transaction_id,
     )
     return [r[0] for r in rows]
+
+
+async def settle_digests(env: Env, timeout: float = 60, client: Client | None = None) -> None:
+    """Wait until every digest accumulator of the environment has completed (following continue-as-new)
+    and so has every execution its windows started (ID ``<accumulator>:<run that fired>``).
+
+    Call it after the triggers settled (their events joined): from then on no digest of this
+    environment can send anything more, so a count taken afterwards is final — no sleep needed."""
+    client = client or env.stack.client
+    rows = await env.sql(
+        "select distinct accumulator_id from digest_events where environment_id = :e", e=env.id
+    )
+    for (accumulator,) in rows:
+        await asyncio.wait_for(client.get_workflow_handle(accumulator).result(), timeout)
+    fired = await env.sql(
+        "select distinct accumulator_id, fired_by from digest_events where environment_id = :e "
+        "and fired_by is not null",
+        e=env.id,
+    )
+    for accumulator, run in fired:
+        await asyncio.wait_for(client.get_workflow_handle(f"{accumulator}:{run}").result(), timeout)
 
 
 @contextlib.asynccontextmanager

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.app import create_app
 from tests.support import Env, Stack, eventually
-from tests.timing_support import define, details, digest, in_app, in_app_contents, step
+from tests.timing_support import define, details, digest, in_app, in_app_contents, settle_digests, step
 from tidings.devserver import dev_server_args, free_port, wait_for_port
 from tidings.temporal import connect
 from worker import build_worker
+from workflows.models import workflow_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,12 +105,13 @@ async def start_pending_work(env: Env, window: int) -> None:
     assert await in_app_contents(env, "dura") == [] and await in_app_contents(env, "digi") == []
 
 
-async def delivered_once(env: Env) -> None:
-    async def done() -> bool:
-        return bool(await in_app_contents(env, "dura")) and bool(await in_app_contents(env, "digi"))
-
-    await eventually(done, timeout=90, interval=0.2)
-    await asyncio.sleep(2)
+async def delivered_once(env: Env, client: Client) -> None:
+    """Every execution finished (the delay's, the digest triggers', the accumulator's and what its window
+    started), then count: nothing can arrive later."""
+    await asyncio.wait_for(client.get_workflow_handle(workflow_id(env.id, "dur-delay")).result(), 90)
+    for i in range(3):
+        await asyncio.wait_for(client.get_workflow_handle(workflow_id(env.id, f"dur-dig-{i}")).result(), 90)
+    await settle_digests(env, timeout=90, client=client)
     assert await in_app_contents(env, "dura") == ["delayed once"]
     assert await in_app_contents(env, "digi") == ["3 events"]
 
@@ -126,7 +128,7 @@ async def test_worker_sigkill_keeps_delay_and_digest(
         processes[0].wait(timeout=10)
         await asyncio.sleep(1)
         processes.append(start_worker(stack, pg_url, temporal_address, queue, log))
-        await delivered_once(env)
+        await delivered_once(env, stack.client)
 
 
 async def test_temporal_server_restart_keeps_delay_and_digest(
@@ -146,4 +148,79 @@ async def test_temporal_server_restart_keeps_delay_and_digest(
         processes[0].send_signal(signal.SIGKILL)
         processes[0].wait(timeout=10)
         processes.append(start_server(args, port))
-        await delivered_once(env)
+        await delivered_once(env, client)
+
+
+async def test_worker_sigkill_keeps_throttle_and_cancel(
+    stack: Stack, pg_url: str, temporal_address: str, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    """Cancels requested while no worker runs, and throttles decided by the next worker: the cancelled
+    delay never sends, the cancelled digest event is left out, and the throttle still admits exactly
+    its threshold (its hits live in the app database, not in a worker)."""
+    queue = f"durable-tc-{secrets.token_hex(4)}"
+    log = tmp_path / "worker.log"
+    processes.append(start_worker(stack, pg_url, temporal_address, queue, log))
+    async with api_env(stack, stack.client, queue) as env:
+        await define(
+            env,
+            "durable-throttle",
+            [
+                step("wait", "delay", type="regular", amount=1, unit="seconds"),
+                step("limit", "throttle", threshold=2, amount=1, unit="hours"),
+                in_app("after", "{{ n }}"),
+            ],
+        )
+        # An hour-long delay: it is cancelled, so the test never waits for it.
+        await define(
+            env,
+            "durable-cancel",
+            [step("wait", "delay", type="regular", amount=1, unit="hours"), in_app("after", "not cancelled")],
+        )
+        await define(
+            env,
+            "durable-cdigest",
+            [digest(amount=10), in_app("after", "{% for e in step.events %}{{ e.n }}{% endfor %}")],
+        )
+        for i in range(4):
+            assert (
+                await env.trigger("durable-throttle", "thr", {"n": i}, transactionId=f"dt-{i}")
+            ).status_code == 201
+        assert (await env.trigger("durable-cancel", "can", {}, transactionId="dc-0")).status_code == 201
+        for i in range(3):
+            assert (
+                await env.trigger("durable-cdigest", "dig", {"n": i}, transactionId=f"dd-{i}")
+            ).status_code == 201
+
+        async def pending() -> bool:
+            delayed = "Step delayed" in await details(env, "dc-0")
+            digested = [("Step digested" in await details(env, f"dd-{i}")) for i in range(3)]
+            return delayed and all(digested)
+
+        await eventually(pending, timeout=60)
+        processes[0].send_signal(signal.SIGKILL)
+        processes[0].wait(timeout=10)
+        for tx in ("dc-0", "dd-1"):
+            resp = await env.http.delete(f"/v1/events/trigger/{tx}")
+            assert resp.status_code == 200 and resp.json() == {"data": True}, resp.text
+        processes.append(start_worker(stack, pg_url, temporal_address, queue, log))
+
+        for i in range(4):
+            await env.settle(f"dt-{i}", timeout=90)
+        assert sorted(await in_app_contents(env, "thr")) in ([a, b] for a in "0123" for b in "0123" if a < b)
+        throttled = await env.sql(
+            "select count(*) from execution_details where environment_id = :e and detail like 'Step throttled%'",
+            e=env.id,
+        )
+        assert throttled[0][0] == 2
+        handle = stack.client.get_workflow_handle(workflow_id(env.id, "dc-0"))
+
+        async def cancelled() -> bool:
+            return (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+
+        await eventually(cancelled, timeout=60)
+        assert await in_app_contents(env, "can") == []
+        for i in (0, 2):
+            await env.settle(f"dd-{i}", timeout=90)
+        await settle_digests(env, timeout=90)
+        (sent,) = await in_app_contents(env, "dig")  # one digest, in arrival order, without event 1
+        assert sorted(sent) == ["0", "2"]

@@ -11,12 +11,14 @@ acted on exactly one request, counted independently of how many requests and key
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
     set_channels,
 )
 from tests.fakes.http_api import FakeHttpProviders
-from tests.support import Stack, eventually
+from tests.support import Mailbox, Stack, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -198,3 +200,80 @@ async def _answered(fake: FakeHttpProviders, path: str, status: int, count: int)
 
 async def _received(fake: FakeHttpProviders, path: str, count: int) -> bool:
     return len(fake.to(path)) >= count
+
+
+class StallingMailbox(Mailbox):
+    """An SMTP server that holds every message after its DATA until ``release``: the sender cannot
+    know whether it was accepted, as when a worker dies mid-conversation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived: list[Any] = []
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.arrived.append(envelope)
+        await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 120)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_killed_worker_sends_smtp_once(
+    stack: Stack, worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """SMTP cannot de-duplicate: the retried activity never opens a second conversation and marks the
+    message unconfirmed."""
+    smtp = StallingMailbox()
+    smtp.start()
+    env = await stack.new_env()
+    integration = await add_integration(
+        env, "nodemailer", "email", {"host": "127.0.0.1", "port": smtp.port, "from": "a@acme.io"}
+    )
+    assert (await env.http.post(f"/v1/integrations/{integration['_id']}/set-primary")).status_code == 201
+    first, second = (
+        WorkerProcess(worker_env, tmp_path / "w1.log"),
+        WorkerProcess(worker_env, tmp_path / "w2.log"),
+    )
+    app = create_app(
+        stack.settings.model_copy(update={"task_queue": worker_env["TIDINGS_TASK_QUEUE"]}),
+        db=stack.db,
+        temporal=stack.client,
+    )
+    try:
+        first.start()
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://t",
+                headers={"Authorization": f"ApiKey {env.key}"},
+            ) as api,
+        ):
+            body = {
+                "name": "welcome",
+                "to": {"subscriberId": "crash", "email": "smtp-crash@example.com"},
+                "payload": {"name": "C"},
+                "transactionId": "crash-smtp",
+            }
+            assert (await api.post("/v1/events/trigger", json=body)).status_code == 201
+
+            async def arrived() -> bool:
+                return bool(smtp.arrived)
+
+            await eventually(arrived, timeout=60)
+            first.kill()
+            second.start()
+            await env.settle("crash-smtp", timeout=120)
+    finally:
+        smtp.release.set()
+        first.kill()
+        second.kill()
+        smtp.stop()
+    # One conversation reached DATA (the killed worker's, whose connection then dropped): the retry
+    # never opened another.
+    assert len(smtp.arrived) == 1
+    assert stack.mailbox.to("smtp-crash@example.com") == []  # and it did not fail over either
+    (row,) = await env.sql(
+        "select status from messages where transaction_id = 'crash-smtp' and channel = 'email'"
+    )
+    assert row.status == "warning"
+    assert any(r.detail == "Message delivery unconfirmed" for r in await details(env, "crash-smtp"))

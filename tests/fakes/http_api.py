@@ -22,6 +22,7 @@ import asyncio
 import email
 import email.policy
 import json
+import socket
 import threading
 import time
 import uuid
@@ -34,8 +35,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-
-from tidings.devserver import free_port
 
 
 @dataclass
@@ -136,13 +135,16 @@ class FakeHttpProviders:
         #: Seconds every answer takes (a slow provider keeps sends in flight); ``in_flight`` counts them.
         self.latency = 0.0
         self.in_flight = 0
-        self.port = free_port()
+        # Bound here and handed to uvicorn: the port is ours from now until stop().
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         app = Starlette(routes=[Route("/{path:path}", self.handle, methods=["GET", "POST", "PUT"])])
         self.server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
     def start(self) -> None:
         self.thread.start()

@@ -67,8 +67,8 @@ async def test_validation_errors_are_novu_400s_and_store_nothing(env: Env) -> No
     body = assert_error(resp, 400, resp.json()["message"], path)
     assert body["message"] == ["payload.name must be a string"]
 
-    assert await env.sql("select count(*) from subscribers") == [(0,)]
-    assert await env.sql("select count(*) from messages") == [(0,)]
+    assert await env.sql("select count(*) from subscribers where environment_id = :e", e=env.id) == [(0,)]
+    assert await env.sql("select count(*) from messages where environment_id = :e", e=env.id) == [(0,)]
 
 
 async def test_unknown_workflow_is_422(env: Env) -> None:

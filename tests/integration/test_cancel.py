@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 
 from tests.support import Env, eventually
-from tests.timing_support import define, details, digest, in_app, in_app_contents, step
+from tests.timing_support import define, details, digest, in_app, in_app_contents, settle_digests, step
 from workflows.models import workflow_id
 
 
@@ -75,6 +73,6 @@ async def test_cancel_digest_events(env: Env, cancelled: list[int]) -> None:
 
     expected = "".join(str(i) for i in range(5) if i not in cancelled)
     assert await eventually(sent, timeout=30) == [expected]
-    await asyncio.sleep(0.5)
+    await settle_digests(env)
     assert await in_app_contents(env, "cat") == [expected]
     assert await cancel(env, "dc-1") is False  # already sent: nothing pending any more

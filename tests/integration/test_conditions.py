@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from activities.conditions import MISSING, SubscriberFacts, compare, evaluate_filters
-from tests.support import Env, eventually
+from tests.support import Env, Stack, eventually
+from tests.timing_support import time_skipping_stack
 
 
 @pytest.mark.parametrize(
@@ -143,7 +145,15 @@ async def test_filters_end_to_end_per_subscriber(env: Env) -> None:
     ]
 
 
-async def test_previous_step_read_state(env: Env) -> None:
+async def test_previous_step_read_state(stack: Stack) -> None:
+    """The delay is an hour on the time-skipping server: the read happens before it ends whatever the
+    machine's speed, and the test then moves the clock past it."""
+    async with time_skipping_stack(stack) as (skipping, server):
+        env = await skipping.new_env()
+        await _previous_step_read_state(env, server)
+
+
+async def _previous_step_read_state(env: Env, server: WorkflowEnvironment) -> None:
     created = await env.http.post(
         "/v1/workflows",
         json={
@@ -154,7 +164,7 @@ async def test_previous_step_read_state(env: Env) -> None:
                 {"uuid": "first", "template": {"type": "in_app", "content": "first"}},
                 {
                     "template": {"type": "delay", "content": ""},
-                    "metadata": {"type": "regular", "amount": 2, "unit": "seconds"},
+                    "metadata": {"type": "regular", "amount": 1, "unit": "hours"},
                 },
                 {
                     "filters": [group("AND", {"on": "previousStep", "step": "first", "stepType": "unread"})],
@@ -177,6 +187,7 @@ async def test_previous_step_read_state(env: Env) -> None:
         "/v1/subscribers/reader/messages/mark-as", json={"messageId": message_id, "markAs": "read"}
     )
     assert marked.status_code == 201, marked.text
+    await server.sleep(timedelta(hours=2))
     await env.settle("tx-prev")
     assert [m["content"] for m in (await env.feed("reader"))["data"]] == ["first"]
     assert sorted(m["content"] for m in (await env.feed("ignorer"))["data"]) == ["first", "reminder"]
@@ -214,7 +225,8 @@ async def test_variants_are_chosen_by_conditions(env: Env) -> None:
     assert [m["content"] for m in (await env.feed("de"))["data"]] == ["Hallo Ada"]
     assert sorted(m["content"] for m in (await env.feed("en"))["data"]) == ["Dear Ada", "Hello Ada"]
     chosen = await env.sql(
-        "select count(*) from execution_details where detail = :d",
+        "select count(*) from execution_details where environment_id = :e and detail = :d",
+        e=env.id,
         d="Variant was chosen by the provided condition criteria",
     )
     assert chosen[0][0] == 2

@@ -10,9 +10,9 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from activities.schedule import next_local_time, zone
-from tests.support import Env, eventually
-from tests.timing_support import define, details, in_app, in_app_contents, step
-from workflows.models import fork_prefix, workflow_id
+from tests.support import Env, Stack, eventually
+from tests.timing_support import define, details, in_app, in_app_contents, step, time_skipping_stack
+from workflows.models import fork_id, fork_prefix, workflow_id
 from workflows.steps.timing import TimingError, duration, scheduled_until
 
 
@@ -85,13 +85,20 @@ async def test_overrides_delay_replaces_the_step_delay(env: Env) -> None:
     assert await delayed_until(env, "do-1") - await started_at(env, "do-1") >= timedelta(seconds=1.9)
 
 
-async def test_scheduled_delay(env: Env) -> None:
-    await define(env, "delay-scheduled", delay_flow(type="scheduled", delayPath="sendAt"))
-    send_at = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    await env.trigger("delay-scheduled", "sch", {"sendAt": send_at}, transactionId="ds-1")
-    await env.settle("ds-1")
-    assert await in_app_contents(env, "sch") == ["Not delayed", "Delayed"]
-    assert await delayed_until(env, "ds-1") == datetime.fromisoformat(send_at)
+async def test_scheduled_delay(stack: Stack) -> None:
+    """On the time-skipping server: ``sendAt`` is an hour ahead of the server's clock, so it cannot pass
+    before the workflow reads it; the test then moves the clock past it."""
+    async with time_skipping_stack(stack) as (skipping, server):
+        env = await skipping.new_env()
+        await define(env, "delay-scheduled", delay_flow(type="scheduled", delayPath="sendAt"))
+        at = await server.get_current_time() + timedelta(hours=1)
+        send_at = at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        await env.trigger("delay-scheduled", "sch", {"sendAt": send_at}, transactionId="ds-1")
+        await eventually(lambda: _has(env, "ds-1", "Step delayed"))
+        await server.sleep(timedelta(hours=2))
+        await env.settle("ds-1")
+        assert await in_app_contents(env, "sch") == ["Not delayed", "Delayed"]
+        assert await delayed_until(env, "ds-1") == datetime.fromisoformat(send_at)
 
 
 async def test_scheduled_delay_in_the_past_fails_the_step(env: Env) -> None:
@@ -118,32 +125,76 @@ async def test_bad_unit_fails_the_step_not_the_worker(env: Env) -> None:
     assert "Invalid delay configuration" in await details(env, "db-1")
 
 
-async def test_local_time_splits_the_cohort_by_timezone(env: Env) -> None:
-    """Two subscribers, one trigger: the UTC one wakes in seconds, the UTC-1 one an hour later in an
-    execution of its own (which cancel finds and cancels)."""
-    at = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%H:%M:%S")
+async def test_local_time_splits_the_cohort_by_timezone(stack: Stack) -> None:
+    """Two subscribers, one trigger: the UTC one wakes at the given time, the UTC-1 one an hour later in
+    an execution of its own. On the time-skipping server, so the time of day cannot pass before the
+    workflow reads it."""
+    async with time_skipping_stack(stack) as (skipping, server):
+        env = await skipping.new_env()
+        at = (await server.get_current_time() + timedelta(minutes=30)).strftime("%H:%M:%S")
+        await define(env, "delay-local", delay_flow(type="local_time", atTime=at))
+        to = [{"subscriberId": "utc", "timezone": "UTC"}, {"subscriberId": "west", "timezone": "Etc/GMT+1"}]
+        await env.trigger("delay-local", to, {}, transactionId="dl-1")
+
+        async def both_delayed() -> list[Any] | None:
+            rows = await env.sql(
+                "select s.subscriber_id, d.raw from execution_details d join subscribers s on s.id = d.subscriber_id "
+                "where d.environment_id = :e and d.detail = 'Step delayed'",
+                e=env.id,
+            )
+            return rows if len(rows) == 2 else None
+
+        delayed = dict(await eventually(both_delayed))
+        await server.sleep(timedelta(minutes=45))
+        await env.settle("dl-1")
+        assert await in_app_contents(env, "utc") == ["Not delayed", "Delayed"]
+        assert await in_app_contents(env, "west") == ["Not delayed"]
+        raw = delayed["west"]
+        until = datetime.fromisoformat((json.loads(raw) if isinstance(raw, str) else raw)["until"])
+        assert until - datetime.fromisoformat(
+            (json.loads(delayed["utc"]) if isinstance(delayed["utc"], str) else delayed["utc"])["until"]
+        ) == timedelta(hours=1)
+        (west_id,) = (
+            await env.sql(
+                "select id from subscribers where subscriber_id = 'west' and environment_id = :e", e=env.id
+            )
+        )[0]
+        fork = fork_id(
+            env.id, "dl-1", workflow_id(env.id, "dl-1"), f"at:wait:{int(until.timestamp())}:{west_id}"
+        )
+        assert (
+            await skipping.client.get_workflow_handle(fork).describe()
+        ).status == WorkflowExecutionStatus.RUNNING
+
+
+async def test_cancel_finds_the_local_time_fork(env: Env) -> None:
+    """The subscriber who wakes later runs in an execution of its own; cancel finds and cancels it with
+    the main one. The time of day is half an hour ahead, so no timer fires during the test."""
+    at = (datetime.now(UTC) + timedelta(minutes=30)).strftime("%H:%M:%S")
     await define(env, "delay-local", delay_flow(type="local_time", atTime=at))
     to = [{"subscriberId": "utc", "timezone": "UTC"}, {"subscriberId": "west", "timezone": "Etc/GMT+1"}]
-    await env.trigger("delay-local", to, {}, transactionId="dl-1")
-    await env.settle("dl-1")
-    assert await in_app_contents(env, "utc") == ["Not delayed", "Delayed"]
-    assert await in_app_contents(env, "west") == ["Not delayed"]
-    forks = [
-        w
-        async for w in env.stack.client.list_workflows(
-            f'WorkflowId STARTS_WITH "{fork_prefix(env.id, "dl-1")}at:"'
-        )
-    ]
-    assert len(forks) == 1
-    resp = await env.http.delete("/v1/events/trigger/dl-1")
+    await env.trigger("delay-local", to, {}, transactionId="dl-2")
+
+    async def forks() -> list[Any] | None:
+        prefix = f"{fork_prefix(env.id, 'dl-2')}at:"
+        found = [w async for w in env.stack.client.list_workflows(f'WorkflowId STARTS_WITH "{prefix}"')]
+        return found or None
+
+    (fork,) = await eventually(forks)
+    resp = await env.http.delete("/v1/events/trigger/dl-2")
     assert resp.json() == {"data": True}
-    handle = env.stack.client.get_workflow_handle(forks[0].id)
+    handles = [env.stack.client.get_workflow_handle(w) for w in (fork.id, workflow_id(env.id, "dl-2"))]
 
     async def cancelled() -> bool:
-        return (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+        return all([(await h.describe()).status == WorkflowExecutionStatus.CANCELED for h in handles])
 
     await eventually(cancelled)
     assert await in_app_contents(env, "west") == ["Not delayed"]
+    assert await in_app_contents(env, "utc") == ["Not delayed"]
+
+
+async def _has(env: Env, tx: str, text: str) -> bool:
+    return text in await details(env, tx)
 
 
 async def _contents(env: Env, sid: str, count: int) -> list[str] | None:

@@ -10,7 +10,16 @@ from temporalio.client import Client
 
 from store.digests import accumulator_id
 from tests.support import Env, Stack, eventually
-from tests.timing_support import define, details, digest, in_app, in_app_contents, step, time_skipping_stack
+from tests.timing_support import (
+    define,
+    details,
+    digest,
+    in_app,
+    in_app_contents,
+    settle_digests,
+    step,
+    time_skipping_stack,
+)
 from workflows.models import DIGEST_ACCUMULATOR_WORKFLOW, AccumulatorInput, DigestSignal
 
 
@@ -44,9 +53,10 @@ async def test_concurrent_triggers_send_one_digest(env: Env) -> None:
             ),
         ],
     )
-    await trigger_all(env, "digest-10", "ann", [{"n": i} for i in range(10)], "c10")
+    txs = await trigger_all(env, "digest-10", "ann", [{"n": i} for i in range(10)], "c10")
+    await asyncio.gather(*(env.settle(tx) for tx in txs))
     await wait_messages(env, "ann", 1)
-    await asyncio.sleep(1.5)
+    await settle_digests(env)
     found = await in_app_contents(env, "ann")
     assert len(found) == 1, found
     assert found[0].startswith("10 events: ")
@@ -61,9 +71,10 @@ async def test_digest_keys_make_separate_groups(env: Env) -> None:
         [digest(amount=3, digestKey="post.id"), in_app("after", "{{ post.id }}:{{ step.total_count }}")],
     )
     payloads = [{"post": {"id": "a"}}] * 3 + [{"post": {"id": "b"}}] * 2 + [{}] * 2
-    await trigger_all(env, "digest-keys", "kim", payloads, "keys")
+    txs = await trigger_all(env, "digest-keys", "kim", payloads, "keys")
+    await asyncio.gather(*(env.settle(tx) for tx in txs))
     await wait_messages(env, "kim", 3)
-    await asyncio.sleep(1.0)
+    await settle_digests(env)
     assert sorted(await in_app_contents(env, "kim")) == sorted(["a:3", "b:2", ":2"])
 
 
@@ -100,9 +111,10 @@ async def test_backoff_first_event_goes_out_at_once(env: Env) -> None:
     await env.settle("bo-first-0")
     assert await in_app_contents(env, "bo") == ["single"]
     assert "Digest was skipped, first backoff event" in await details(env, "bo-first-0")
-    await trigger_all(env, "digest-backoff", "bo", [{}, {}, {}], "bo-next")
+    txs = await trigger_all(env, "digest-backoff", "bo", [{}, {}, {}], "bo-next")
+    await asyncio.gather(*(env.settle(tx) for tx in txs))
     await wait_messages(env, "bo", 2)
-    await asyncio.sleep(1.0)
+    await settle_digests(env)
     assert await in_app_contents(env, "bo") == ["single", "digest of 3"]
 
 
@@ -110,7 +122,8 @@ async def test_concurrent_digest_and_throttle_on_both_backends(any_stack: Stack)
     """The database arbitrates digests and throttles the same way on PostgreSQL and SQLite."""
     env = await any_stack.new_env()
     await define(env, "digest-any", [digest(amount=3), in_app("after", "{{ step.total_count }}")])
-    await trigger_all(env, "digest-any", "any", [{"n": i} for i in range(6)], "any")
+    any_txs = await trigger_all(env, "digest-any", "any", [{"n": i} for i in range(6)], "any")
+    await asyncio.gather(*(env.settle(tx) for tx in any_txs))
     assert await wait_messages(env, "any", 1) == ["6"]
     await define(
         env,
@@ -120,7 +133,7 @@ async def test_concurrent_digest_and_throttle_on_both_backends(any_stack: Stack)
     txs = await trigger_all(env, "throttle-any", "thr-any", [{}] * 5, "thr-any")
     await asyncio.gather(*(env.settle(tx) for tx in txs))
     assert len(await in_app_contents(env, "thr-any")) == 2
-    await asyncio.sleep(1)
+    await settle_digests(env)
     assert await in_app_contents(env, "any") == ["6"]
 
 
@@ -220,6 +233,7 @@ async def test_events_across_window_boundaries_are_sent_once(env: Env) -> None:
         return found if len(found) >= windows else None
 
     found = await eventually(sent, timeout=30)
-    await asyncio.sleep(1)
+    await asyncio.gather(*(env.settle(f"st-{i}") for i in range(20)))
+    await settle_digests(env)
     assert len(await in_app_contents(env, "str")) == windows
     assert sum(int(c) for c in found) == 20

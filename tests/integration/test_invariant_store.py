@@ -72,6 +72,10 @@ async def statuses(db: Database) -> dict[str, tuple[str, str | None]]:
 def test_accumulator_id_is_stable_and_separates_keys() -> None:
     base = {"environment_id": "e", "workflow_id": "w", "step_id": "d", "subscriber_id": "s"}
     a = digests.accumulator_id(**base, key_value="a")
+    # Pinned: a release that changed the ID would split windows that are open while it deploys
+    # (new events would start a second accumulator next to the running one).
+    assert a == "digest:e:w:d:s:ac8d8342bbb2362d13f0"
+    assert digests.accumulator_id(**base, key_value=None) == "digest:e:w:d:s:74234e98afe7498fb5da"
     assert a == digests.accumulator_id(**base, key_value="a")
     assert a.startswith("digest:e:w:d:s:")
     assert (
@@ -131,6 +135,15 @@ async def test_claim_retried_returns_the_same_events_without_claiming(db: Databa
     assert [e.transaction_id for e in again] == [e.transaction_id for e in first] == ["a", "b"]
     assert other == [] and none == []
     assert (await statuses(db))["late"] == ("pending", None)
+
+
+async def test_claiming_a_single_event_counts_as_claimed(db: Database) -> None:
+    await add_event(db, "only")
+    async with db.session() as session:
+        fired, claimed = await digests.claim_window(
+            session=session, accumulator_id="acc", transaction_ids=["only"], run_key="r"
+        )
+    assert claimed is True and [e.transaction_id for e in fired] == ["only"]
 
 
 async def test_membership_is_recorded_once(db: Database) -> None:

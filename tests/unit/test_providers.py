@@ -222,7 +222,6 @@ def test_sigv4_matches_independent_vectors() -> None:
 
 
 async def test_smtp_sends_mime_with_attachment(mailbox: Mailbox) -> None:
-    mailbox.messages.clear()
     creds = {"host": "127.0.0.1", "port": mailbox.port, "from": "team@acme.io", "senderName": "Acme"}
     await SmtpProvider(allow_private=True).send(email(to=["smtp-unit@example.com"]), creds)
     (msg,) = await mailbox.wait_for(1, "smtp-unit@example.com")
@@ -231,7 +230,8 @@ async def test_smtp_sends_mime_with_attachment(mailbox: Mailbox) -> None:
     assert msg["Message-ID"] == "<tidings-key-1@acme.io>"
     (att,) = list(msg.iter_attachments())
     assert att.get_filename() == "hello.txt" and att.get_content() == "hello attachment"
-    assert "bcc@example.com" in mailbox.envelopes[-1].rcpt_tos and "Bcc" not in msg
+    (envelope,) = [e for e in mailbox.envelopes if "smtp-unit@example.com" in e.rcpt_tos]
+    assert "bcc@example.com" in envelope.rcpt_tos and "Bcc" not in msg
 
 
 async def test_smtp_closed_port_is_transient() -> None:
