@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import errors
+from api.idempotency import IdempotencyKeys
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from store.db import Database
@@ -65,5 +66,6 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
     async def health() -> dict[str, Any]:
         return {"data": {"status": "ok"}}
 
+    app.add_middleware(IdempotencyKeys)
     app.add_middleware(errors.BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from temporalio.client import Client
@@ -39,19 +39,32 @@ async def current_environment(request: Request) -> EnvironmentRef:
     key = key.strip()
     if scheme == "Bearer" or not key:
         raise Unauthorized("Unauthorized")
-    cache: dict[str, tuple[EnvironmentRef, float]] = request.app.state.key_cache
+    env = await environment_of_key(request.app.state, key)
+    if env is None:
+        raise Unauthorized("API Key not found")
+    return env
+
+
+async def environment_of_key(state: Any, key: str) -> EnvironmentRef | None:
+    """The environment of an API key, through the app's short-lived key cache (also used by middleware)."""
+    cache: dict[str, tuple[EnvironmentRef, float]] = state.key_cache
     digest = hash_key(key)
     hit = cache.get(digest)
     now = time.monotonic()
     if hit is not None and hit[1] > now:
         return hit[0]
-    db: Database = request.app.state.db
+    db: Database = state.db
     async with db.session() as session:
         env = await environment_for_key(session=session, key=key)
-    if env is None:
-        raise Unauthorized("API Key not found")
-    cache[digest] = (env, now + _KEY_CACHE_TTL)
+    if env is not None:
+        cache[digest] = (env, now + _KEY_CACHE_TTL)
     return env
+
+
+def api_key_of(headers: dict[bytes, bytes]) -> str | None:
+    """The key of an ``Authorization: ApiKey <key>`` header in raw ASGI headers, if there is one."""
+    scheme, _, key = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    return key.strip() or None if scheme == "ApiKey" else None
 
 
 CurrentEnv = Annotated[EnvironmentRef, Depends(current_environment)]
