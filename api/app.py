@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from api import errors
 from api.idempotency import IdempotencyKeys
+from api.ratelimit import RateLimits
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from store.db import Database
@@ -67,5 +68,6 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         return {"data": {"status": "ok"}}
 
     app.add_middleware(IdempotencyKeys)
+    app.add_middleware(RateLimits)  # outside idempotency: a replay is a request too
     app.add_middleware(errors.BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

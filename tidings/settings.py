@@ -55,9 +55,9 @@ class Settings(BaseSettings):
     #: Rate limits per environment, in requests per second per category (Novu's top-tier defaults);
     #: a window allows ``limit * window * (1 + burst)``; bulk calls cost ``rate_limit_bulk_cost``.
     rate_limit_enabled: bool = True
-    rate_limit_trigger: int = 6000
-    rate_limit_configuration: int = 2000
-    rate_limit_global: int = 3000
+    rate_limit_trigger: float = 6000
+    rate_limit_configuration: float = 2000
+    rate_limit_global: float = 3000
     rate_limit_window_seconds: int = 1
     rate_limit_burst: float = 0.1
     rate_limit_bulk_cost: int = 100
