@@ -25,6 +25,7 @@ from activities.throttle import ThrottleActivities
 from activities.webhooks import WebhookActivities
 from store.crypto import CredentialCipher
 from store.db import Database
+from tidings import metrics
 from tidings.settings import Settings
 from tidings.temporal import connect
 from tidings.webhooks import WebhookDispatcher
@@ -129,7 +130,12 @@ def build_worker(
 
 async def run_worker(settings: Settings) -> None:
     db = Database(settings.resolved_database_url())
-    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    runtime = None
+    if settings.worker_sdk_metrics_port:
+        runtime = metrics.sdk_runtime(host=settings.metrics_host, port=settings.worker_sdk_metrics_port)
+    if settings.worker_metrics_port:
+        metrics.serve(host=settings.metrics_host, port=settings.worker_metrics_port)
+    client = await connect(settings.temporal_address, settings.temporal_namespace, runtime=runtime)
     worker = build_worker(client=client, db=db, settings=settings)
     log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_address)
     relay = asyncio.create_task(webhook_dispatcher(client=client, db=db, settings=settings).run_relay())

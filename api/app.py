@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from temporalio.client import Client
 
 from api import errors
@@ -16,6 +16,7 @@ from api.ratelimit import RateLimits
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from store.db import Database
+from tidings import metrics
 from tidings.bootstrap import sync_catalog
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID, connect, has_search_attribute
@@ -62,6 +63,11 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/v1/health-check", include_in_schema=False)
     async def health() -> dict[str, Any]:

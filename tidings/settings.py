@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     #: Let webhooks (and other outbound calls) reach loopback/private/link-local addresses (on under
     #: ``tidings dev``; off in production so a tenant cannot aim Tidings at internal services).
     allow_private_destinations: bool = False
+    #: Worker metrics (0 = off): Tidings' own on ``worker_metrics_port``, the Temporal SDK's (task
+    #: latencies, polls, slots) on ``worker_sdk_metrics_port``; both Prometheus text over HTTP.
+    metrics_host: str = "0.0.0.0"
+    worker_metrics_port: int = 0
+    worker_sdk_metrics_port: int = 0
     #: Outbound webhooks: per-request timeout, first retry delay (doubling up to the maximum), give-up age.
     webhook_timeout_seconds: float = 15.0
     webhook_retry_initial_seconds: float = 5.0

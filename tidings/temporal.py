@@ -5,13 +5,16 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 #: Set on every notification execution so the Temporal UI finds it by transactionId.
 TRANSACTION_ID = SearchAttributeKey.for_keyword("TransactionId")
 
 
-async def connect(address: str, namespace: str) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+async def connect(address: str, namespace: str, *, runtime: Runtime | None = None) -> Client:
+    return await Client.connect(
+        address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
+    )
 
 
 async def has_search_attribute(client: Client, name: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -29,6 +30,7 @@ from store.integrations import active_integrations
 from store.messages import existing_messages, record_messages
 from store.models import Integration, Message
 from store.webhook_events import MESSAGE_FAILED, MESSAGE_SENT, emit
+from tidings.metrics import MESSAGES, PROVIDER_ATTEMPTS, PROVIDER_FAILOVERS, SEND_SECONDS
 
 UNCONFIRMED = "Message delivery unconfirmed"
 NO_INTEGRATION = "Subscriber does not have an active integration"
@@ -230,6 +232,7 @@ class ProviderSender(Sender, ABC):
         for index, attempt in enumerate(attempts):
             integ = attempt.integration
             if index and self.mode == "failover":
+                PROVIDER_FAILOVERS.labels(self.channel).inc()
                 await self.settle(batch, message_id, "sending", integration=integ)
             batch.detail(
                 sid,
@@ -257,6 +260,7 @@ class ProviderSender(Sender, ABC):
                 event=(MESSAGE_SENT, batch.message_event(r, message_id, attempt.integration.provider_id)),
             )
             batch.result.sent.append(sid)
+            MESSAGES.labels(self.channel, "sent", attempt.integration.provider_id).inc()
             batch.detail(
                 sid,
                 "Message sent",
@@ -272,6 +276,7 @@ class ProviderSender(Sender, ABC):
         failed = batch.message_event(r, message_id, provider, error=error[:500])
         await self.settle(batch, message_id, "error", error=error, event=(MESSAGE_FAILED, failed))
         batch.result.failed.append(sid)
+        MESSAGES.labels(self.channel, "error", provider or "none").inc()
         batch.detail(
             sid,
             "All chat channels failed to send the message"
@@ -291,10 +296,17 @@ class ProviderSender(Sender, ABC):
         error: ProviderError = ProviderError("not attempted", permanent=False)
         for n in range(1, self.attempts + 1):
             beat(sid, integ.provider_id, n)
+            started = time.monotonic()
             try:
-                return await attempt.provider.send(attempt.message, attempt.credentials)
+                sent = await attempt.provider.send(attempt.message, attempt.credentials)
             except ProviderError as exc:
                 error = exc
+            else:
+                PROVIDER_ATTEMPTS.labels(integ.provider_id, "success").inc()
+                return sent
+            finally:
+                SEND_SECONDS.labels(integ.provider_id).observe(time.monotonic() - started)
+            PROVIDER_ATTEMPTS.labels(integ.provider_id, "permanent" if error.permanent else "transient").inc()
             batch.detail(
                 sid,
                 "Unexpected provider error",

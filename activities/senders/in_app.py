@@ -5,6 +5,7 @@ from __future__ import annotations
 from activities.senders.base import Batch, Sender
 from store.messages import record_messages
 from store.webhook_events import MESSAGE_SENT, emit_many
+from tidings.metrics import MESSAGES
 
 
 class InAppSender(Sender):
@@ -20,6 +21,7 @@ class InAppSender(Sender):
                     for r in batch.rendered
                 ],
             )
+        MESSAGES.labels("in_app", "sent", "novu").inc(len(batch.rendered))
         for r in batch.rendered:
             batch.result.sent.append(r.subscriber.id)
             batch.detail(r.subscriber.id, "Message created", message_id=ids.get(r.subscriber.id))

@@ -10,10 +10,11 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentEnv, DbDep, TemporalDep
-from api.errors import NotFound
+from api.errors import NotFound, TidingsError
 from api.triggering import TriggerBody, TriggerService
 from api.wire import ok
 from store.activity import transaction_counts
+from tidings.metrics import TRIGGER_SECONDS, TRIGGERS
 from workflows.models import PROGRESS_QUERY, FanoutProgress, workflow_id
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -44,7 +45,14 @@ class BroadcastBody(BaseModel):
 @router.post("/trigger", status_code=201)
 async def trigger(body: TriggerBody, env: CurrentEnv, request: Request) -> dict[str, Any]:
     """Start the notification for a transaction; returns before anything is rendered or sent."""
-    return ok(await service(request).trigger(env, body))
+    with TRIGGER_SECONDS.time():
+        try:
+            result = await service(request).trigger(env, body)
+        except TidingsError:
+            TRIGGERS.labels("rejected").inc()
+            raise
+    TRIGGERS.labels(result["status"]).inc()
+    return ok(result)
 
 
 @router.post("/trigger/bulk", status_code=201)
