@@ -87,6 +87,8 @@ def cmd_dev(settings: Settings, _args: Any) -> None:
     env = dict(
         os.environ, TIDINGS_DATA_DIR=str(data), TIDINGS_TEMPORAL_ADDRESS=f"127.0.0.1:{settings.temporal_port}"
     )
+    # Local development posts webhooks to local receivers; production refuses internal addresses.
+    env.setdefault("TIDINGS_ALLOW_PRIVATE_DESTINATIONS", "true")
     children: list[subprocess.Popen[bytes]] = []
     mailbox = None
 
