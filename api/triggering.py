@@ -73,6 +73,20 @@ def normalize_tenant(tenant: Any) -> dict[str, Any] | None:
     return dict(tenant)
 
 
+def execution_summary(run: RunInput) -> str:
+    """The Temporal UI's summary of a notification execution: the workflow and who it goes to."""
+    names: list[str] = []
+    for recipient in run.to:
+        if isinstance(recipient, dict):
+            names.append(str(recipient.get("subscriberId") or f"topic {recipient.get('topicKey', '?')}"))
+        else:
+            names.append(str(recipient))
+    if run.broadcast:
+        names = ["every subscriber"]
+    shown = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
+    return f"{run.context.workflow.identifier} → {shown or 'nobody'}"[:200]
+
+
 class TriggerService:
     """Everything the trigger routes need, built once per app."""
 
@@ -139,6 +153,7 @@ class TriggerService:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes,
+                static_summary=execution_summary(run),
             )
         except WorkflowAlreadyStartedError:
             pass  # the same transaction ran already: Novu answers processed and sends nothing

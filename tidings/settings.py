@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     ui_port: int = 8233
     public_url: str = ""
+    #: Where operators open the Temporal UI (links in the notifications API); the dev server's by default.
+    temporal_ui_url: str = ""
     secret_key: str = ""
     max_body_bytes: int = 20 * 1024 * 1024
     smtp_host: str = "127.0.0.1"
@@ -87,6 +89,13 @@ class Settings(BaseSettings):
         path.write_text(key)
         path.chmod(0o600)
         return key
+
+    def temporal_execution_url(self, workflow_id: str) -> str:
+        """The Temporal UI page of one execution (its history, with step summaries)."""
+        from urllib.parse import quote
+
+        base = (self.temporal_ui_url or f"http://127.0.0.1:{self.ui_port}").rstrip("/")
+        return f"{base}/namespaces/{quote(self.temporal_namespace)}/workflows/{quote(workflow_id, safe='')}"
 
     def api_url(self) -> str:
         return self.public_url or f"http://{self.api_host}:{self.api_port}"

@@ -14,7 +14,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.dsl import StepResult
-    from workflows.models import DELIVER_STEP, DeliverInput, DeliverResult, StepSpec
+    from workflows.models import DELIVER_STEP, DeliverInput, DeliverResult, StepSpec, step_summary
 
 if TYPE_CHECKING:
     from workflows.engine import StepRunner
@@ -42,6 +42,7 @@ async def run(runner: StepRunner, spec: StepSpec) -> StepResult:
             result_type=DeliverResult,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=LOCAL_RETRY,
+            summary=step_summary(spec.type, spec.step_id, len(runner.cohort)),
         )
     else:
         result = await workflow.execute_activity(
@@ -51,6 +52,7 @@ async def run(runner: StepRunner, spec: StepSpec) -> StepResult:
             start_to_close_timeout=timedelta(minutes=5),
             heartbeat_timeout=timedelta(seconds=10),
             retry_policy=PROVIDER_RETRY,
+            summary=step_summary(spec.type, spec.step_id, len(runner.cohort)),
         )
     if spec.should_stop_on_fail and result.failed:
         failed = set(result.failed)
