@@ -25,7 +25,7 @@ from activities.throttle import ThrottleActivities
 from activities.webhooks import WebhookActivities
 from store.crypto import CredentialCipher
 from store.db import Database
-from tidings import metrics
+from tidings import metrics, tracing
 from tidings.settings import Settings
 from tidings.temporal import connect
 from tidings.webhooks import WebhookDispatcher
@@ -40,7 +40,7 @@ log = logging.getLogger("tidings.worker")
 #: Modules shared with the workflow sandbox instead of re-imported per run (pure, deterministic code).
 # All of ``workflows`` is passed through: re-importing the engine for every new run cost ~18% of worker CPU
 # (bench profile). Determinism of that code is kept by review, the before-stop check and the replay tests.
-PASSTHROUGH = ("pydantic", "pydantic_core", "workflows")
+PASSTHROUGH = ("pydantic", "pydantic_core", "workflows", "opentelemetry")
 
 WORKFLOWS: list[type] = [
     NotificationWorkflow,
@@ -135,7 +135,13 @@ async def run_worker(settings: Settings) -> None:
         runtime = metrics.sdk_runtime(host=settings.metrics_host, port=settings.worker_sdk_metrics_port)
     if settings.worker_metrics_port:
         metrics.serve(host=settings.metrics_host, port=settings.worker_metrics_port)
-    client = await connect(settings.temporal_address, settings.temporal_namespace, runtime=runtime)
+    traced = tracing.configure("tidings-worker")
+    client = await connect(
+        settings.temporal_address,
+        settings.temporal_namespace,
+        runtime=runtime,
+        interceptors=tracing.temporal_interceptors(traced),
+    )
     worker = build_worker(client=client, db=db, settings=settings)
     log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_address)
     relay = asyncio.create_task(webhook_dispatcher(client=client, db=db, settings=settings).run_relay())

@@ -16,7 +16,7 @@ from api.ratelimit import RateLimits
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from store.db import Database
-from tidings import metrics
+from tidings import metrics, tracing
 from tidings.bootstrap import sync_catalog
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID, connect, has_search_attribute
@@ -32,7 +32,11 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_db = db is None
         app.state.db = db or Database(settings.resolved_database_url())
-        app.state.temporal = temporal or await connect(settings.temporal_address, settings.temporal_namespace)
+        app.state.temporal = temporal or await connect(
+            settings.temporal_address,
+            settings.temporal_namespace,
+            interceptors=tracing.temporal_interceptors(traced),
+        )
         app.state.settings = settings
         app.state.key_cache = {}
         app.state.triggers = TriggerService(
@@ -54,6 +58,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
             if own_db:
                 await app.state.db.dispose()
 
+    traced = tracing.configure("tidings-api") if temporal is None else tracing.enabled()
     app = FastAPI(
         title="Tidings",
         version="0.1.0",
@@ -76,4 +81,6 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
     app.add_middleware(IdempotencyKeys)
     app.add_middleware(RateLimits)  # outside idempotency: a replay is a request too
     app.add_middleware(errors.BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if traced:
+        tracing.instrument_api(app)
     return app

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -11,9 +14,15 @@ from temporalio.runtime import Runtime
 TRANSACTION_ID = SearchAttributeKey.for_keyword("TransactionId")
 
 
-async def connect(address: str, namespace: str, *, runtime: Runtime | None = None) -> Client:
+async def connect(
+    address: str, namespace: str, *, runtime: Runtime | None = None, interceptors: Sequence[Any] = ()
+) -> Client:
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
+        address,
+        namespace=namespace,
+        data_converter=pydantic_data_converter,
+        runtime=runtime,
+        interceptors=interceptors,
     )
 
 

@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from opentelemetry import trace
 from sqlmodel import col, update
 from temporalio import activity
 
@@ -31,6 +32,7 @@ from store.messages import existing_messages, record_messages
 from store.models import Integration, Message
 from store.webhook_events import MESSAGE_FAILED, MESSAGE_SENT, emit
 from tidings.metrics import MESSAGES, PROVIDER_ATTEMPTS, PROVIDER_FAILOVERS, SEND_SECONDS
+from tidings.tracing import tracer
 
 UNCONFIRMED = "Message delivery unconfirmed"
 NO_INTEGRATION = "Subscriber does not have an active integration"
@@ -297,8 +299,10 @@ class ProviderSender(Sender, ABC):
         for n in range(1, self.attempts + 1):
             beat(sid, integ.provider_id, n)
             started = time.monotonic()
+            span = tracer.start_span(f"provider {integ.provider_id}", attributes={"tidings.attempt": n})
             try:
-                sent = await attempt.provider.send(attempt.message, attempt.credentials)
+                with trace.use_span(span, end_on_exit=True):
+                    sent = await attempt.provider.send(attempt.message, attempt.credentials)
             except ProviderError as exc:
                 error = exc
             else:
