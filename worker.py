@@ -25,7 +25,7 @@ from activities.throttle import ThrottleActivities
 from activities.webhooks import WebhookActivities
 from store.crypto import CredentialCipher
 from store.db import Database
-from tidings import metrics, tracing
+from tidings import logs, metrics, tracing
 from tidings.settings import Settings
 from tidings.temporal import connect
 from tidings.webhooks import WebhookDispatcher
@@ -153,9 +153,10 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    logs.configure(settings.log_format)
     try:
-        asyncio.run(run_worker(Settings()))
+        asyncio.run(run_worker(settings))
     except KeyboardInterrupt:
         pass
 

@@ -7,6 +7,7 @@ and a subscriber whose template fails is recorded as failed without affecting th
 from __future__ import annotations
 
 import html
+import logging
 from typing import Any
 
 from sqlmodel import col, select
@@ -36,6 +37,8 @@ from workflows.models import (
     RecordDetailsInput,
     StepSpec,
 )
+
+log = logging.getLogger("tidings.delivery")
 
 FILTERED = "Step was filtered based on steps filters"
 VARIANT_CHOSEN = "Variant was chosen by the provided condition criteria"
@@ -82,6 +85,39 @@ def subscriber_facts(
         last_online_at=sub.last_online_at,
         step_messages=step_messages,
     )
+
+
+def log_failures(
+    ctx: DeliveryContext, step: StepSpec, subscribers: dict[str, Subscriber], details: list[dict[str, Any]]
+) -> None:
+    """One console line per subscriber whose step failed, with the reason."""
+    for d in details:
+        if d["status"] != "Failed":
+            continue
+        sub = subscribers.get(d["subscriber_id"] or "")
+        who = sub.subscriber_id if sub is not None else d["subscriber_id"]
+        raw = d.get("raw") if isinstance(d.get("raw"), dict) else {}
+        reason = d["detail"] + (f": {raw['error']}" if raw and raw.get("error") else "")
+        log.warning(
+            "step failed: %s/%s (%s) for %s: %s (transactionId %s)",
+            ctx.workflow.identifier,
+            step.step_id,
+            step.type,
+            who,
+            reason,
+            ctx.transaction_id,
+            extra={
+                "fields": {
+                    "event": "step_failed",
+                    "workflow": ctx.workflow.identifier,
+                    "stepId": step.step_id,
+                    "channel": step.type,
+                    "subscriberId": who,
+                    "reason": reason,
+                    "transactionId": ctx.transaction_id,
+                }
+            },
+        )
 
 
 class DeliveryActivities:
@@ -173,6 +209,7 @@ class DeliveryActivities:
 
         sender = self.senders.get(step.type) or Sender()
         await sender.deliver(Batch(self.db, ctx, request, rendered, notifications, result, detail))
+        log_failures(ctx, step, subscribers, details)
         async with self.db.session() as session:
             await add_details(session=session, rows=details)
         return result

@@ -73,18 +73,22 @@ def normalize_tenant(tenant: Any) -> dict[str, Any] | None:
     return dict(tenant)
 
 
-def execution_summary(run: RunInput) -> str:
-    """The Temporal UI's summary of a notification execution: the workflow and who it goes to."""
+def recipients_text(to: list[Any], broadcast: bool = False) -> str:
+    """``ada, bo, topic news (+3)``: who a trigger goes to, by subscriberId or topic key."""
     names: list[str] = []
-    for recipient in run.to:
+    for recipient in to:
         if isinstance(recipient, dict):
             names.append(str(recipient.get("subscriberId") or f"topic {recipient.get('topicKey', '?')}"))
         else:
             names.append(str(recipient))
-    if run.broadcast:
+    if broadcast:
         names = ["every subscriber"]
-    shown = ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
-    return f"{run.context.workflow.identifier} → {shown or 'nobody'}"[:200]
+    return (", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")) or "nobody"
+
+
+def execution_summary(run: RunInput) -> str:
+    """The Temporal UI's summary of a notification execution: the workflow and who it goes to."""
+    return f"{run.context.workflow.identifier} → {recipients_text(run.to, run.broadcast)}"[:200]
 
 
 class TriggerService:

@@ -31,22 +31,24 @@ def cmd_api(settings: Settings, _args: Any) -> None:
     import uvicorn
 
     from api.app import create_app
+    from tidings.logs import configure
 
+    configure(settings.log_format)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
         log_level="info",
+        log_config=None,  # uvicorn's own lines go through the configured format too
         access_log=False,
     )
 
 
 def cmd_worker(settings: Settings, _args: Any) -> None:
-    import logging
-
+    from tidings.logs import configure
     from worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure(settings.log_format)
     try:
         asyncio.run(run_worker(settings))
     except KeyboardInterrupt:

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     #: Where operators open the Temporal UI (links in the notifications API); the dev server's by default.
     temporal_ui_url: str = ""
     secret_key: str = ""
+    #: ``text`` (readable lines) or ``json`` (one object per line, for log shippers).
+    log_format: str = "text"
     max_body_bytes: int = 20 * 1024 * 1024
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

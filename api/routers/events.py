@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,11 +12,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentEnv, DbDep, TemporalDep
 from api.errors import NotFound, TidingsError
-from api.triggering import TriggerBody, TriggerService
+from api.triggering import TriggerBody, TriggerService, normalize_to, recipients_text
 from api.wire import ok
 from store.activity import transaction_counts
 from tidings.metrics import TRIGGER_SECONDS, TRIGGERS
 from workflows.models import PROGRESS_QUERY, FanoutProgress, workflow_id
+
+log = logging.getLogger("tidings.trigger")
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -52,6 +55,25 @@ async def trigger(body: TriggerBody, env: CurrentEnv, request: Request) -> dict[
             TRIGGERS.labels("rejected").inc()
             raise
     TRIGGERS.labels(result["status"]).inc()
+    to = recipients_text(normalize_to(body.to))
+    tx = result.get("transactionId")
+    log.info(
+        "trigger %s to %s: %s (transactionId %s)",
+        body.name,
+        to,
+        result["status"],
+        tx,
+        extra={
+            "fields": {
+                "event": "trigger",
+                "workflow": body.name,
+                "to": to,
+                "status": result["status"],
+                "transactionId": tx,
+                "environmentId": env.id,
+            }
+        },
+    )
     return ok(result)
 
 
