@@ -19,8 +19,9 @@ from store.activity import (
     subscribers_by_id,
     workflows_by_id,
 )
-from store.db import iso
+from store.db import iso, utcnow
 from store.models import ExecutionDetail, Notification, Subscriber, WorkflowDefinition
+from store.stats import daily_graph, sent_counts
 from store.views import compact
 from tidings.settings import Settings
 from workflows.models import workflow_id
@@ -186,6 +187,19 @@ async def list_(
         )
         data = await render(db, env, rows, session, settings)
     return {"page": page_no, "hasMore": len(data) == PAGE_SIZE, "pageSize": PAGE_SIZE, "data": data}
+
+
+@router.get("/stats")
+async def stats(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    async with db.session() as session:
+        return ok(await sent_counts(session=session, environment_id=env.id, now=utcnow()))
+
+
+@router.get("/graph/stats")
+async def graph_stats(env: CurrentEnv, db: DbDep, days: str | None = None) -> dict[str, Any]:
+    span = query_int("days", days, default=32, minimum=1, maximum=366)
+    async with db.session() as session:
+        return ok(await daily_graph(session=session, environment_id=env.id, now=utcnow(), days=span))
 
 
 @router.get("/{notification_id}")
