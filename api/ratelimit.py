@@ -85,12 +85,10 @@ class RateLimits:
         now = time.time()
         window = int(now // window_seconds)
         db: Database = state.db
-        async with db.session() as session:
-            used = await spend(
-                session=session, environment_id=env.id, category=category, window=window, cost=cost
-            )
+        async with db.engine.begin() as conn:
+            used = await spend(conn=conn, environment_id=env.id, category=category, window=window, cost=cost)
             if random.randrange(SWEEP_ONE_IN) == 0:
-                await forget_before(session=session, window=window - 1)
+                await forget_before(conn=conn, window=window - 1)
         reset = max(1, math.ceil((window + 1) * window_seconds - now))
         policy = (
             f'{limit};w={window_seconds};burst={burst};comment="fixed window";'
