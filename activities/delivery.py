@@ -90,10 +90,9 @@ def subscriber_facts(
 def log_failures(
     ctx: DeliveryContext, step: StepSpec, subscribers: dict[str, Subscriber], details: list[dict[str, Any]]
 ) -> None:
-    """One console line per subscriber whose step failed, with the reason."""
-    for d in details:
-        if d["status"] != "Failed":
-            continue
+    """One console line per subscriber whose step failed, with the reason (its last failure detail)."""
+    last = {d["subscriber_id"]: d for d in details if d["status"] == "Failed"}
+    for d in last.values():
         sub = subscribers.get(d["subscriber_id"] or "")
         who = sub.subscriber_id if sub is not None else d["subscriber_id"]
         raw = d.get("raw") if isinstance(d.get("raw"), dict) else {}

@@ -231,8 +231,9 @@ class ProviderSender(Sender, ABC):
         sid = r.subscriber.id
         sent: list[tuple[Attempt, SendResult]] = []
         last_error: ProviderError | None = None
+        tried: Integration | None = None
         for index, attempt in enumerate(attempts):
-            integ = attempt.integration
+            integ = tried = attempt.integration
             if index and self.mode == "failover":
                 PROVIDER_FAILOVERS.labels(self.channel).inc()
                 await self.settle(batch, message_id, "sending", integration=integ)
@@ -274,7 +275,7 @@ class ProviderSender(Sender, ABC):
             )
             return
         error = str(last_error) if last_error else "no provider accepted the message"
-        provider = attempts[-1].integration.provider_id if attempts else None
+        provider = tried.provider_id if tried is not None else None
         failed = batch.message_event(r, message_id, provider, error=error[:500])
         await self.settle(batch, message_id, "error", error=error, event=(MESSAGE_FAILED, failed))
         batch.result.failed.append(sid)
