@@ -35,6 +35,11 @@ async def test_one_line_per_trigger_and_per_failed_step(env: Env, caplog: pytest
     assert "does not have an active integration" in failed[0].getMessage()
     assert all(env.key not in r.getMessage() for r in caplog.records)
 
+    missing = await env.trigger("no-such-workflow", "cal")
+    assert missing.status_code == 422
+    rejected = [r for r in caplog.records if getattr(r, "fields", {}).get("status") == "rejected"]
+    assert len(rejected) == 1 and rejected[0].getMessage().startswith("trigger no-such-workflow rejected: ")
+
     line = json.loads(JsonFormatter().format(failed[0]))
     assert line["level"] == "warning" and line["logger"] == "tidings.delivery"
     assert line["transactionId"] == tx and line["channel"] == "sms" and line["event"] == "step_failed"

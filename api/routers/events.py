@@ -51,8 +51,22 @@ async def trigger(body: TriggerBody, env: CurrentEnv, request: Request) -> dict[
     with TRIGGER_SECONDS.time():
         try:
             result = await service(request).trigger(env, body)
-        except TidingsError:
+        except TidingsError as exc:
             TRIGGERS.labels("rejected").inc()
+            reason = exc.message if isinstance(exc.message, str) else "; ".join(map(str, exc.message))
+            log.info(
+                "trigger %s rejected: %s",
+                body.name,
+                reason,
+                extra={
+                    "fields": {
+                        "event": "trigger",
+                        "workflow": body.name,
+                        "status": "rejected",
+                        "reason": reason,
+                    }
+                },
+            )
             raise
     TRIGGERS.labels(result["status"]).inc()
     to = recipients_text(normalize_to(body.to))
