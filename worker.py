@@ -27,6 +27,7 @@ from activities.senders.registry import build_senders
 from activities.throttle import ThrottleActivities
 from activities.webhooks import WebhookActivities
 from store.db import Database
+from tidings import metrics, tracing
 from tidings.health import HealthServer
 from tidings.settings import Settings
 from tidings.startup import wait_for_database, wait_for_temporal
@@ -42,7 +43,7 @@ log = logging.getLogger("tidings.worker")
 #: Modules shared with the workflow sandbox instead of re-imported per run (pure, deterministic code).
 # All of ``workflows`` is passed through: re-importing the engine for every new run cost ~18% of worker CPU
 # (bench profile). Determinism of that code is kept by review, the before-stop check and the replay tests.
-PASSTHROUGH = ("pydantic", "pydantic_core", "workflows")
+PASSTHROUGH = ("pydantic", "pydantic_core", "workflows", "opentelemetry")
 
 WORKFLOWS: list[type] = [
     NotificationWorkflow,
@@ -158,9 +159,17 @@ async def run_worker(settings: Settings) -> None:
         await health.start()
     db = Database(settings.resolved_database_url())
     relay: asyncio.Task[Any] | None = None
+    runtime = None
+    if settings.worker_sdk_metrics_port:
+        runtime = metrics.sdk_runtime(host=settings.metrics_host, port=settings.worker_sdk_metrics_port)
+    if settings.worker_metrics_port:
+        metrics.serve(host=settings.metrics_host, port=settings.worker_metrics_port)
+    traced = tracing.configure("tidings-worker")
     try:
         await wait_for_database(db, settings)
-        client = await wait_for_temporal(settings)
+        client = await wait_for_temporal(
+            settings, runtime=runtime, interceptors=tracing.temporal_interceptors(traced)
+        )
         worker = build_worker(client=client, db=db, settings=settings)
         relay = asyncio.create_task(webhook_dispatcher(client=client, db=db, settings=settings).run_relay())
         loop = asyncio.get_running_loop()

@@ -8,6 +8,7 @@ within a time, memory and output budget; running out of it fails that subscriber
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +44,8 @@ from workflows.models import (
     StepSpec,
 )
 
+log = logging.getLogger("tidings.delivery")
+
 __all__ = ["CONTENT_FAILED", "FILTERED", "VARIANT_CHOSEN", "DeliveryActivities"]
 
 FILTERED = Detail.FILTER_STEPS
@@ -75,6 +78,38 @@ def shared_part(ctx: DeliveryContext, actor: dict[str, Any] | None) -> dict[str,
         "actor": actor,
         "now": datetime.now(UTC).isoformat(),
     }
+
+
+def log_failures(
+    ctx: DeliveryContext, step: StepSpec, subscribers: dict[str, Subscriber], details: list[dict[str, Any]]
+) -> None:
+    """One console line per subscriber whose step failed, with the reason (its last failure detail)."""
+    last = {d["subscriber_id"]: d for d in details if d["status"] == "Failed"}
+    for d in last.values():
+        sub = subscribers.get(d["subscriber_id"] or "")
+        who = sub.subscriber_id if sub is not None else d["subscriber_id"]
+        raw = d.get("raw") if isinstance(d.get("raw"), dict) else {}
+        reason = d["detail"] + (f": {raw['error']}" if raw and raw.get("error") else "")
+        log.warning(
+            "step failed: %s/%s (%s) for %s: %s (transactionId %s)",
+            ctx.workflow.identifier,
+            step.step_id,
+            step.type,
+            who,
+            reason,
+            ctx.transaction_id,
+            extra={
+                "fields": {
+                    "event": "step_failed",
+                    "workflow": ctx.workflow.identifier,
+                    "stepId": step.step_id,
+                    "channel": step.type,
+                    "subscriberId": who,
+                    "reason": reason,
+                    "transactionId": ctx.transaction_id,
+                }
+            },
+        )
 
 
 class DeliveryActivities:
@@ -203,6 +238,7 @@ class DeliveryActivities:
                 )
             )
         finally:  # a retried activity keeps what this attempt did
+            log_failures(ctx, step, subscribers, details)
             async with self.db.session() as session:
                 await add_details(session=session, rows=details)
         return result

@@ -17,6 +17,7 @@ from store import digests
 from store.db import Database
 from store.messages import add_details
 from store.models import Subscriber
+from tidings.metrics import DIGEST_EVENTS
 from workflows.details import Detail, DetailSource, DetailStatus, detail_row
 from workflows.digest import ADD_SIGNAL
 from workflows.models import (
@@ -138,6 +139,7 @@ class DigestActivities:
                 )
                 return JoinDigestResult(cancelled=list(events))
         pending = [sid for sid, e in events.items() if e.status == "pending"]
+        DIGEST_EVENTS.inc(len(pending))
         await self.signal_all(request, acc, ends, pending)
         return JoinDigestResult(
             digested=[sid for sid, e in events.items() if e.status in ("pending", "fired")],

@@ -30,6 +30,7 @@ from store.webhooks import (
     set_delivery_status,
     webhook_id,
 )
+from tidings.metrics import WEBHOOK_DELIVERIES
 from tidings.outbound import DestinationRefused, destination_refusal, outbound_client
 from workflows.webhook import GIVE_UP_WEBHOOK, SEND_WEBHOOK, WebhookDeliveryInput, WebhookGiveUpInput
 
@@ -82,6 +83,7 @@ class WebhookActivities:
                 await set_delivery_status(
                     session=session, delivery_id=delivery.id, status="dropped", error="endpoint inactive"
                 )
+            WEBHOOK_DELIVERIES.labels("dropped").inc()
             return "dropped"
         refusal = await destination_refusal(endpoint.url, allow_private=self.allow_private)
         if refusal is not None:
@@ -89,6 +91,7 @@ class WebhookActivities:
                 await record_attempt(
                     session=session, delivery_id=delivery.id, status="failed", status_code=None, error=refusal
                 )
+            WEBHOOK_DELIVERIES.labels("refused").inc()
             return "failed"
         body = encode_body(delivery.body)
         msg_id = webhook_id(delivery.id)
@@ -115,6 +118,7 @@ class WebhookActivities:
                 await record_attempt(
                     session=session, delivery_id=delivery.id, status="succeeded", status_code=code, error=None
                 )
+            WEBHOOK_DELIVERIES.labels("succeeded").inc()
             return "succeeded"
         if code == 410:
             async with self.db.session() as session:
@@ -128,6 +132,7 @@ class WebhookActivities:
                 await disable_endpoint(
                     session=session, endpoint=endpoint, reason="the endpoint answered 410 Gone"
                 )
+            WEBHOOK_DELIVERIES.labels("disabled").inc()
             return "disabled"
         error = error or f"endpoint answered HTTP {code}"
         delay = self.retry_delay(activity.info().attempt)
@@ -140,6 +145,7 @@ class WebhookActivities:
                 error=error,
                 next_attempt_at=utcnow() + timedelta(seconds=delay),
             )
+        WEBHOOK_DELIVERIES.labels("retry").inc()
         raise ApplicationError(error, type="WebhookDeliveryFailed", next_retry_delay=timedelta(seconds=delay))
 
     @activity.defn(name=GIVE_UP_WEBHOOK)

@@ -7,20 +7,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
 from api import errors
 from api.deps import key_cache
+from api.idempotency import IdempotencyKeys
 from api.inbox_cors import InboxCors
 from api.limits import DoorGuard
+from api.ratelimit import RateLimits
 from api.realtime import Realtime, redact_tokens_in_server_logs
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from api.unavailable import neighbours, with_deadline
 from store.db import Database, reading
+from tidings import metrics, tracing
 from tidings.bootstrap import sync_catalog
 from tidings.schedules import sync_code_schedules
 from tidings.settings import Settings
@@ -48,7 +51,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         if own_db:
             await wait_for_database(app.state.db, settings)
         if temporal is None:
-            client = await wait_for_temporal(settings)
+            client = await wait_for_temporal(settings, interceptors=tracing.temporal_interceptors(traced))
             await require_search_attributes(client)
         else:
             client = temporal
@@ -77,6 +80,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
             if own_db:
                 await app.state.db.dispose()
 
+    traced = tracing.configure("tidings-api") if temporal is None else tracing.enabled()
     # Swagger UI (/docs) and ReDoc (/redoc) are served from the fastapi-offline package's files, not a CDN.
     app = FastAPIOffline(
         title="Tidings",
@@ -93,6 +97,11 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/v1/health-check", include_in_schema=False)
     async def health() -> JSONResponse:
@@ -115,10 +124,14 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         ok = all(value == "ok" for value in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
 
+    app.add_middleware(IdempotencyKeys)
+    app.add_middleware(RateLimits)  # outside idempotency: a replay is a request too
     app.add_middleware(errors.BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(InboxCors, origins=settings.inbox_cors_origins)
     app.add_middleware(ReadOnlyMethods)
     app.add_middleware(DoorGuard, max_body_bytes=settings.max_body_bytes)  # outermost: runs first
+    if traced:
+        tracing.instrument_api(app)
     return app
 
 

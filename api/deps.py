@@ -85,7 +85,17 @@ async def environment_for_api_key(state: Any, key: str) -> EnvironmentRef | None
     return env
 
 
+def api_key_of(headers: dict[bytes, bytes]) -> str | None:
+    """The key of an ``Authorization: ApiKey <key>`` header in raw ASGI headers, if there is one."""
+    scheme, _, key = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    return key.strip() or None if scheme == "ApiKey" else None
+
+
 CurrentEnv = Annotated[EnvironmentRef, Depends(current_environment)]
 DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+#: The name the operator middleware (idempotency, rate limits) uses.
+environment_of_key = environment_for_api_key

@@ -94,6 +94,24 @@ def normalize_tenant(tenant: Any) -> dict[str, Any] | None:
     return dict(tenant)
 
 
+def recipients_text(to: list[Any], broadcast: bool = False) -> str:
+    """``ada, bo, topic news (+3)``: who a trigger goes to, by subscriberId or topic key."""
+    names: list[str] = []
+    for recipient in to:
+        if isinstance(recipient, dict):
+            names.append(str(recipient.get("subscriberId") or f"topic {recipient.get('topicKey', '?')}"))
+        else:
+            names.append(str(recipient))
+    if broadcast:
+        names = ["every subscriber"]
+    return (", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")) or "nobody"
+
+
+def execution_summary(run: RunInput) -> str:
+    """The Temporal UI's summary of a notification execution: the workflow and who it goes to."""
+    return f"{run.context.workflow.identifier} → {recipients_text(run.to, run.broadcast)}"[:200]
+
+
 class TriggerService:
     """Everything the trigger routes need, built once per app."""
 
@@ -160,6 +178,7 @@ class TriggerService:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes,
+                static_summary=execution_summary(run),
             )
         except WorkflowAlreadyStartedError:
             pass  # the same transaction ran already: Novu answers processed and sends nothing

@@ -25,10 +25,11 @@ def cmd_migrate(settings: Settings, _args: Any) -> None:
     print("database is up to date")
 
 
-def _configure_logging() -> None:
-    import logging
+def _configure_logging(settings: Settings) -> None:
+    """Readable lines, or one JSON object per line with ``TIDINGS_LOG_FORMAT=json`` (tidings/logs.py)."""
+    from tidings.logs import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure(settings.log_format)
 
 
 def _cannot_start(process: str, err: BaseException) -> None:
@@ -57,7 +58,7 @@ def cmd_api(settings: Settings, _args: Any) -> None:
     from tidings.startup import DependencyUnavailable
     from tidings.temporal import SetupIncomplete
 
-    _configure_logging()
+    _configure_logging(settings)
     try:
         asyncio.run(_api_preflight(settings))
     except (DependencyUnavailable, SetupIncomplete) as err:
@@ -67,6 +68,7 @@ def cmd_api(settings: Settings, _args: Any) -> None:
         host=settings.api_host,
         port=settings.api_port,
         log_level="info",
+        log_config=None,  # uvicorn's own lines go through the configured format too
         access_log=False,
     )
 
@@ -75,7 +77,7 @@ def cmd_worker(settings: Settings, _args: Any) -> None:
     from tidings.startup import DependencyUnavailable
     from worker import run_worker
 
-    _configure_logging()
+    _configure_logging(settings)
     try:
         asyncio.run(run_worker(settings))
     except DependencyUnavailable as err:
@@ -99,7 +101,7 @@ def cmd_setup(settings: Settings, args: Any) -> None:
         finally:
             await db.dispose()
 
-    _configure_logging()
+    _configure_logging(settings)
     try:
         asyncio.run(database_up())
     except DependencyUnavailable as err:
@@ -135,7 +137,7 @@ def cmd_temporal_setup(settings: Settings, args: Any) -> None:
             f"temporal namespace {settings.temporal_namespace} is ready ({'; '.join(d for d in done if d)})"
         )
 
-    _configure_logging()
+    _configure_logging(settings)
     try:
         asyncio.run(run())
     except DependencyUnavailable as err:

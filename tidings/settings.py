@@ -28,9 +28,13 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     ui_port: int = 8233
     public_url: str = ""
+    #: Where operators open the Temporal UI (links in the notifications API); the dev server's by default.
+    temporal_ui_url: str = ""
     secret_key: str = ""
     #: The secret before a rotation: values encrypted under it are still read (see store/crypto.py).
     secret_key_previous: str = ""
+    #: ``text`` (readable lines) or ``json`` (one object per line, for log shippers).
+    log_format: str = "text"
     max_body_bytes: int = 20 * 1024 * 1024
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -79,6 +83,11 @@ class Settings(BaseSettings):
     inbox_page: bool = False
     #: Origins whose web apps may call ``/v1/inbox/*`` from the browser (CORS).
     inbox_cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    #: Worker metrics (0 = off): Tidings' own on ``worker_metrics_port``, the Temporal SDK's (task
+    #: latencies, polls, slots) on ``worker_sdk_metrics_port``; both Prometheus text over HTTP.
+    metrics_host: str = "0.0.0.0"
+    worker_metrics_port: int = 0
+    worker_sdk_metrics_port: int = 0
     #: Outbound webhooks: per-request timeout, first retry delay (doubling up to the maximum), give-up age.
     webhook_timeout_seconds: float = 15.0
     webhook_retry_initial_seconds: float = 5.0
@@ -90,9 +99,9 @@ class Settings(BaseSettings):
     #: Rate limits per environment, in requests per second per category (Novu's top-tier defaults);
     #: a window allows ``limit * window * (1 + burst)``; bulk calls cost ``rate_limit_bulk_cost``.
     rate_limit_enabled: bool = True
-    rate_limit_trigger: int = 6000
-    rate_limit_configuration: int = 2000
-    rate_limit_global: int = 3000
+    rate_limit_trigger: float = 6000
+    rate_limit_configuration: float = 2000
+    rate_limit_global: float = 3000
     rate_limit_window_seconds: int = 1
     rate_limit_burst: float = 0.1
     rate_limit_bulk_cost: int = 100
@@ -130,6 +139,13 @@ class Settings(BaseSettings):
         from store.crypto import CredentialCipher
 
         return CredentialCipher(self.resolved_secret_key(), self.secret_key_previous or None)
+
+    def temporal_execution_url(self, workflow_id: str) -> str:
+        """The Temporal UI page of one execution (its history, with step summaries)."""
+        from urllib.parse import quote
+
+        base = (self.temporal_ui_url or f"http://127.0.0.1:{self.ui_port}").rstrip("/")
+        return f"{base}/namespaces/{quote(self.temporal_namespace)}/workflows/{quote(workflow_id, safe='')}"
 
     def api_url(self) -> str:
         return self.public_url or f"http://{self.api_host}:{self.api_port}"

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from store.db import Database
 from tidings.settings import Settings
@@ -109,11 +110,15 @@ async def wait_for_database(db: Database, settings: Settings) -> None:
     await wait_for("the database", attempt, timeout=settings.startup_timeout_seconds)
 
 
-async def wait_for_temporal(settings: Settings) -> Client:
+async def wait_for_temporal(
+    settings: Settings, *, runtime: Runtime | None = None, interceptors: Sequence[Any] = ()
+) -> Client:
     where = f"Temporal at {settings.temporal_address} (namespace {settings.temporal_namespace})"
 
     async def attempt() -> Client:
-        client = await connect(settings.temporal_address, settings.temporal_namespace)
+        client = await connect(
+            settings.temporal_address, settings.temporal_namespace, runtime=runtime, interceptors=interceptors
+        )
         await client.workflow_service.get_system_info(GetSystemInfoRequest())
         return client
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.enums.v1 import IndexedValueType
@@ -20,6 +22,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 log = logging.getLogger("tidings.temporal")
@@ -37,8 +40,16 @@ class SetupIncomplete(RuntimeError):
     """The Temporal namespace is not ready for Tidings; the message says what is missing."""
 
 
-async def connect(address: str, namespace: str) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+async def connect(
+    address: str, namespace: str, *, runtime: Runtime | None = None, interceptors: Sequence[Any] = ()
+) -> Client:
+    return await Client.connect(
+        address,
+        namespace=namespace,
+        data_converter=pydantic_data_converter,
+        runtime=runtime,
+        interceptors=interceptors,
+    )
 
 
 async def has_search_attribute(client: Client, name: str) -> bool:

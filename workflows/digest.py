@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         DigestSignal,
         FireDigestInput,
         FireDigestResult,
+        counted,
     )
 
 ADD_SIGNAL = "add"
@@ -74,6 +75,7 @@ class DigestAccumulator:
             result_type=FireDigestResult,
             start_to_close_timeout=timedelta(seconds=120),
             retry_policy=retries.DIGEST_FIRE,
+            summary=f"digest · {state.step_id} · {counted(len(batch), 'event')}",
         )
         self.recent = [e.transaction_id for e in batch]
         await workflow.wait_condition(workflow.all_handlers_finished)

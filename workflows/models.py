@@ -195,6 +195,15 @@ class TransactionCompleted(BaseModel):
     resumed: bool = False
 
 
+def counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def step_summary(kind: str, step_id: str, subscribers: int) -> str:
+    """What the Temporal UI shows for a step's activity: ``email · welcome-email · 1 subscriber``."""
+    return f"{kind} · {step_id} · {counted(subscribers, 'subscriber')}"
+
+
 class RecordDetailsInput(BaseModel):
     details: list[DetailRecord]
     completed: TransactionCompleted | None = None

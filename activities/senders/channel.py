@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from opentelemetry import trace
 from sqlmodel import col, update
 from temporalio import activity
 
@@ -29,6 +31,8 @@ from store.integrations import active_integrations
 from store.messages import existing_messages, record_messages
 from store.models import Integration, Message
 from store.webhook_events import MESSAGE_FAILED, MESSAGE_SENT, emit
+from tidings.metrics import MESSAGES, PROVIDER_ATTEMPTS, PROVIDER_FAILOVERS, SEND_SECONDS
+from tidings.tracing import tracer
 from workflows.details import Detail, DetailSource, DetailStatus
 
 UNCONFIRMED = Detail.MESSAGE_DELIVERY_UNCONFIRMED
@@ -251,9 +255,11 @@ class ProviderSender(Sender, ABC):
         sid = r.subscriber.id
         sent: list[tuple[Attempt, SendResult]] = []
         last_error: ProviderError | None = None
+        tried: Integration | None = None
         for index, attempt in enumerate(attempts):
-            integ = attempt.integration
+            integ = tried = attempt.integration
             if index and self.mode == "failover":
+                PROVIDER_FAILOVERS.labels(self.channel).inc()
                 await self.settle(batch, message_id, "sending", integration=integ)
             batch.detail(
                 sid,
@@ -286,6 +292,7 @@ class ProviderSender(Sender, ABC):
                 event=(MESSAGE_SENT, batch.message_event(r, message_id, attempt.integration.provider_id)),
             )
             batch.result.sent.append(sid)
+            MESSAGES.labels(self.channel, "sent", attempt.integration.provider_id).inc()
             batch.detail(
                 sid,
                 Detail.MESSAGE_SENT,
@@ -297,10 +304,11 @@ class ProviderSender(Sender, ABC):
             )
             return
         error = str(last_error) if last_error else "no provider accepted the message"
-        provider = attempts[-1].integration.provider_id if attempts else None
+        provider = tried.provider_id if tried is not None else None
         failed = batch.message_event(r, message_id, provider, error=error[:500])
         await self.settle(batch, message_id, "error", error=error, event=(MESSAGE_FAILED, failed))
         batch.result.failed.append(sid)
+        MESSAGES.labels(self.channel, "error", provider or "none").inc()
         batch.detail(
             sid,
             Detail.CHAT_ALL_CHANNELS_FAILED if self.channel == "chat" else Detail.PROVIDER_ERROR,
@@ -320,10 +328,19 @@ class ProviderSender(Sender, ABC):
         error: ProviderError = ProviderError("not attempted", permanent=False)
         for n in range(1, self.attempts + 1):
             beat(sid, integ.provider_id, n)
+            started = time.monotonic()
+            span = tracer.start_span(f"provider {integ.provider_id}", attributes={"tidings.attempt": n})
             try:
-                return await attempt.provider.send(attempt.message, attempt.credentials)
+                with trace.use_span(span, end_on_exit=True):
+                    sent = await attempt.provider.send(attempt.message, attempt.credentials)
             except ProviderError as exc:
                 error = exc
+            else:
+                PROVIDER_ATTEMPTS.labels(integ.provider_id, "success").inc()
+                return sent
+            finally:
+                SEND_SECONDS.labels(integ.provider_id).observe(time.monotonic() - started)
+            PROVIDER_ATTEMPTS.labels(integ.provider_id, "permanent" if error.permanent else "transient").inc()
             batch.detail(
                 sid,
                 Detail.PROVIDER_ERROR,

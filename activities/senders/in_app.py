@@ -6,6 +6,7 @@ from activities.senders.base import Batch, Sender
 from store.message_events import MessageChange, announce
 from store.messages import record_messages
 from store.webhook_events import MESSAGE_SENT, emit_many
+from tidings.metrics import MESSAGES
 from workflows.details import Detail
 
 
@@ -31,6 +32,7 @@ class InAppSender(Sender):
                     for r in batch.rendered
                 ],
             )
+        MESSAGES.labels("in_app", "sent", "novu").inc(len(batch.rendered))
         for r in batch.rendered:
             batch.result.sent.append(r.subscriber.id)
             batch.detail(r.subscriber.id, Detail.MESSAGE_CREATED, message_id=ids.get(r.subscriber.id))

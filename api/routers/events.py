@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,12 +11,15 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentEnv, DbDep, TemporalDep
-from api.errors import NotFound
+from api.errors import NotFound, TidingsError
 from api.limits import check_delay_override, check_transaction_id, check_trigger_size
-from api.triggering import TriggerBody, TriggerService
+from api.triggering import TriggerBody, TriggerService, normalize_to, recipients_text
 from api.wire import Data, WireModel, ok
 from store.activity import transaction_counts
+from tidings.metrics import TRIGGER_SECONDS, TRIGGERS
 from workflows.models import PROGRESS_QUERY, FanoutProgress, execution_id
+
+log = logging.getLogger("tidings.trigger")
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -68,7 +72,47 @@ class TriggerOut(WireModel):
 @router.post("/trigger", status_code=201, response_model=Data[TriggerOut], response_model_exclude_unset=True)
 async def trigger(body: TriggerBody, env: CurrentEnv, request: Request) -> dict[str, Any]:
     """Start the notification for a transaction; returns before anything is rendered or sent."""
-    return ok(await service(request).trigger(env, body))
+    with TRIGGER_SECONDS.time():
+        try:
+            result = await service(request).trigger(env, body)
+        except TidingsError as exc:
+            TRIGGERS.labels("rejected").inc()
+            reason = exc.message if isinstance(exc.message, str) else "; ".join(map(str, exc.message))
+            log.info(
+                "trigger %s rejected: %s",
+                body.name,
+                reason,
+                extra={
+                    "fields": {
+                        "event": "trigger",
+                        "workflow": body.name,
+                        "status": "rejected",
+                        "reason": reason,
+                    }
+                },
+            )
+            raise
+    TRIGGERS.labels(result["status"]).inc()
+    to = recipients_text(normalize_to(body.to))
+    tx = result.get("transactionId")
+    log.info(
+        "trigger %s to %s: %s (transactionId %s)",
+        body.name,
+        to,
+        result["status"],
+        tx,
+        extra={
+            "fields": {
+                "event": "trigger",
+                "workflow": body.name,
+                "to": to,
+                "status": result["status"],
+                "transactionId": tx,
+                "environmentId": env.id,
+            }
+        },
+    )
+    return ok(result)
 
 
 @router.post("/trigger/bulk", status_code=201)

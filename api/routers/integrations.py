@@ -73,6 +73,16 @@ async def get_active_integrations(env: CurrentEnv, db: DbDep, settings: Settings
     return ok(await views(db, env, settings, active=True))
 
 
+@router.get("/webhook/provider/{provider_or_integration_id}/status")
+async def webhook_status(provider_or_integration_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    """Whether Tidings ingests delivery webhooks from this provider: not yet for any (always false)."""
+    async with db.session() as session:
+        rows = await list_integrations(session=session, environment_id=env.id)
+    if not any(provider_or_integration_id in (r.id, r.provider_id) for r in rows):
+        raise NotFound(f"Integration {provider_or_integration_id} not found")
+    return ok(False)
+
+
 @router.post("", status_code=201)
 async def post_integration(
     body: CreateIntegrationBody, env: CurrentEnv, db: DbDep, settings: SettingsDep

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentEnv, DbDep
+from api.deps import CurrentEnv, DbDep, SettingsDep
 from api.errors import NotFound
 from api.wire import ok, query_int
 from store.activity import (
@@ -19,9 +19,12 @@ from store.activity import (
     subscribers_by_id,
     workflows_by_id,
 )
-from store.db import iso
+from store.db import iso, utcnow
 from store.models import ExecutionDetail, Notification, Subscriber, WorkflowDefinition
+from store.stats import daily_graph, sent_counts
 from store.views import compact
+from tidings.settings import Settings
+from workflows.models import workflow_id
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
@@ -83,7 +86,11 @@ def notification_view(
     sub: Subscriber | None,
     template: WorkflowDefinition | None,
     details: list[ExecutionDetail],
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
+    temporal_url = (
+        settings.temporal_execution_url(workflow_id(n.environment_id, n.transaction_id)) if settings else None
+    )
     return compact(
         {
             "_id": n.id,
@@ -112,11 +119,14 @@ def notification_view(
             if template
             else None,
             "jobs": jobs_view(details, organization_id),
+            "temporalUrl": temporal_url,
         }
     )
 
 
-async def render(db: DbDep, env: CurrentEnv, rows: list[Notification], session: Any) -> list[dict[str, Any]]:
+async def render(
+    db: DbDep, env: CurrentEnv, rows: list[Notification], session: Any, settings: Settings | None = None
+) -> list[dict[str, Any]]:
     subs = await subscribers_by_id(session=session, ids=list({n.subscriber_id for n in rows}))
     templates = await workflows_by_id(
         session=session, ids=list({n.workflow_id for n in rows if n.workflow_id})
@@ -133,6 +143,7 @@ async def render(db: DbDep, env: CurrentEnv, rows: list[Notification], session: 
                 for d in details
                 if d.transaction_id == n.transaction_id and d.subscriber_id == n.subscriber_id
             ],
+            settings,
         )
         for n in rows
     ]
@@ -142,6 +153,7 @@ async def render(db: DbDep, env: CurrentEnv, rows: list[Notification], session: 
 async def list_(
     env: CurrentEnv,
     db: DbDep,
+    settings: SettingsDep,
     page: str | None = None,
     channels: list[str] | None = Query(None),
     templates: list[str] | None = Query(None),
@@ -173,15 +185,28 @@ async def list_(
             subscriber_ids=wanted,
             transaction_id=transaction_id,
         )
-        data = await render(db, env, rows, session)
+        data = await render(db, env, rows, session, settings)
     return {"page": page_no, "hasMore": len(data) == PAGE_SIZE, "pageSize": PAGE_SIZE, "data": data}
 
 
+@router.get("/stats")
+async def stats(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+    async with db.session() as session:
+        return ok(await sent_counts(session=session, environment_id=env.id, now=utcnow()))
+
+
+@router.get("/graph/stats")
+async def graph_stats(env: CurrentEnv, db: DbDep, days: str | None = None) -> dict[str, Any]:
+    span = query_int("days", days, default=32, minimum=1, maximum=366)
+    async with db.session() as session:
+        return ok(await daily_graph(session=session, environment_id=env.id, now=utcnow(), days=span))
+
+
 @router.get("/{notification_id}")
-async def read(notification_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
+async def read(notification_id: str, env: CurrentEnv, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     async with db.session() as session:
         row = await get_notification(session=session, environment_id=env.id, notification_id=notification_id)
         if row is None:
             raise NotFound(f"Notification with id {notification_id} not found")
-        data = await render(db, env, [row], session)
+        data = await render(db, env, [row], session, settings)
     return ok(data[0])

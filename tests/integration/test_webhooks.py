@@ -16,6 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from store.db import Database
 from store.webhook_events import SUBSCRIBER_CREATED, emit
+from tests.fakes.fixtures import add_integration, fake_fixture, http_fakes_fixture  # noqa: F401  (fixtures)
+from tests.fakes.http_api import FakeHttpProviders
 from tests.fakes.webhook_receiver import Received, WebhookReceiver
 from tests.support import Env, Mailbox, Stack, eventually, make_settings
 from worker import build_worker
@@ -286,3 +288,26 @@ async def test_trigger_emits_message_and_completion_events(henv: Env, receiver: 
     await eventually(marked)
     assert of_type("message.read")[0]["_id"] == in_app["_id"]
     assert of_type("preference.updated")[0]["channels"] == {"email": False}
+
+
+async def test_provider_rejection_emits_message_failed(
+    henv: Env, receiver: WebhookReceiver, fake: FakeHttpProviders
+) -> None:
+    endpoint = await add_endpoint(henv, receiver.url("/failed"), events=["message.failed", "message.sent"])
+    fake.fail("/v3/mail/send", 401, {"errors": [{"message": "The provided authorization grant is invalid"}]})
+    sendgrid = await add_integration(
+        henv, "sendgrid", "email", {"apiKey": "SG.secret-key", "baseUrl": fake.url, "from": "a@acme.io"}
+    )
+    assert (await henv.http.post(f"/v1/integrations/{sendgrid['_id']}/set-primary")).status_code == 201
+    wf = (await henv.http.post("/v1/workflows", json={**TWO_STEPS, "steps": TWO_STEPS["steps"][1:]})).json()
+    identifier = wf["data"]["triggers"][0]["identifier"]
+    resp = await henv.trigger(
+        identifier, {"subscriberId": "ivy", "email": "ivy@example.com"}, {"name": "Ivy"}
+    )
+    await henv.settle(resp.json()["data"]["transactionId"])
+    (request,) = await arrivals(receiver, "/failed", 1)
+    event = verified(endpoint["secret"], request)
+    assert event["type"] == "message.failed"
+    data = event["data"]
+    assert data["subscriberId"] == "ivy" and data["providerId"] == "sendgrid" and data["channel"] == "email"
+    assert "401" in data["error"] and "SG.secret-key" not in request.body.decode()

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         StartRunsInput,
         StepSpec,
         fork_id,
+        step_summary,
     )
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ async def run(runner: StepRunner, spec: StepSpec) -> StepResult:
             result_type=DeliverResult,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=retries.DATABASE,
+            summary=step_summary(spec.type, spec.step_id, len(runner.cohort)),
         )
     else:
         result = await workflow.execute_activity(
@@ -57,6 +59,7 @@ async def run(runner: StepRunner, spec: StepSpec) -> StepResult:
             start_to_close_timeout=timedelta(minutes=5),
             heartbeat_timeout=timedelta(seconds=10),
             retry_policy=retries.PROVIDER,
+            summary=step_summary(spec.type, spec.step_id, len(runner.cohort)),
         )
     if result.deferred:
         await wait_for_windows(runner, spec, result.deferred)

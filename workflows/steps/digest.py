@@ -16,7 +16,7 @@ from workflows import retries
 
 with workflow.unsafe.imports_passed_through():
     from workflows.dsl import DigestResult
-    from workflows.models import JOIN_DIGEST, JoinDigestInput, JoinDigestResult, StepSpec
+    from workflows.models import JOIN_DIGEST, JoinDigestInput, JoinDigestResult, StepSpec, step_summary
 
 if TYPE_CHECKING:
     from workflows.engine import StepRunner
@@ -35,6 +35,7 @@ async def run(runner: StepRunner, spec: StepSpec) -> DigestResult:
         result_type=JoinDigestResult,
         start_to_close_timeout=timedelta(seconds=120),
         retry_policy=retries.DATABASE,
+        summary=step_summary("digest", spec.step_id, len(runner.cohort)),
     )
     skipped = set(joined.skipped)
     runner.cohort = [sid for sid in runner.cohort if sid in skipped]
