@@ -148,12 +148,13 @@ class TemporalDeadline(tc.Interceptor):
 
 
 def with_deadline(client: tc.Client, seconds: float) -> tc.Client:
-    """The same connection, with every call bounded by :class:`TemporalDeadline`."""
+    """The same connection, with every call bounded by :class:`TemporalDeadline` (the client's own
+    interceptors, e.g. tracing, still apply, inside the deadline)."""
     return tc.Client(
         client.service_client,
         namespace=client.namespace,
         data_converter=client.data_converter,
-        interceptors=[TemporalDeadline(seconds)],
+        interceptors=[TemporalDeadline(seconds), *client.config().get("interceptors", [])],
     )
 
 

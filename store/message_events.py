@@ -11,7 +11,9 @@ processes that hold the subscribers' sockets (``api/realtime.py``):
 - SQLite (``make dev``): a row in ``message_events`` that API processes poll; no external service, and it
   works across the worker/API process boundary on the one database file. Rows are pruned after minutes.
 
-Outbound webhooks on message events belong in :func:`announce` too: it is the single entry point.
+Outbound webhooks on message state (``message.seen``, ``message.read``, ``message.archived``) are emitted here
+too, in the same transaction (the webhook outbox, ``store/webhook_events.py``), so every route that changes a
+message — v1, v2 or the Inbox — produces them the same way.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ async def announce(*, session: AsyncSession, changes: list[MessageChange]) -> No
     unknown = {c.event for c in changes} - EVENTS
     if unknown:
         raise ValueError(f"unknown message events {sorted(unknown)}")
+    await _webhooks(session, changes)
     bind = session.bind
     if bind is not None and bind.dialect.name == "postgresql":
         await session.execute(
@@ -149,3 +152,53 @@ async def prune_events(*, session: AsyncSession) -> None:
     """Drop hand-over rows every listener has long since read."""
     cutoff = utcnow() - EVENT_RETENTION
     await session.exec(delete(MessageEvent).where(col(MessageEvent.created_at) < cutoff))  # type: ignore[call-overload]
+
+
+#: Message state changes that are outbound webhook events.
+WEBHOOK_EVENTS = {
+    "seen": ["message.seen"],
+    "read": ["message.seen", "message.read"],  # reading shows it too, as the routes set both
+    "archived": ["message.archived"],
+}
+
+
+async def _webhooks(session: AsyncSession, changes: list[MessageChange]) -> None:
+    """``message.seen|read|archived`` for the listed messages (a bulk change of more than :data:`MAX_IDS`
+    messages announces no ids, and emits no per-message webhook events)."""
+    from sqlmodel import select
+
+    from store.models import Message, Subscriber
+    from store.webhook_events import emit_many, message_data
+
+    wanted = [c for c in changes if c.event in WEBHOOK_EVENTS and c.message_ids]
+    if not wanted:
+        return
+    ids = [i for c in wanted for i in c.message_ids or []]
+    rows = (
+        await session.exec(
+            select(Message, Subscriber.subscriber_id)
+            .join(Subscriber, col(Subscriber.id) == col(Message.subscriber_id))
+            .where(col(Message.id).in_(ids))
+        )
+    ).all()
+    found = {m.id: (m, external) for m, external in rows}
+    by_env: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for change in wanted:
+        for message_id in change.message_ids or []:
+            if message_id not in found:
+                continue
+            m, external = found[message_id]
+            data = message_data(
+                message_id=m.id,
+                transaction_id=m.transaction_id,
+                subscriber_id=external,
+                workflow=m.template_identifier,
+                step_id=m.step_id,
+                channel=m.channel,
+                provider_id=m.provider_id,
+            )
+            by_env.setdefault(m.environment_id, []).extend(
+                (kind, data) for kind in WEBHOOK_EVENTS[change.event]
+            )
+    for environment_id, events in by_env.items():
+        await emit_many(session, environment_id=environment_id, events=events)

@@ -32,7 +32,6 @@ from store.models import Message, Subscriber
 from store.subscribers import get_subscriber
 from store.tenancy import EnvironmentRef
 from store.views import message_view
-from store.webhook_events import MESSAGE_READ, MESSAGE_SEEN, emit_many, message_data
 
 router = APIRouter(prefix="/v1/subscribers", tags=["subscriber messages"])
 
@@ -216,18 +215,6 @@ async def unseen(
     return ok({"count": count})
 
 
-def mark_event(m: Message, subscriber_id: str) -> dict[str, Any]:
-    return message_data(
-        message_id=m.id,
-        transaction_id=m.transaction_id,
-        subscriber_id=subscriber_id,
-        workflow=m.template_identifier,
-        step_id=m.step_id,
-        channel=m.channel,
-        provider_id=m.provider_id,
-    )
-
-
 async def _mark(
     env: EnvironmentRef, db: DbDep, subscriber_id: str, ids: list[str], values: dict[str, Any], event: str
 ) -> dict[str, Any]:
@@ -246,17 +233,6 @@ async def _mark(
                 event=event,
                 message_ids=[m.id for m in rows],
             )
-        marked = [(MESSAGE_SEEN, "seen"), (MESSAGE_READ, "read")]
-        await emit_many(
-            session,
-            environment_id=env.id,
-            events=[
-                (event, mark_event(m, subscriber_id))
-                for m in rows
-                for event, flag in marked
-                if values.get(flag) is True
-            ],
-        )
     return ok([message_view(m, organization_id=env.organization_id) for m in rows])
 
 

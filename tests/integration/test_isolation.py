@@ -29,6 +29,7 @@ PUBLIC = {
     "GET /inbox": "a static page; it holds no data until a subscriber session is opened",
     "GET /inbox/assets/{name:path}": "the page's static files",
     "GET /inbox/sw.js": "the page's service worker",
+    "GET /metrics": "process-wide Prometheus counters, no tenant data (scrape it from inside the cluster)",
     "POST /v1/inbox/session": (
         "public by design, as in Novu: the applicationIdentifier is public and HMAC guards subscribers "
         "(tests/integration/test_inbox_security.py walks every Inbox route with another subscriber's token)"
@@ -186,6 +187,22 @@ CALLS: dict[str, tuple[Any, dict[str, str]]] = {
     "POST /v1/inbox/web-push/subscriptions": ({"endpoint": "https://push.example/x", "keys": {}}, {}),
     "POST /v1/inbox/web-push/subscriptions/remove": ({"endpoint": "https://push.example/x"}, {}),
     "PATCH /v1/inbox/preferences/{workflow_id}": ({"channels": {"email": False}}, {}),
+    "GET /v1/integrations/webhook/provider/{provider_or_integration_id}/status": ("-", {}),
+    "GET /v1/notifications/graph/stats": ("-", {}),
+    "GET /v1/notifications/stats": ("-", {}),
+    "PATCH /v2/subscribers/{subscriber_id}/notifications/{notification_id}/actions/{action_type}/complete": (
+        "-",
+        {},
+    ),
+    "PATCH /v2/subscribers/{subscriber_id}/notifications/{notification_id}/actions/{action_type}/revert": (
+        "-",
+        {},
+    ),
+    "PATCH /v2/subscribers/{subscriber_id}/notifications/{notification_id}/snooze": (
+        {"snoozeUntil": "2030-01-01T00:00:00Z"},
+        {},
+    ),
+    "PATCH /v2/subscribers/{subscriber_id}/notifications/{notification_id}/unsnooze": ("-", {}),
     "GET /v1/schedules": ("-", {}),
     "POST /v1/schedules": (
         {"workflowId": "{trigger}", "to": [SUB], "repeat": {"cron": "0 9 * * MON"}, "payload": {}},
@@ -421,6 +438,8 @@ PATH_VALUES = {
 }
 CONSTANTS = {
     "provider_id": "slack",
+    "provider_or_integration_id": "slack",
+    "action_type": "primary",
     "level": "global",
     "button": "primary",
     "delivery_id": "1",

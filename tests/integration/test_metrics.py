@@ -89,9 +89,7 @@ def test_grafana_dashboard_uses_only_metrics_tidings_exports() -> None:
 
     from prometheus_client import REGISTRY
 
-    dashboard = json.loads(
-        (Path(__file__).parent.parent / "deploy/grafana/tidings-dashboard.json").read_text()
-    )
+    dashboard = json.loads((Path(__file__).parents[2] / "deploy/grafana/tidings-dashboard.json").read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     used = {
         re.sub(r"_(total|bucket|count|sum)$", "", m)

@@ -289,6 +289,19 @@ async def test_trigger_emits_message_and_completion_events(henv: Env, receiver: 
     assert of_type("message.read")[0]["_id"] == in_app["_id"]
     assert of_type("preference.updated")[0]["channels"] == {"email": False}
 
+    # The Inbox (a browser session) changes the same message: the same one entry point emits the event.
+    from tests.inbox_support import open_session
+
+    browser, _ = await open_session(henv, "hal")
+    archived = await browser.patch(f"/v1/inbox/notifications/{in_app['_id']}/archive")
+    assert archived.status_code == 200, archived.text
+
+    async def archived_event() -> bool:
+        return bool(of_type("message.archived"))
+
+    await eventually(archived_event)
+    assert of_type("message.archived")[0] == {**of_type("message.read")[0]}
+
 
 async def test_provider_rejection_emits_message_failed(
     henv: Env, receiver: WebhookReceiver, fake: FakeHttpProviders
@@ -298,7 +311,7 @@ async def test_provider_rejection_emits_message_failed(
     sendgrid = await add_integration(
         henv, "sendgrid", "email", {"apiKey": "SG.secret-key", "baseUrl": fake.url, "from": "a@acme.io"}
     )
-    assert (await henv.http.post(f"/v1/integrations/{sendgrid['_id']}/set-primary")).status_code == 201
+    assert (await henv.http.post(f"/v1/integrations/{sendgrid['_id']}/set-primary")).status_code == 200
     wf = (await henv.http.post("/v1/workflows", json={**TWO_STEPS, "steps": TWO_STEPS["steps"][1:]})).json()
     identifier = wf["data"]["triggers"][0]["identifier"]
     resp = await henv.trigger(
