@@ -175,3 +175,22 @@ async def test_notifications(stack: Stack, live_api: str) -> None:
     failure(out, "notesMissing", 404)
     assert value(out, "notesEnd")["data"] == []
     assert first and (await env.feed("js-n"))["data"] == []  # the v1 feed lost the same rows
+
+
+async def test_snooze_and_actions(stack: Stack, live_api: str) -> None:
+    from tests.inbox_support import BUTTONS, in_app_workflow
+
+    env, other = await stack.new_env(), await stack.new_env()
+    await in_app_workflow(stack, env, cta=BUTTONS)
+    resp = await env.http.post("/v1/subscribers", json={"subscriberId": "js-s"})
+    assert resp.status_code == 201
+    await env.trigger("comment", "js-s", {"name": "S"}, transactionId="js-s-1")
+    await env.settle("js-s-1")
+    out = await drive(live_api, env.key, other.key, "notificationStates", "js-s")
+    first = value(out, "statesList")["data"][0]["id"]
+    assert value(out, "snooze")["isSnoozed"] is True
+    assert [n["id"] for n in value(out, "snoozedList")["data"]] == [first]
+    assert value(out, "unsnooze")["isSnoozed"] is False
+    assert value(out, "complete")["primaryAction"]["isCompleted"] is True
+    assert value(out, "revert")["primaryAction"]["isCompleted"] is False
+    failure(out, "completeOther", 404)

@@ -149,7 +149,23 @@ async function notifications() {
   await attempt("notesEnd", () => n.list({ subscriberId }));
 }
 
-const scenarios = { subscribers, topics, preferences, notifications };
+async function notificationStates() {
+  const subscriberId = process.env.TIDINGS_SUBSCRIBER;
+  const n = novu.subscribers.notifications;
+  await attempt("statesList", () => n.list({ subscriberId, limit: 10 }));
+  const notificationId = out.statesList.ok ? out.statesList.value.data[0].id : "none";
+  const snoozeUntil = new Date(Date.now() + 2 * 3600 * 1000);
+  await attempt("snooze", () => n.snooze({ subscriberId, notificationId, snoozeSubscriberNotificationDto: { snoozeUntil } }));
+  await attempt("snoozedList", () => n.list({ subscriberId, snoozed: true }));
+  await attempt("unsnooze", () => n.unsnooze({ subscriberId, notificationId }));
+  await attempt("complete", () => n.completeAction({ subscriberId, notificationId, actionType: "primary" }));
+  await attempt("revert", () => n.revertAction({ subscriberId, notificationId, actionType: "primary" }));
+  await attempt("completeOther", () =>
+    other.subscribers.notifications.completeAction({ subscriberId, notificationId, actionType: "primary" }),
+  );
+}
+
+const scenarios = { subscribers, topics, preferences, notifications, notificationStates };
 for (const name of (process.env.TIDINGS_SCENARIO || "subscribers,topics,preferences").split(",")) {
   await scenarios[name]();
 }
