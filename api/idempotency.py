@@ -16,6 +16,7 @@ from typing import Any
 
 from api.deps import api_key_of, environment_of_key
 from api.errors import error_body
+from api.unavailable import UNAVAILABLE_TYPES, unavailable_reason
 from store.db import Database
 from store.idempotency import claim_key, release_key, store_response
 
@@ -58,15 +59,23 @@ class IdempotencyKeys:
         body = await read_body(receive)
         db: Database = state.db
         settings = state.settings
-        async with db.session() as session:
-            claim = await claim_key(
-                session=session,
-                environment_id=env.id,
-                key=key,
-                body_hash=hashlib.sha256(body).hexdigest(),
-                ttl=timedelta(hours=settings.idempotency_ttl_hours),
-                lock=timedelta(seconds=settings.idempotency_lock_seconds),
-            )
+        try:
+            async with db.session() as session:
+                claim = await claim_key(
+                    session=session,
+                    environment_id=env.id,
+                    key=key,
+                    body_hash=hashlib.sha256(body).hexdigest(),
+                    ttl=timedelta(hours=settings.idempotency_ttl_hours),
+                    lock=timedelta(seconds=settings.idempotency_lock_seconds),
+                )
+        except UNAVAILABLE_TYPES as exc:
+            if unavailable_reason(exc) is None:
+                raise
+            # The key cannot be claimed: nothing was started, so the client may safely retry.
+            retry = [(b"retry-after", str(settings.retry_after_seconds).encode())]
+            await respond(send, scope, 503, "The database is unavailable; retry later", retry)
+            return
         if claim.outcome == "in_progress":
             extra = [(b"retry-after", b"1"), (b"link", f"<{DOCS}>".encode())]
             message = f'Request with key "{key}" is currently being processed. Please retry after 1 second'

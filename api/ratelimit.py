@@ -10,12 +10,15 @@ is 429 ``API rate limit exceeded`` with ``Retry-After``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 import random
 import time
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import api_key_of, environment_of_key
 from api.errors import error_body
@@ -40,6 +43,8 @@ CONFIGURATION_PREFIXES = (
 BULK_PATHS = ("/v1/events/trigger/bulk", "/v1/events/trigger/broadcast", "/v1/subscribers/bulk")
 #: One request in this many also deletes old windows.
 SWEEP_ONE_IN = 500
+#: How long counting may take before the request goes through uncounted (a locked or slow database).
+COUNT_TIMEOUT_SECONDS = 0.5
 
 
 def category_of(path: str) -> str:
@@ -85,10 +90,24 @@ class RateLimits:
         now = time.time()
         window = int(now // window_seconds)
         db: Database = state.db
-        async with db.engine.begin() as conn:
-            used = await spend(conn=conn, environment_id=env.id, category=category, window=window, cost=cost)
-            if random.randrange(SWEEP_ONE_IN) == 0:
-                await forget_before(conn=conn, window=window - 1)
+
+        async def count() -> int:
+            async with db.engine.begin() as conn:
+                spent = await spend(
+                    conn=conn, environment_id=env.id, category=category, window=window, cost=cost
+                )
+                if random.randrange(SWEEP_ONE_IN) == 0:
+                    await forget_before(conn=conn, window=window - 1)
+            return spent
+
+        try:
+            # A rate limit must never be why a request fails: with the database locked or gone (the route
+            # itself then answers 503) or slow, the request goes through uncounted.
+            used = await asyncio.wait_for(count(), COUNT_TIMEOUT_SECONDS)
+        except (TimeoutError, SQLAlchemyError, OSError) as exc:
+            log.warning("rate limit not counted (%s): letting the request through", type(exc).__name__)
+            await self.app(scope, receive, send)
+            return
         reset = max(1, math.ceil((window + 1) * window_seconds - now))
         policy = (
             f'{limit};w={window_seconds};burst={burst};comment="fixed window";'
