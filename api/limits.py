@@ -169,7 +169,6 @@ class DoorGuard:
     def __init__(self, app: Any, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.throttle = _AuthThrottle()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -184,7 +183,9 @@ class DoorGuard:
         scheme, _, key = authorization.partition(" ")
         key = key.strip()
         state = scope["app"].state
-        wait = self.throttle.retry_after(ip, now)
+        throttle: _AuthThrottle = getattr(state, "auth_throttle", None) or _AuthThrottle()
+        state.auth_throttle = throttle  # on the app's state: one per API process, visible to operators
+        wait = throttle.retry_after(ip, now)
         # A blocked client still gets through with a key known good (cached): only guessing is stopped.
         if wait and not (scheme == "ApiKey" and key and cached_environment(state, key) is not None):
             message = f"Too many failed authentication attempts; retry in {wait} seconds"
@@ -194,14 +195,16 @@ class DoorGuard:
         if scheme == "ApiKey" and key:
             env = await environment_for_api_key(state, key)
             if env is None:
-                self.throttle.fail(ip, now)
+                throttle.fail(ip, now)
                 await _answer(scope, send, 401, "API Key not found")
                 return
             authenticated = True
 
         async def counting_send(message: Any) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 401:
-                self.throttle.fail(ip, time.monotonic())
+            # Guessing API keys is what is throttled. A request without a key learns nothing, and a signed
+            # Inbox session token (Bearer) cannot be guessed; a browser with an expired one just reconnects.
+            if message["type"] == "http.response.start" and message["status"] == 401 and scheme == "ApiKey":
+                throttle.fail(ip, time.monotonic())
             await send(message)
 
         if scope.get("method") not in ("POST", "PUT", "PATCH", "DELETE"):

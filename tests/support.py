@@ -201,6 +201,9 @@ class Stack:
                     raise
                 await asyncio.sleep(0.5)
         self.app.state.key_cache.clear()
+        throttle = getattr(self.app.state, "auth_throttle", None)
+        if throttle is not None:  # one test's failed authentications do not lock the next test out
+            throttle.failures.clear()
         self.mailbox.clear()
 
     async def close_clients(self) -> None:

@@ -228,7 +228,7 @@ async def test_killed_worker_sends_smtp_once(
     integration = await add_integration(
         env, "nodemailer", "email", {"host": "127.0.0.1", "port": smtp.port, "from": "a@acme.io"}
     )
-    assert (await env.http.post(f"/v1/integrations/{integration['_id']}/set-primary")).status_code == 201
+    assert (await env.http.post(f"/v1/integrations/{integration['_id']}/set-primary")).status_code == 200
     first, second = (
         WorkerProcess(worker_env, tmp_path / "w1.log"),
         WorkerProcess(worker_env, tmp_path / "w2.log"),
