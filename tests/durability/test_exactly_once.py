@@ -75,6 +75,8 @@ def worker_env(
             {p: fake.url for p in ("resend", "sendgrid", "twilio", "one-signal")}
         ),
         "TIDINGS_PROVIDER_TIMEOUT_SECONDS": "20",
+        # The test's own SMTP servers and fakes listen on loopback (as under `tidings dev`).
+        "TIDINGS_ALLOW_PRIVATE_DESTINATIONS": "true",
     }
 
 
