@@ -8,6 +8,7 @@ for its request body).
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.clients.test_sdk_compatibility import table_rows
@@ -27,6 +28,9 @@ BODIES: dict[str, Any] = {
     "DELETE /v2/topics/{topicKey}/subscriptions": {"subscriberIds": ["own"]},
     "PATCH /v2/topics/{topicKey}/subscriptions/{identifier}": {"name": "Mallory"},
     "POST /v2/subscribers/{subscriberId}/notifications/seen": {"notificationIds": ["<notification>"]},
+    "PATCH /v2/subscribers/{subscriberId}/notifications/{notificationId}/snooze": {
+        "snoozeUntil": (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    },
 }
 #: What the other environment legitimately gets where the path names nothing of the owner's.
 NOT_404 = {
@@ -77,10 +81,14 @@ async def test_other_environment_cannot_reach_v2_data(stack: Stack) -> None:
         "topicKey": "own-topic",
         "identifier": "own-id",
         "notificationId": note_id,
+        "actionType": "primary",
     }
     checked: list[str] = []
+    # Subscriber- and topic-owned data (translations are walked by tests/integration/test_isolation.py).
     rows = [
-        (name, row) for name, row in table_rows().items() if row[3] == "works" and row[2].startswith("/v2/")
+        (name, row)
+        for name, row in table_rows().items()
+        if row[3] == "works" and row[2].startswith(("/v2/subscribers", "/v2/topics"))
     ]
     # The calls that create the other environment's own "own" topic and subscriber go last, in this order.
     last = ["POST /v2/topics/{topicKey}/subscriptions", "POST /v2/topics", "POST /v2/subscribers"]
