@@ -93,11 +93,17 @@ def run_dev(settings: Settings) -> None:
         for child in reversed(children):
             if child.popen.poll() is None:
                 child.popen.send_signal(signal.SIGINT if child is not children[0] else signal.SIGTERM)
+        # One deadline for all of them (they stop in parallel); whatever is still running then is killed.
+        deadline = time.monotonic() + 15
         for child in reversed(children):
             try:
-                child.popen.wait(timeout=10)
+                child.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                print(
+                    f"tidings dev: {child.name} did not stop in time; killing it", file=sys.stderr, flush=True
+                )
                 child.popen.kill()
+                child.popen.wait()
         if mailbox is not None:
             mailbox.stop()
 

@@ -97,9 +97,15 @@ async def start_dev(data: Path, env: dict[str, str], log: Path) -> tuple[asyncio
     return proc, await asyncio.wait_for(banner(), 180)
 
 
-async def stop_dev(proc: asyncio.subprocess.Process) -> None:
+async def stop_dev(proc: asyncio.subprocess.Process, log: Path | None = None) -> None:
+    """Ctrl-C, as a user would; `tidings dev` gives its children 15 s in all, then kills them."""
     proc.send_signal(signal.SIGINT)
-    await asyncio.wait_for(proc.wait(), 60)
+    try:
+        await asyncio.wait_for(proc.wait(), 120)
+    except TimeoutError:
+        proc.kill()
+        told = (await asyncio.to_thread(log.read_text))[-3000:] if log else ""
+        raise AssertionError(f"tidings dev did not stop after Ctrl-C:\n{told}") from None
 
 
 @pytest.mark.slow
@@ -119,7 +125,7 @@ async def test_every_start_prints_the_environment_and_a_runnable_keys_command(tm
         command = key.group(2)
         assert await asyncio.to_thread((ROOT / command).is_file), command  # relative to where dev ran
     finally:
-        await stop_dev(first)
+        await stop_dev(first, tmp_path / "dev.log")
 
     second, banner = await start_dev(data, env, tmp_path / "dev.log")
     try:
@@ -137,4 +143,4 @@ async def test_every_start_prints_the_environment_and_a_runnable_keys_command(tm
         out, err = await created.communicate()
         assert created.returncode == 0 and f"({env_id})" in err.decode() and len(out.split()[-1]) == 32
     finally:
-        await stop_dev(second)
+        await stop_dev(second, tmp_path / "dev.log")
