@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from markupsafe import Markup
 
@@ -68,8 +68,21 @@ def facts_from(shared: dict[str, Any], item: dict[str, Any]) -> SubscriberFacts:
     )
 
 
-def render_step(step: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
-    """Every template field of a channel step, rendered for one subscriber."""
+class RenderedFields(TypedDict):
+    """A channel step's template fields rendered for one subscriber: what :class:`Rendered` is built from."""
+
+    content: Any
+    subject: str | None
+    title: str | None
+    cta: Any
+    avatar: str | None
+    data: Any
+    preheader: str | None
+    sender_name: str | None
+
+
+def render_step(step: StepSpec, context: dict[str, Any]) -> RenderedFields:
+    """Every template field of a channel step, rendered for one subscriber with one context."""
     escape = step.type in ("in_app", "email")
     render = _RENDERER.render_value
     content: Any = step.content or ""
@@ -81,18 +94,16 @@ def render_step(step: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         return render(value, context, escape=False) if value else None
 
-    return {
-        "content": content,
-        "subject": plain(step.subject),
-        "title": plain(step.title),
-        "extra": {
-            "cta": plain(step.cta),
-            "avatar": plain(step.avatar),
-            "data": plain(step.data),
-            "preheader": plain(step.preheader),
-            "sender_name": plain(step.sender_name),
-        },
-    }
+    return RenderedFields(
+        content=content,
+        subject=plain(step.subject),
+        title=plain(step.title),
+        cta=plain(step.cta),
+        avatar=plain(step.avatar),
+        data=plain(step.data),
+        preheader=plain(step.preheader),
+        sender_name=plain(step.sender_name),
+    )
 
 
 # --- "step": a channel step for a cohort: filters, preferences (decided by the parent), variant, render ----
