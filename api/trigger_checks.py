@@ -1,4 +1,4 @@
-"""Novu's synchronous trigger checks (`shared/reference/novu-v1-api.md` §1.1, steps 3–8), run after the workflow is found.
+"""Novu's synchronous trigger checks, run after the workflow is found.
 
 Order: reserved variables (400) → tenant (``no_tenant_found``) and its workflow override → active
 (``trigger_not_active``) → steps (``no_workflow_steps_defined`` / ``no_workflow_active_steps_defined``) →

@@ -441,11 +441,3 @@ def workflow(
         return fn
 
     return register
-
-
-def load_catalog() -> dict[str, CodeWorkflow]:
-    """Import ``workflows.catalog`` (which registers every catalog workflow) and return the registry.
-    Kept for callers outside the package; :mod:`workflows.catalog` is the place to read it from."""
-    import workflows.catalog  # noqa: F401
-
-    return REGISTRY

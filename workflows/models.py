@@ -9,7 +9,7 @@ import hashlib
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 CHANNELS = ("in_app", "email", "sms", "chat", "push")
 StepType = Literal[
@@ -42,6 +42,10 @@ def fork_id(environment_id: str, transaction_id: str, current_id: str, suffix: s
     parent = current_id[len(prefix) :] if current_id.startswith(prefix) else "root"
     return f"{prefix}{suffix}" if parent == "root" else f"{prefix}{parent}:{suffix}"
 
+
+#: Temporal IDs are ``execution_id`` in Python; payloads recorded before the rename say ``workflow_id`` (and
+#: still do, so older workers read newer payloads), so both names are read.
+HISTORY_NAME = AliasChoices("workflow_id", "execution_id")
 
 #: The former name of :func:`execution_id`, kept for callers not yet renamed.
 workflow_id = execution_id
@@ -321,7 +325,8 @@ class LocalWakeResult(BaseModel):
 
 
 class ScheduledRun(BaseModel):
-    workflow_id: str  # the Temporal workflow ID the resumed run starts under (a field name kept for history)
+    #: The Temporal workflow ID the resumed run starts under; ``workflow_id`` on the wire (recorded histories).
+    execution_id: str = Field(validation_alias=HISTORY_NAME, serialization_alias="workflow_id")
     run: RunInput
     start_at: datetime
 
@@ -391,6 +396,7 @@ class FireDigestInput(BaseModel):
 
 class FireDigestResult(BaseModel):
     total_count: int = 0
-    workflow_id: str | None = (
-        None  # the Temporal workflow ID of the digested run (field name kept for history)
+    #: The Temporal workflow ID of the digested run; ``workflow_id`` on the wire (recorded histories).
+    execution_id: str | None = Field(
+        default=None, validation_alias=HISTORY_NAME, serialization_alias="workflow_id"
     )

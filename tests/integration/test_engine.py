@@ -175,9 +175,11 @@ async def test_duplicate_step_ids_are_refused() -> None:
 
 
 async def test_catalog_comment_digest_outline() -> None:
-    from workflows.dsl import load_catalog
+    from workflows.catalog import code_workflow
 
-    outline = await load_catalog()["comment-digest"].outline()
+    entry = code_workflow("comment-digest")
+    assert entry is not None
+    outline = await entry.outline()
     assert [(s.step_id, s.type) for s in outline] == [
         ("new-comment", "in_app"),
         ("collect", "digest"),

@@ -81,7 +81,7 @@ async def wait_for_windows(runner: StepRunner, spec: StepSpec, deferred: dict[st
             groups.setdefault(deferred[sid], []).append(sid)
     runs = [
         ScheduledRun(
-            workflow_id=fork_id(
+            execution_id=fork_id(
                 runner.context.environment_id,
                 runner.context.transaction_id,
                 workflow.info().workflow_id,
