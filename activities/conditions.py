@@ -249,7 +249,7 @@ def previous_step_ids(step: Any) -> list[str]:
     ids: list[str] = []
     groups = list(step.filters or [])
     for variant in step.variants or []:
-        groups.extend(variant.get("filters") or [])
+        groups.extend(variant.filters)
     for group in groups:
         for child in group.get("children") or [group]:
             if child.get("on") == "previousStep":

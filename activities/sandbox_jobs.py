@@ -17,10 +17,9 @@ from markupsafe import Markup
 from activities.conditions import SubscriberFacts, evaluate_filters
 from activities.render import Renderer, RenderError, template_context
 from activities.translations import Translator, translate_step
-from workflows.interpreter import spec_from_novu
 from workflows.models import StepSpec
+from workflows.step_json import with_variant
 
-TEMPLATE_FIELDS = ("content", "subject", "title", "preheader", "sender_name", "cta", "actor", "feed_id")
 _RENDERER = Renderer()
 
 
@@ -39,15 +38,6 @@ def blocks_html(blocks: list[Any]) -> str:
         else:
             parts.append(f"<p{style}>{content}</p>")
     return "".join(parts)
-
-
-def with_variant(step: StepSpec, variant: dict[str, Any]) -> StepSpec:
-    """The step with the chosen variant's template in place of its own."""
-    chosen = spec_from_novu(
-        {**variant, "template": {"type": step.type, **(variant.get("template") or {})}}, 0
-    )
-    changes = {name: getattr(chosen, name) for name in TEMPLATE_FIELDS if getattr(chosen, name) is not None}
-    return step.model_copy(update=changes)
 
 
 def facts_from(shared: dict[str, Any], item: dict[str, Any]) -> SubscriberFacts:
@@ -129,11 +119,11 @@ def handle_step(state: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     chosen = step
     for index, variant in enumerate(step.variants):
-        if variant.get("active") is False or not variant.get("filters"):
+        if not variant.active or not variant.filters:
             continue
-        if evaluate_filters(variant["filters"], facts).passed:
+        if evaluate_filters(variant.filters, facts).passed:
             chosen = with_variant(step, variant)
-            result["variant"] = variant.get("_id") or variant.get("name") or index
+            result["variant"] = variant.variant_id or variant.name or index
             break
     translator: Translator | None = state.get("translator")
     if translator is not None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 CHANNELS = ("in_app", "email", "sms", "chat", "push")
 StepType = Literal[
@@ -59,6 +59,37 @@ RECORD_DETAILS = "record_details"
 
 
 # Shared by every workflow of a transaction: the step spec, the definition snapshot, the delivery context.
+class VariantSpec(BaseModel):
+    """A step variant: the conditions under which its template fields replace the step's."""
+
+    TEMPLATE_FIELDS: ClassVar[tuple[str, ...]] = (
+        "content", "subject", "title", "preheader", "sender_name", "cta", "actor", "feed_id"
+    )  # fmt: skip
+
+    variant_id: str | None = None  # Novu's ``_id`` (REST workflows); code variants have none
+    name: str | None = None
+    active: bool = True
+    filters: list[dict[str, Any]] = Field(default_factory=list)
+    content: Any = None
+    subject: str | None = None
+    title: str | None = None
+    preheader: str | None = None
+    sender_name: str | None = None
+    cta: dict[str, Any] | None = None
+    actor: dict[str, Any] | None = None
+    feed_id: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _novu_json(cls, value: Any) -> Any:
+        """Activity inputs scheduled before variants were typed carry Novu's variant JSON: read it."""
+        if isinstance(value, dict) and "template" in value:
+            from workflows.step_json import variant_fields
+
+            return variant_fields(value)
+        return value
+
+
 class StepSpec(BaseModel):
     """One step, whichever way it was authored (Python code or Novu's step JSON)."""
 
@@ -68,7 +99,7 @@ class StepSpec(BaseModel):
     active: bool = True
     should_stop_on_fail: bool = False
     filters: list[dict[str, Any]] = Field(default_factory=list)
-    variants: list[dict[str, Any]] = Field(default_factory=list)
+    variants: list[VariantSpec] = Field(default_factory=list)
     content: Any = None
     subject: str | None = None
     title: str | None = None
