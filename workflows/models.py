@@ -146,6 +146,12 @@ class DeliveryContext(BaseModel):
     tenant: dict[str, Any] | None = None
     override_preferences: dict[str, bool] | None = None  # the tenant's workflow override, if any
 
+    def for_step_activity(self) -> DeliveryContext:
+        """This context as a step's activity gets it: without the definition's step list, which only the
+        workflow reads (the step travels as its spec). One delivery per step and cohort no longer carries
+        every step of the workflow."""
+        return self.model_copy(update={"workflow": self.workflow.model_copy(update={"steps": []})})
+
 
 # Notification workflow: its input and result, and its activities' inputs and results.
 class ResumePoint(BaseModel):

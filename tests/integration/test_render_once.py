@@ -36,7 +36,9 @@ async def test_layout_sees_the_enriched_actor_and_the_rendered_sender_name(env: 
     assert "Grace at Acme" in mail["From"]
 
 
-async def test_a_code_workflow_layout_reads_earlier_steps_like_its_variant_body(env: Env, stack: Stack) -> None:
+async def test_a_code_workflow_layout_reads_earlier_steps_like_its_variant_body(
+    env: Env, stack: Stack
+) -> None:
     """A default layout reading ``{{ steps.plan.* }}`` sees the custom step's result, as the chosen
     (typed) variant's body and the preheader do; the preheader lands hidden in the received message."""
     layout = {

@@ -8,7 +8,7 @@ from typing import Any
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from workflows.models import StepSpec, VariantSpec
+from workflows.models import DeliverInput, DeliveryContext, StepSpec, VariantSpec, WorkflowSnapshot
 from workflows.step_json import (
     scheduled_delay_path,
     spec_from_novu,
@@ -87,3 +87,21 @@ def test_only_step_json_reads_a_steps_template_outside_the_store() -> None:
         if path.name != "step_json.py" and reads.search(path.read_text())
     ]
     assert found == []
+
+
+def test_a_step_activity_gets_its_step_not_the_definitions_step_list() -> None:
+    steps = [{**REST_STEP, "uuid": f"s{n}"} for n in range(5)]
+    ctx = DeliveryContext(
+        environment_id="env",
+        organization_id="org",
+        transaction_id="tx",
+        workflow=WorkflowSnapshot(id="wf", identifier="welcome", name="Welcome", tags=["t"], steps=steps),
+        payload={"name": "Ada"},
+    )
+    lean = ctx.for_step_activity()
+    assert lean.workflow.steps == [] and len(ctx.workflow.steps) == 5  # the workflow keeps its list
+    assert lean.model_dump(exclude={"workflow"}) == ctx.model_dump(exclude={"workflow"})
+    assert lean.workflow.model_dump(exclude={"steps"}) == ctx.workflow.model_dump(exclude={"steps"})
+    full = DeliverInput(context=ctx, step=spec_from_novu(steps[0], 0), subscriber_ids=["a"])
+    lean_input = full.model_copy(update={"context": lean})
+    assert len(lean_input.model_dump_json()) < len(full.model_dump_json()) / 2

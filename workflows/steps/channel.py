@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 async def run(runner: StepRunner, spec: StepSpec) -> StepResult:
     request = DeliverInput(
-        context=runner.context,
+        context=runner.step_context,
         step=spec,
         subscriber_ids=runner.cohort,
         digest=runner.digest_state,
