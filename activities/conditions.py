@@ -1,4 +1,4 @@
-"""Novu's step filters (`shared/reference/novu-v1-api.md` §7.5), evaluated for one subscriber at delivery time.
+"""Novu's step filters, evaluated for one subscriber at delivery time.
 
 ``filters`` is a list of groups, OR-ed: the step passes if any group passes; no filters (or a group with no
 children) passes. Inside a group the children are combined with the group's ``value`` (``AND``/``OR``).
@@ -249,7 +249,7 @@ def previous_step_ids(step: Any) -> list[str]:
     ids: list[str] = []
     groups = list(step.filters or [])
     for variant in step.variants or []:
-        groups.extend(variant.get("filters") or [])
+        groups.extend(variant.filters)
     for group in groups:
         for child in group.get("children") or [group]:
             if child.get("on") == "previousStep":

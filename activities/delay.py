@@ -61,7 +61,7 @@ class DelayActivities:
                 await self.client.start_workflow(
                     NOTIFICATION_WORKFLOW,
                     scheduled.run,
-                    id=scheduled.workflow_id,
+                    id=scheduled.execution_id,
                     task_queue=queue,
                     start_delay=max(scheduled.start_at - request.now, timedelta(0)),
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

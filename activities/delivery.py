@@ -19,6 +19,7 @@ from temporalio import activity
 from activities.conditions import previous_step_ids
 from activities.preferences import filter_by_preferences
 from activities.sandbox import SandboxPool
+from activities.sandbox_jobs import RenderedFields
 from activities.senders.base import Batch, Rendered, Sender
 from activities.translations import step_references
 from store.db import Database
@@ -215,20 +216,8 @@ class DeliveryActivities:
                     result.failed.append(sid)
                     detail(sid, CONTENT_FAILED, "Failed", "Payload", raw={"error": value["render_error"]})
                     continue
-                out = value["rendered"]
-                rendered.append(
-                    Rendered(
-                        subscriber=subscribers[sid],
-                        content=out["content"],
-                        subject=out["subject"],
-                        title=out["title"],
-                        cta=out["extra"].get("cta"),
-                        avatar=out["extra"].get("avatar"),
-                        data=out["extra"].get("data"),
-                        preheader=out["extra"].get("preheader"),
-                        sender_name=out["extra"].get("sender_name"),
-                    )
-                )
+                fields: RenderedFields = value["rendered"]
+                rendered.append(Rendered(subscriber=sub, **fields))
 
         sender = self.senders.get(step.type) or Sender()
         try:

@@ -300,4 +300,4 @@ class DigestActivities:
             )
         except WorkflowAlreadyStartedError:
             pass  # started by an earlier attempt
-        return FireDigestResult(total_count=len(events), workflow_id=run_id)
+        return FireDigestResult(total_count=len(events), execution_id=run_id)

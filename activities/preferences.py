@@ -1,4 +1,4 @@
-"""Preference enforcement at delivery time, exactly as Novu decides it (`shared/reference/novu-v1-api.md` §8.4).
+"""Preference enforcement at delivery time, exactly as Novu decides it.
 
 Critical workflows ignore every preference. Otherwise the subscriber's global preference is checked
 first, then the workflow preference layered as template → tenant override → subscriber

@@ -18,6 +18,7 @@ from store.subscribers import upsert_recipients
 from store.topics import topics_for_keys
 from workflows.details import DetailSource, DetailStatus, detail_row
 from workflows.models import RESOLVE_RECIPIENTS, DeliveryContext, ResolveInput, ResolveResult
+from workflows.step_json import step_type
 
 log = logging.getLogger("tidings.recipients")
 
@@ -110,7 +111,7 @@ async def open_notifications(db: Database, session: Any, ctx: DeliveryContext, i
     """
     if not ids:
         return
-    channels = [(s.get("template") or {}).get("type") for s in ctx.workflow.steps]
+    channels = [step_type(s) for s in ctx.workflow.steps]
     template = Notification(
         environment_id=ctx.environment_id,
         workflow_id=ctx.workflow.id,

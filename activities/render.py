@@ -1,7 +1,7 @@
 """Template rendering in Jinja2's sandbox: user templates can read their context and nothing else.
 
 Jinja templates render as written; Handlebars templates copied from Novu are first translated
-(:mod:`activities.handlebars`). Novu's helpers (`shared/reference/novu-v1-api.md` §9.2) are Jinja globals *and* filters, so
+(:mod:`activities.handlebars`). Novu's helpers are Jinja globals *and* filters, so
 ``{{uppercase name}}`` (Handlebars) and ``{{ name|uppercase }}`` (Jinja) both work.
 A template that fails, or reaches for internals (``__class__``, ``mro`` …), raises :class:`RenderError`.
 """

@@ -10,17 +10,16 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from markupsafe import Markup
 
 from activities.conditions import SubscriberFacts, evaluate_filters
 from activities.render import Renderer, RenderError, template_context
 from activities.translations import Translator, translate_step
-from workflows.interpreter import spec_from_novu
 from workflows.models import StepSpec
+from workflows.step_json import with_variant
 
-TEMPLATE_FIELDS = ("content", "subject", "title", "preheader", "sender_name", "cta", "actor", "feed_id")
 _RENDERER = Renderer()
 
 
@@ -41,15 +40,6 @@ def blocks_html(blocks: list[Any]) -> str:
     return "".join(parts)
 
 
-def with_variant(step: StepSpec, variant: dict[str, Any]) -> StepSpec:
-    """The step with the chosen variant's template in place of its own."""
-    chosen = spec_from_novu(
-        {**variant, "template": {"type": step.type, **(variant.get("template") or {})}}, 0
-    )
-    changes = {name: getattr(chosen, name) for name in TEMPLATE_FIELDS if getattr(chosen, name) is not None}
-    return step.model_copy(update=changes)
-
-
 def facts_from(shared: dict[str, Any], item: dict[str, Any]) -> SubscriberFacts:
     """The filter facts of one subscriber, from what the parent sent."""
     facts = item.get("facts") or {}
@@ -68,8 +58,21 @@ def facts_from(shared: dict[str, Any], item: dict[str, Any]) -> SubscriberFacts:
     )
 
 
-def render_step(step: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
-    """Every template field of a channel step, rendered for one subscriber."""
+class RenderedFields(TypedDict):
+    """A channel step's template fields rendered for one subscriber: what :class:`Rendered` is built from."""
+
+    content: Any
+    subject: str | None
+    title: str | None
+    cta: Any
+    avatar: str | None
+    data: Any
+    preheader: str | None
+    sender_name: str | None
+
+
+def render_step(step: StepSpec, context: dict[str, Any]) -> RenderedFields:
+    """Every template field of a channel step, rendered for one subscriber with one context."""
     escape = step.type in ("in_app", "email")
     render = _RENDERER.render_value
     content: Any = step.content or ""
@@ -81,18 +84,16 @@ def render_step(step: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         return render(value, context, escape=False) if value else None
 
-    return {
-        "content": content,
-        "subject": plain(step.subject),
-        "title": plain(step.title),
-        "extra": {
-            "cta": plain(step.cta),
-            "avatar": plain(step.avatar),
-            "data": plain(step.data),
-            "preheader": plain(step.preheader),
-            "sender_name": plain(step.sender_name),
-        },
-    }
+    return RenderedFields(
+        content=content,
+        subject=plain(step.subject),
+        title=plain(step.title),
+        cta=plain(step.cta),
+        avatar=plain(step.avatar),
+        data=plain(step.data),
+        preheader=plain(step.preheader),
+        sender_name=plain(step.sender_name),
+    )
 
 
 # --- "step": a channel step for a cohort: filters, preferences (decided by the parent), variant, render ----
@@ -118,11 +119,11 @@ def handle_step(state: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     chosen = step
     for index, variant in enumerate(step.variants):
-        if variant.get("active") is False or not variant.get("filters"):
+        if not variant.active or not variant.filters:
             continue
-        if evaluate_filters(variant["filters"], facts).passed:
+        if evaluate_filters(variant.filters, facts).passed:
             chosen = with_variant(step, variant)
-            result["variant"] = variant.get("_id") or variant.get("name") or index
+            result["variant"] = variant.variant_id or variant.name or index
             break
     translator: Translator | None = state.get("translator")
     if translator is not None:

@@ -1,4 +1,4 @@
-"""Novu's template helpers (`shared/reference/novu-v1-api.md` §9.2) as plain Python functions, with JavaScript's semantics."""
+"""Novu's template helpers as plain Python functions, with JavaScript's semantics."""
 
 from __future__ import annotations
 

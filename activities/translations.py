@@ -153,7 +153,7 @@ def step_references(step: Any) -> bool:
     """Whether a step (or one of its variants) uses translations at all: most do not, and pay nothing."""
     if any(references(getattr(step, name, None)) for name in TEMPLATE_FIELDS):
         return True
-    return any(references(variant) for variant in getattr(step, "variants", None) or [])
+    return any(step_references(variant) for variant in getattr(step, "variants", None) or [])
 
 
 def translate_step(step: Any, translator: Translator, locale: str | None) -> tuple[Any, list[str]]:

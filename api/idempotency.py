@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on POST and PATCH with API-key auth, as Novu answers it (reference §0.6).
+"""``Idempotency-Key`` on POST and PATCH with API-key auth, as Novu answers it.
 
 First request: the key is claimed in the app DB (shared by every API process) and the response is
 kept for 24 h. The same key and body again: that response, with ``Idempotency-Replay: true``. While the

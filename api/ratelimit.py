@@ -1,4 +1,4 @@
-"""Rate limits per environment and category, answered as Novu does (reference §0.5).
+"""Rate limits per environment and category, answered as Novu does.
 
 Categories: ``trigger`` (``/v1/events``), ``configuration`` (workflows, integrations, layouts, …) and
 ``global`` (everything else). Bulk calls (bulk trigger, broadcast, bulk subscribers) cost

@@ -1,4 +1,4 @@
-"""Novu's synchronous trigger checks (`shared/reference/novu-v1-api.md` §1.1, steps 3–8), run after the workflow is found.
+"""Novu's synchronous trigger checks, run after the workflow is found.
 
 Order: reserved variables (400) → tenant (``no_tenant_found``) and its workflow override → active
 (``trigger_not_active``) → steps (``no_workflow_steps_defined`` / ``no_workflow_active_steps_defined``) →
@@ -20,6 +20,7 @@ from store.models import WorkflowDefinition
 from store.tenants import get_override, get_tenant, tenant_context
 from workflows.catalog import code_workflow
 from workflows.paths import MISSING, deep_merge, get_path, set_path
+from workflows.step_json import scheduled_delay_path, step_variables
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}.\d{3}Z")
 MISSING_KEYS = "payload is missing required key(s) and type(s): "
@@ -48,12 +49,7 @@ def reserved_variables_missing(row: WorkflowDefinition, tenant: Any, actor: Any)
 
 
 def _variables(row: WorkflowDefinition) -> list[dict[str, Any]]:
-    return [
-        v
-        for s in row.steps or []
-        for v in ((s.get("template") or {}).get("variables") or [])
-        if v.get("name")
-    ]
+    return step_variables(row.steps or [])
 
 
 def missing_required(row: WorkflowDefinition, payload: dict[str, Any]) -> list[str]:
@@ -75,9 +71,8 @@ def missing_required(row: WorkflowDefinition, payload: dict[str, Any]) -> list[s
         if not ok:
             invalid.append(f"{name} ({label})")
     for step in row.steps or []:
-        template, metadata = step.get("template") or {}, step.get("metadata") or {}
-        if template.get("type") == "delay" and metadata.get("type") == "scheduled":
-            path = str(metadata.get("delayPath") or "")
+        path = scheduled_delay_path(step)
+        if path is not None:
             value = get_path(payload, path) if path else MISSING
             if not (isinstance(value, str) and ISO_DATE.fullmatch(value)):
                 invalid.append(f"{path} (ISO Date)")

@@ -1,4 +1,4 @@
-"""Subscriber preferences: storage, and the layering Novu applies to answer and to deliver (`shared/reference/novu-v1-api.md` §8).
+"""Subscriber preferences: storage, and the layering Novu applies to answer and to deliver.
 
 The same :func:`merge_channels` answers ``GET …/preferences`` and decides delivery, so what a subscriber
 sees is what the worker enforces.

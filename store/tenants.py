@@ -1,4 +1,4 @@
-"""Tenants (`shared/reference/novu-v1-api.md` §10.3) and per-tenant workflow overrides (§6.8): keyword-only data functions."""
+"""Tenants and per-tenant workflow overrides: keyword-only data functions."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ _NOT_VARIABLES = frozenset(
         "loop",
     }
 )
-#: Novu's template helpers (`shared/reference/novu-v1-api.md` §9.2): names that are calls, not variables, in ``{{name arg}}``.
+#: Novu's template helpers: names that are calls, not variables, in ``{{name arg}}``.
 TEMPLATE_HELPERS = frozenset(
     {
         "json",

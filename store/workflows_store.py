@@ -283,7 +283,7 @@ async def set_status(
 def definition_view(
     row: WorkflowDefinition, *, organization_id: str, group: NotificationGroup | None = None
 ) -> dict[str, Any]:
-    """Novu's ``WorkflowResponse`` (`shared/reference/novu-v1-api.md` §6.6), plus ``origin`` (``code`` or ``rest``)."""
+    """Novu's ``WorkflowResponse``, plus ``origin`` (``code`` or ``rest``)."""
     identifier = row.trigger_identifier.split(":deleted:")[0]
     triggers = row.triggers or [{"type": "event", "identifier": identifier, "variables": []}]
     view: dict[str, Any] = {

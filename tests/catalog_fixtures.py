@@ -73,6 +73,29 @@ async def custom(step: StepBuilder[PlanPayload], payload: PlanPayload) -> None:
     await step.in_app("after-broken", body="after the broken step")
 
 
+VIP_ONLY = [
+    {
+        "isNegated": False,
+        "type": "GROUP",
+        "value": "AND",
+        "children": [{"on": "payload", "field": "user", "operator": "EQUAL", "value": "vip"}],
+    }
+]
+
+
+@workflow("test-receipt", payload=PlanPayload, name="Test receipt in a layout", listed=False)
+async def receipt(step: StepBuilder[PlanPayload], payload: PlanPayload) -> None:
+    """An email whose body, preheader, variant and layout all read an earlier step's result."""
+    await step.custom("plan", activity=lookup_plan, input=lambda p: {"user": p.user})
+    await step.email(
+        "receipt",
+        subject="Your plan",
+        body="<p>Plan {{ steps.plan.tier }}</p>",
+        preheader="{{ steps.plan.seats }} seats included",
+        variants=[{"name": "vip", "conditions": VIP_ONLY, "body": "<p>VIP plan {{ steps.plan.tier }}</p>"}],
+    )
+
+
 async def add_to(env: Any, *identifiers: str) -> None:
     """List fixture workflows in ``env`` (as the API does for the catalog at start-up)."""
     definitions = await code_definitions(list(identifiers))

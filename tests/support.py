@@ -24,7 +24,7 @@ from temporalio.worker import Worker
 from store.db import Database
 from tidings.bootstrap import create_environment_key
 from tidings.settings import Settings
-from workflows.models import workflow_id
+from workflows.models import execution_id
 
 TABLES = [
     "message_events",
@@ -140,7 +140,7 @@ class Env:
 
     async def settle(self, transaction_id: str, timeout: float = 30.0) -> Any:
         """Wait for the transaction's Temporal execution to finish and return its result."""
-        handle = self.stack.client.get_workflow_handle(workflow_id(self.id, transaction_id))
+        handle = self.stack.client.get_workflow_handle(execution_id(self.id, transaction_id))
         return await asyncio.wait_for(handle.result(), timeout)
 
     async def feed(self, subscriber_id: str, **params: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from store.tenancy import (
 )
 from tidings.settings import Settings
 from workflows.catalog import code_workflows
+from workflows.step_json import spec_to_novu
 
 
 def default_integrations(settings: Settings) -> list[dict[str, Any]]:
@@ -61,24 +62,7 @@ async def code_definitions(identifiers: list[str] | None = None) -> list[dict[st
         if (identifier not in identifiers) if identifiers is not None else not entry.listed:
             continue
         outline = await entry.outline()
-        steps = [
-            {
-                "_id": spec.step_id,
-                "uuid": spec.step_id,
-                "stepId": spec.step_id,
-                "name": spec.step_id,
-                "active": True,
-                "shouldStopOnFail": spec.should_stop_on_fail,
-                "filters": spec.filters,
-                "template": {
-                    "type": spec.type,
-                    "content": spec.content if isinstance(spec.content, str) else "",
-                    "subject": spec.subject,
-                },
-                "metadata": spec.metadata,
-            }
-            for spec in outline
-        ]
+        steps = [spec_to_novu(spec) for spec in outline]
         rows.append(
             {
                 "name": entry.name,

@@ -16,9 +16,9 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from workflows.models import CHANNELS, StepSpec
+from workflows.step_json import variant_from_code
 
 P = TypeVar("P", bound=BaseModel)
-NOVU_TEMPLATE_KEYS = {"body": "content", "sender_name": "senderName", "feed_id": "feedId"}
 Content = Any  # str | dict | Callable[[payload, results], str | dict]
 Skip = bool | Callable[..., bool] | None
 
@@ -94,24 +94,9 @@ class StepBuilder(Generic[P]):
         variants = fields.pop("variants", None)
         resolved = {k: self._resolve(v) for k, v in fields.items() if v is not None}
         if variants:
-            resolved["variants"] = [self._variant(v) for v in variants]
+            resolved["variants"] = [variant_from_code(v, self._resolve) for v in variants]
         spec = StepSpec(step_id=step_id, type=type_, skip=skip_now, **resolved)  # type: ignore[arg-type]
         return await self.execute(spec)
-
-    def _variant(self, variant: dict[str, Any]) -> dict[str, Any]:
-        """``{"conditions": [...], "body": ..., "subject": ...}`` (or Novu's variant JSON) → Novu's shape."""
-        if "template" in variant:
-            return variant
-        template = {
-            NOVU_TEMPLATE_KEYS.get(k, k): self._resolve(v)
-            for k, v in variant.items()
-            if k not in ("conditions", "filters", "name")
-        }
-        return {
-            "name": variant.get("name"),
-            "filters": variant.get("conditions") or variant.get("filters") or [],
-            "template": template,
-        }
 
     async def execute(self, spec: StepSpec) -> Any:
         """Run one step spec; both authoring paths (code and REST JSON) end here."""
@@ -441,11 +426,3 @@ def workflow(
         return fn
 
     return register
-
-
-def load_catalog() -> dict[str, CodeWorkflow]:
-    """Import ``workflows.catalog`` (which registers every catalog workflow) and return the registry.
-    Kept for callers outside the package; :mod:`workflows.catalog` is the place to read it from."""
-    import workflows.catalog  # noqa: F401
-
-    return REGISTRY

@@ -41,6 +41,8 @@ class StepRunner(StepBuilder[Any]):
         super().__init__(payload, dict(run.resume.results) if run.resume else {})
         self.run_input = run
         self.context = run.context
+        #: What step activities (deliver, conditions, throttle) get: the context minus the step list.
+        self.step_context = run.context.for_step_activity()
         self.cohort = list(cohort)
         self.resume = run.resume
         self.digest_state: dict[str, Any] | None = None
@@ -80,7 +82,7 @@ class StepRunner(StepBuilder[Any]):
         only some pass runs it for all of them."""
         checked = await workflow.execute_local_activity(
             CHECK_CONDITIONS,
-            ConditionsInput(context=self.context, step=spec, subscriber_ids=self.cohort),
+            ConditionsInput(context=self.step_context, step=spec, subscriber_ids=self.cohort),
             result_type=ConditionsResult,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=retries.DATABASE,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 CHANNELS = ("in_app", "email", "sms", "chat", "push")
 StepType = Literal[
@@ -43,7 +43,12 @@ def fork_id(environment_id: str, transaction_id: str, current_id: str, suffix: s
     return f"{prefix}{suffix}" if parent == "root" else f"{prefix}{parent}:{suffix}"
 
 
-#: The former name of :func:`execution_id`, kept for callers not yet renamed.
+#: Temporal IDs are ``execution_id`` in Python; payloads recorded before the rename say ``workflow_id`` (and
+#: still do, so older workers read newer payloads), so both names are read.
+HISTORY_NAME = AliasChoices("workflow_id", "execution_id")
+
+#: The former name of :func:`execution_id`; its one caller left (api/routers/notifications.py) is being
+#: reworked on another branch. Remove once that lands.
 workflow_id = execution_id
 
 
@@ -55,6 +60,37 @@ RECORD_DETAILS = "record_details"
 
 
 # Shared by every workflow of a transaction: the step spec, the definition snapshot, the delivery context.
+class VariantSpec(BaseModel):
+    """A step variant: the conditions under which its template fields replace the step's."""
+
+    TEMPLATE_FIELDS: ClassVar[tuple[str, ...]] = (
+        "content", "subject", "title", "preheader", "sender_name", "cta", "actor", "feed_id"
+    )  # fmt: skip
+
+    variant_id: str | None = None  # Novu's ``_id`` (REST workflows); code variants have none
+    name: str | None = None
+    active: bool = True
+    filters: list[dict[str, Any]] = Field(default_factory=list)
+    content: Any = None
+    subject: str | None = None
+    title: str | None = None
+    preheader: str | None = None
+    sender_name: str | None = None
+    cta: dict[str, Any] | None = None
+    actor: dict[str, Any] | None = None
+    feed_id: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _novu_json(cls, value: Any) -> Any:
+        """Activity inputs scheduled before variants were typed carry Novu's variant JSON: read it."""
+        if isinstance(value, dict) and "template" in value:
+            from workflows.step_json import variant_fields
+
+            return variant_fields(value)
+        return value
+
+
 class StepSpec(BaseModel):
     """One step, whichever way it was authored (Python code or Novu's step JSON)."""
 
@@ -64,7 +100,7 @@ class StepSpec(BaseModel):
     active: bool = True
     should_stop_on_fail: bool = False
     filters: list[dict[str, Any]] = Field(default_factory=list)
-    variants: list[dict[str, Any]] = Field(default_factory=list)
+    variants: list[VariantSpec] = Field(default_factory=list)
     content: Any = None
     subject: str | None = None
     title: str | None = None
@@ -110,6 +146,12 @@ class DeliveryContext(BaseModel):
     actor: dict[str, Any] | None = None
     tenant: dict[str, Any] | None = None
     override_preferences: dict[str, bool] | None = None  # the tenant's workflow override, if any
+
+    def for_step_activity(self) -> DeliveryContext:
+        """This context as a step's activity gets it: without the definition's step list, which only the
+        workflow reads (the step travels as its spec). One delivery per step and cohort no longer carries
+        every step of the workflow."""
+        return self.model_copy(update={"workflow": self.workflow.model_copy(update={"steps": []})})
 
 
 # Notification workflow: its input and result, and its activities' inputs and results.
@@ -321,7 +363,8 @@ class LocalWakeResult(BaseModel):
 
 
 class ScheduledRun(BaseModel):
-    workflow_id: str  # the Temporal workflow ID the resumed run starts under (a field name kept for history)
+    #: The Temporal workflow ID the resumed run starts under; ``workflow_id`` on the wire (recorded histories).
+    execution_id: str = Field(validation_alias=HISTORY_NAME, serialization_alias="workflow_id")
     run: RunInput
     start_at: datetime
 
@@ -391,6 +434,7 @@ class FireDigestInput(BaseModel):
 
 class FireDigestResult(BaseModel):
     total_count: int = 0
-    workflow_id: str | None = (
-        None  # the Temporal workflow ID of the digested run (field name kept for history)
+    #: The Temporal workflow ID of the digested run; ``workflow_id`` on the wire (recorded histories).
+    execution_id: str | None = Field(
+        default=None, validation_alias=HISTORY_NAME, serialization_alias="workflow_id"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from store.db import Database, utcnow
@@ -15,11 +15,10 @@ from workflows.models import DeliverInput, DeliverResult, DeliveryContext
 
 @dataclass
 class Rendered:
-    """One subscriber's step, rendered once (by delivery) with the context senders reuse.
+    """One subscriber's step, rendered once by delivery (:func:`activities.sandbox_jobs.render_step`).
 
-    ``context`` is the template context the step was rendered with (payload, the enriched actor,
-    earlier steps' results …); the email sender renders the layout with it, so a layout sees the same
-    data as the content.
+    Senders use these fields as they are; the email sender only wraps ``content`` in the layout, which it
+    renders with the same context inputs (payload, the enriched ``Batch.actor``, earlier steps' results).
     """
 
     subscriber: Subscriber
@@ -31,7 +30,6 @@ class Rendered:
     data: Any = None
     preheader: str | None = None
     sender_name: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

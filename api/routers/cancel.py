@@ -21,7 +21,7 @@ from api.deps import CurrentEnv, DbDep, TemporalDep
 from api.wire import ok
 from store.db import Database
 from store.digests import cancel_transaction
-from workflows.models import fork_prefix, workflow_id
+from workflows.models import execution_id, fork_prefix
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 log = logging.getLogger("tidings.cancel")
@@ -40,7 +40,7 @@ def forks_query(environment_id: str, transaction_id: str) -> str:
 
 async def cancel_executions(temporal: Client, environment_id: str, transaction_id: str) -> bool:
     """Cancel the transaction's execution and the ones it forked that still run."""
-    ids = [workflow_id(environment_id, transaction_id)]
+    ids = [execution_id(environment_id, transaction_id)]
     try:
         ids += [w.id async for w in temporal.list_workflows(forks_query(environment_id, transaction_id))]
     except RPCError as exc:  # a visibility store without prefix search: the root execution still cancels

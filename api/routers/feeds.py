@@ -1,4 +1,4 @@
-"""``/v1/feeds``: create, list and delete in-app feeds (`shared/reference/novu-v1-api.md` §10.4)."""
+"""``/v1/feeds``: create, list and delete in-app feeds."""
 
 from __future__ import annotations
 

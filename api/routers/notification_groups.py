@@ -1,4 +1,4 @@
-"""``/v1/notification-groups`` (`shared/reference/novu-v1-api.md` §6.7): the groups workflows are filed under."""
+"""``/v1/notification-groups``: the groups workflows are filed under."""
 
 from __future__ import annotations
 

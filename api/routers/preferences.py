@@ -1,4 +1,4 @@
-"""``/v1/subscribers/{id}/preferences``: workflow-level and global preferences, as Novu answers (`shared/reference/novu-v1-api.md` §8)."""
+"""``/v1/subscribers/{id}/preferences``: workflow-level and global preferences, as Novu answers."""
 
 from __future__ import annotations
 

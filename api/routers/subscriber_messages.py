@@ -1,4 +1,4 @@
-"""A subscriber's in-app inbox: the feed, the unseen count, marking messages and CTA actions (`shared/reference/novu-v1-api.md` §5)."""
+"""A subscriber's in-app inbox: the feed, the unseen count, marking messages and CTA actions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/v1/tenants`` (`shared/reference/novu-v1-api.md` §10.3): tenants supply ``{{tenant.*}}``, conditions and workflow overrides."""
+"""``/v1/tenants``: tenants supply ``{{tenant.*}}``, conditions and workflow overrides."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/v1/workflow-overrides`` (`shared/reference/novu-v1-api.md` §6.8): per-tenant ``active`` and ``preferenceSettings`` of a workflow.
+"""``/v1/workflow-overrides``: per-tenant ``active`` and ``preferenceSettings`` of a workflow.
 
 Workflows and tenants are named by ``_id`` or by trigger identifier / tenant identifier.
 """

@@ -1,4 +1,4 @@
-"""``/v1/workflows`` and the legacy ``/v1/notification-templates`` (same handlers), `shared/reference/novu-v1-api.md` §6.
+"""``/v1/workflows`` and the legacy ``/v1/notification-templates`` (same handlers).
 
 Code-defined workflows are listed too (``origin: "code"``) but cannot be changed over REST.
 Bodies are accepted in camelCase and, for nested keys, the snake_case the PyPI ``novu`` SDK sends.

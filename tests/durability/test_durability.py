@@ -23,7 +23,7 @@ from tests.timing_support import define, details, digest, in_app, in_app_content
 from tidings.devserver import dev_server_args, free_port, wait_for_port
 from tidings.temporal import connect
 from worker import build_worker
-from workflows.models import workflow_id
+from workflows.models import execution_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,9 +108,9 @@ async def start_pending_work(env: Env, window: int) -> None:
 async def delivered_once(env: Env, client: Client) -> None:
     """Every execution finished (the delay's, the digest triggers', the accumulator's and what its window
     started), then count: nothing can arrive later."""
-    await asyncio.wait_for(client.get_workflow_handle(workflow_id(env.id, "dur-delay")).result(), 90)
+    await asyncio.wait_for(client.get_workflow_handle(execution_id(env.id, "dur-delay")).result(), 90)
     for i in range(3):
-        await asyncio.wait_for(client.get_workflow_handle(workflow_id(env.id, f"dur-dig-{i}")).result(), 90)
+        await asyncio.wait_for(client.get_workflow_handle(execution_id(env.id, f"dur-dig-{i}")).result(), 90)
     await settle_digests(env, timeout=90, client=client)
     assert await in_app_contents(env, "dura") == ["delayed once"]
     assert await in_app_contents(env, "digi") == ["3 events"]
@@ -212,7 +212,7 @@ async def test_worker_sigkill_keeps_throttle_and_cancel(
             e=env.id,
         )
         assert throttled[0][0] == 2
-        handle = stack.client.get_workflow_handle(workflow_id(env.id, "dc-0"))
+        handle = stack.client.get_workflow_handle(execution_id(env.id, "dc-0"))
 
         async def cancelled() -> bool:
             return (await handle.describe()).status == WorkflowExecutionStatus.CANCELED

@@ -23,7 +23,7 @@ import pytest
 from api.app import create_app
 from tests.integration.test_fanout import IN_APP, in_app_workflow, message_stats, seed_topic
 from tests.support import Env, Stack, eventually
-from workflows.models import PROGRESS_QUERY, FanoutProgress, workflow_id
+from workflows.models import PROGRESS_QUERY, FanoutProgress, execution_id
 
 ROOT = Path(__file__).resolve().parents[2]
 TOTAL = 10_000
@@ -96,7 +96,7 @@ async def test_sigkill_mid_fanout_delivers_exactly_once(
             return sent if sent >= TOTAL // 5 else None
 
         at_kill = await eventually(partly_delivered, timeout=90, interval=0.05)
-        handle = stack.client.get_workflow_handle(workflow_id(env.id, tx))
+        handle = stack.client.get_workflow_handle(execution_id(env.id, tx))
         progress = await handle.query(PROGRESS_QUERY, result_type=FanoutProgress)
         assert progress.total == TOTAL and progress.done < TOTAL
         procs[0].send_signal(signal.SIGKILL)

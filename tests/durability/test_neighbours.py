@@ -35,7 +35,7 @@ from tests.timing_support import define, in_app, in_app_contents
 from tidings.bootstrap import create_environment_key
 from tidings.devserver import dev_server_args, free_port, wait_for_port
 from tidings.temporal import connect
-from workflows.models import workflow_id
+from workflows.models import execution_id
 
 FAST = {"db_timeout_seconds": 1.0, "temporal_timeout_seconds": 2.0, "retry_after_seconds": 7}
 
@@ -63,7 +63,7 @@ async def started(client: Client, env_id: str, transaction_id: str) -> bool:
     from temporalio.service import RPCError
 
     try:
-        await client.get_workflow_handle(workflow_id(env_id, transaction_id)).describe()
+        await client.get_workflow_handle(execution_id(env_id, transaction_id)).describe()
     except RPCError:
         return False
     return True
@@ -152,7 +152,7 @@ async def temporal_stack(stack: Stack, address: str) -> AsyncIterator[tuple[Env,
 
 async def exactly_one(env: Env, client: Client, subscriber: str, tx: str) -> None:
     """Called after the transaction's execution completed: its subscriber has exactly one message."""
-    await client.get_workflow_handle(workflow_id(env.id, tx)).result()
+    await client.get_workflow_handle(execution_id(env.id, tx)).result()
     assert await in_app_contents(env, subscriber) == [f"hello {subscriber}"], tx
 
 

@@ -32,7 +32,7 @@ from tests.fakes.http_api import FakeHttpProviders
 from tests.support import eventually
 from tidings.devserver import free_port
 from tidings.temporal import connect
-from workflows.models import workflow_id
+from workflows.models import execution_id
 
 pytestmark = pytest.mark.slow
 
@@ -172,7 +172,7 @@ async def test_rolling_worker_restart_under_load_loses_and_duplicates_nothing(
         temporal = await connect(temporal_address, namespace)
         for tx in sent:
             await asyncio.wait_for(
-                temporal.get_workflow_handle(workflow_id(env_id.group(1), tx)).result(), 120
+                temporal.get_workflow_handle(execution_id(env_id.group(1), tx)).result(), 120
             )
     finally:
         for process in (*apis, *workers):

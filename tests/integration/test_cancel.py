@@ -7,7 +7,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 
 from tests.support import Env, eventually
 from tests.timing_support import define, details, digest, in_app, in_app_contents, settle_digests, step
-from workflows.models import workflow_id
+from workflows.models import execution_id
 
 
 async def cancel(env: Env, tx: str) -> bool:
@@ -37,7 +37,7 @@ async def test_cancel_pending_delay(env: Env) -> None:
     assert await cancel(env, "cd-1") is True
     with pytest.raises(WorkflowFailureError):
         await env.settle("cd-1")
-    handle = env.stack.client.get_workflow_handle(workflow_id(env.id, "cd-1"))
+    handle = env.stack.client.get_workflow_handle(execution_id(env.id, "cd-1"))
     assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
     assert await in_app_contents(env, "dan") == ["Not delayed"]
     assert await cancel(env, "cd-1") is False

@@ -12,7 +12,7 @@ from temporalio.client import WorkflowExecutionStatus
 from activities.schedule import next_local_time, zone
 from tests.support import Env, Stack, eventually
 from tests.timing_support import define, details, in_app, in_app_contents, step, time_skipping_stack
-from workflows.models import fork_id, fork_prefix, workflow_id
+from workflows.models import execution_id, fork_id, fork_prefix
 from workflows.steps.timing import TimingError, duration, scheduled_until
 
 
@@ -32,7 +32,7 @@ async def delayed_until(env: Env, tx: str) -> datetime:
 
 
 async def started_at(env: Env, tx: str) -> datetime:
-    described = await env.stack.client.get_workflow_handle(workflow_id(env.id, tx)).describe()
+    described = await env.stack.client.get_workflow_handle(execution_id(env.id, tx)).describe()
     return described.start_time
 
 
@@ -160,7 +160,7 @@ async def test_local_time_splits_the_cohort_by_timezone(stack: Stack) -> None:
             )
         )[0]
         fork = fork_id(
-            env.id, "dl-1", workflow_id(env.id, "dl-1"), f"at:wait:{int(until.timestamp())}:{west_id}"
+            env.id, "dl-1", execution_id(env.id, "dl-1"), f"at:wait:{int(until.timestamp())}:{west_id}"
         )
         assert (
             await skipping.client.get_workflow_handle(fork).describe()
@@ -183,7 +183,7 @@ async def test_cancel_finds_the_local_time_fork(env: Env) -> None:
     (fork,) = await eventually(forks)
     resp = await env.http.delete("/v1/events/trigger/dl-2")
     assert resp.json() == {"data": True}
-    handles = [env.stack.client.get_workflow_handle(w) for w in (fork.id, workflow_id(env.id, "dl-2"))]
+    handles = [env.stack.client.get_workflow_handle(w) for w in (fork.id, execution_id(env.id, "dl-2"))]
 
     async def cancelled() -> bool:
         return all([(await h.describe()).status == WorkflowExecutionStatus.CANCELED for h in handles])

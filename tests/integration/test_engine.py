@@ -175,9 +175,11 @@ async def test_duplicate_step_ids_are_refused() -> None:
 
 
 async def test_catalog_comment_digest_outline() -> None:
-    from workflows.dsl import load_catalog
+    from workflows.catalog import code_workflow
 
-    outline = await load_catalog()["comment-digest"].outline()
+    entry = code_workflow("comment-digest")
+    assert entry is not None
+    outline = await entry.outline()
     assert [(s.step_id, s.type) for s in outline] == [
         ("new-comment", "in_app"),
         ("collect", "digest"),
@@ -185,7 +187,7 @@ async def test_catalog_comment_digest_outline() -> None:
     ]
 
 
-async def test_code_variants_take_novu_shape() -> None:
+async def test_code_variants_are_typed_like_rest_ones() -> None:
     @workflow("test-variants", listed=False)
     async def with_variants(step: StepBuilder[Any], payload: Any) -> None:
         await step.sms(
@@ -206,13 +208,9 @@ async def test_code_variants_take_novu_shape() -> None:
         (spec,) = await REGISTRY["test-variants"].outline()
     finally:
         REGISTRY.pop("test-variants")
-    assert spec.variants == [
-        {
-            "name": "de",
-            "filters": [{"on": "subscriber", "field": "locale", "value": "de"}],
-            "template": {"content": "Hallo"},
-        }
-    ]
+    (variant,) = spec.variants
+    assert variant.name == "de" and variant.content == "Hallo" and variant.variant_id is None
+    assert variant.filters == [{"on": "subscriber", "field": "locale", "value": "de"}]
 
 
 async def test_rest_step_ids_must_be_unique(env: Env) -> None:

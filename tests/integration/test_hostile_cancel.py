@@ -13,7 +13,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from tests.support import Env, Stack, eventually
 from tests.timing_support import define, in_app, in_app_contents, step
-from workflows.models import workflow_id
+from workflows.models import execution_id
 
 INJECTIONS = [
     'x" OR ExecutionStatus = "Running" OR WorkflowId = "',
@@ -32,7 +32,7 @@ def delayed_flow(seconds: float) -> list[dict[str, object]]:
 
 
 async def running(env: Env, tx: str) -> bool:
-    handle = env.stack.client.get_workflow_handle(workflow_id(env.id, tx))
+    handle = env.stack.client.get_workflow_handle(execution_id(env.id, tx))
     return (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
 
 

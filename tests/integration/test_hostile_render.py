@@ -18,7 +18,7 @@ from activities.conditions import compare
 from activities.sandbox import Budget, SandboxPool
 from tests.support import Env, Stack
 from tests.timing_support import define, in_app, in_app_contents
-from workflows.models import StepSpec, workflow_id
+from workflows.models import StepSpec, execution_id
 
 LOOP_BOMB = (
     "{% for a in items %}{% for b in items %}{% for c in items %}.{% endfor %}{% endfor %}{% endfor %}"
@@ -138,7 +138,7 @@ async def test_another_tenants_trigger_is_delivered_while_a_bomb_renders(stack: 
     ).status_code == 201
     await neighbour.settle("hello-1")
     assert await in_app_contents(neighbour, "nora") == ["Hello Nora"]
-    bomb = stack.client.get_workflow_handle(workflow_id(bomber.id, "bomb-1"))
+    bomb = stack.client.get_workflow_handle(execution_id(bomber.id, "bomb-1"))
     assert (await bomb.describe()).status == WorkflowExecutionStatus.RUNNING  # still rendering
     await bomber.settle("bomb-1", timeout=60)
     rows = await bomber.sql(

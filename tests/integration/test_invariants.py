@@ -26,18 +26,18 @@ from tests.fakes.http_api import FakeHttpProviders
 from tests.support import Env, Stack, eventually
 from tests.timing_support import define, digest, in_app, in_app_contents, settle_digests, step
 from tidings.devserver import free_port
-from workflows.models import DIGEST_ACCUMULATOR_WORKFLOW, AccumulatorInput, DigestSignal, workflow_id
+from workflows.models import DIGEST_ACCUMULATOR_WORKFLOW, AccumulatorInput, DigestSignal, execution_id
 
 
 async def run_ids(env: Env, transaction_id: str) -> list[str]:
     """Every Temporal run recorded under the transaction's workflow ID (visibility, all runs)."""
-    wid = workflow_id(env.id, transaction_id)
+    wid = execution_id(env.id, transaction_id)
     return [w.run_id async for w in env.stack.client.list_workflows(f'WorkflowId = "{wid}"')]
 
 
 async def latest_run(env: Env, transaction_id: str) -> str:
     """The newest run's ID, read from the server itself (strongly consistent, unlike visibility)."""
-    handle = env.stack.client.get_workflow_handle(workflow_id(env.id, transaction_id))
+    handle = env.stack.client.get_workflow_handle(execution_id(env.id, transaction_id))
     return str((await handle.describe()).run_id)
 
 

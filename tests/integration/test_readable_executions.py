@@ -7,7 +7,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from tests.support import Env
-from workflows.models import workflow_id
+from workflows.models import execution_id
 
 TWO_STEPS = {
     "name": "Readable",
@@ -32,7 +32,7 @@ async def test_summaries_and_temporal_link(env: Env) -> None:
     tx = resp.json()["data"]["transactionId"]
     await env.settle(tx)
 
-    handle = env.stack.client.get_workflow_handle(workflow_id(env.id, tx))
+    handle = env.stack.client.get_workflow_handle(execution_id(env.id, tx))
     description = await handle.describe()
     assert await description.static_summary() == f"{identifier} → ada"
     history = await handle.fetch_history()

@@ -22,8 +22,7 @@ from temporalio.worker import Replayer
 from tests import catalog_fixtures
 from tests.support import Env
 from worker import WORKFLOWS, sandbox_runner
-from workflows.dsl import load_catalog
-from workflows.models import workflow_id
+from workflows.models import execution_id
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 RECORD = os.environ.get("TIDINGS_RECORD_HISTORIES") == "1"
@@ -72,12 +71,11 @@ async def scenarios(env: Env) -> dict[str, str]:
 async def test_record_histories(env: Env) -> None:
     HISTORIES.mkdir(exist_ok=True)
     for name, tx in (await scenarios(env)).items():
-        history = await env.stack.client.get_workflow_handle(workflow_id(env.id, tx)).fetch_history()
+        history = await env.stack.client.get_workflow_handle(execution_id(env.id, tx)).fetch_history()
         (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
 async def test_replay_committed_histories() -> None:
-    load_catalog()
     files = sorted(HISTORIES.glob("*.json"))
     assert files, "no committed histories in tests/histories"
     replayer = Replayer(

@@ -13,7 +13,7 @@ from temporalio.client import WorkflowExecutionStatus
 from tests.support import Env, Stack, eventually
 from tests.timing_support import define, details, in_app_contents, step, time_skipping_stack
 from tidings.send_windows import WindowError, at, next_open, step_window, subscriber_schedule
-from workflows.models import fork_id, fork_prefix, workflow_id
+from workflows.models import execution_id, fork_id, fork_prefix
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAYS_9_TO_6 = {"days": ["MO", "TU", "WE", "TH", "FR"], "start": "09:00", "end": "18:00"}
@@ -114,7 +114,7 @@ async def test_outside_the_window_the_message_waits_then_arrives(stack: Stack) -
         fork = fork_id(
             env.id,
             "sw-1",
-            workflow_id(env.id, "sw-1"),
+            execution_id(env.id, "sw-1"),
             f"window:later:{int(until.timestamp())}:{internal_id}",
         )
         described = await skipping.client.get_workflow_handle(fork).describe()

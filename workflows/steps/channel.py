@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 async def run(runner: StepRunner, spec: StepSpec) -> StepResult:
     request = DeliverInput(
-        context=runner.context,
+        context=runner.step_context,
         step=spec,
         subscriber_ids=runner.cohort,
         digest=runner.digest_state,
@@ -81,7 +81,7 @@ async def wait_for_windows(runner: StepRunner, spec: StepSpec, deferred: dict[st
             groups.setdefault(deferred[sid], []).append(sid)
     runs = [
         ScheduledRun(
-            workflow_id=fork_id(
+            execution_id=fork_id(
                 runner.context.environment_id,
                 runner.context.transaction_id,
                 workflow.info().workflow_id,

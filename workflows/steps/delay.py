@@ -105,7 +105,7 @@ async def fork_later_groups(
     ctx = runner.context
     runs = [
         ScheduledRun(
-            workflow_id=fork_id(
+            execution_id=fork_id(
                 ctx.environment_id,
                 ctx.transaction_id,
                 workflow.info().workflow_id,

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 async def run(runner: StepRunner, spec: StepSpec) -> dict[str, Any]:
     checked = await workflow.execute_local_activity(
         CHECK_THROTTLE,
-        ThrottleInput(context=runner.context, step=spec, subscriber_ids=runner.cohort, at=workflow.now()),
+        ThrottleInput(
+            context=runner.step_context, step=spec, subscriber_ids=runner.cohort, at=workflow.now()
+        ),
         result_type=ThrottleResult,
         start_to_close_timeout=timedelta(seconds=60),
         retry_policy=retries.DATABASE,
