@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from store.digests import accumulator_id
+from store.digests import accumulator_id, subscriber_key
 from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
     add_integration,
     add_workflow,
@@ -217,7 +217,7 @@ async def test_window_never_sends_an_event_that_is_no_longer_pending(env: Env) -
         environment_id=env.id,
         workflow_id=workflow_row,
         step_id="digest",
-        subscriber_id=internal,
+        subscriber_id=subscriber_key("once"),
         key_value=None,
     )
     handle = env.stack.client.get_workflow_handle(accumulator)
