@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.recipients import open_notifications
+from activities.recipients import open_event_notifications
 from activities.schedule import next_timed, zone
 from store import digests
 from store.db import Database
@@ -273,8 +273,7 @@ class DigestActivities:
                 db=self.db, session=session, environment_id=env, recipients=[f.recipient for f in fronts]
             )
             sid = rows[str(fronts[0].recipient["subscriberId"])].id
-            for front in fronts:
-                await open_notifications(self.db, session, front.context, [sid])
+            await open_event_notifications(self.db, session, [f.context for f in fronts], sid)
             txs = [f.context.transaction_id for f in fronts]
             base = {"environment_id": env, "step_id": request.step_id, "subscriber_id": sid}
             before = await digests.members(session=session, transaction_ids=txs, **base)

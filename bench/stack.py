@@ -187,7 +187,7 @@ def _spawn(name: str, args: list[str], env: dict[str, str], tmp: Path) -> Proc:
     return Proc(name=name, popen=popen, log=log)
 
 
-async def _wait_http(url: str, proc: Proc, timeout: float = 60.0) -> None:
+async def _wait_http(url: str, proc: Proc, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=2) as client:
         while time.monotonic() < deadline:
