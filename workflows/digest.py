@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
 ADD_SIGNAL = "add"
 #: One record activity takes at most this many front-door events, and about this many bytes of them
 #: (Temporal refuses payloads over 2 MB; one trigger may be 512 KB).
-RECORD_BATCH_EVENTS = 500
+RECORD_BATCH_EVENTS = 100
 RECORD_BATCH_BYTES = 1_000_000
 
 
