@@ -134,7 +134,7 @@ class TriggerService:
         self.with_search_attribute = with_search_attribute
 
     async def load(self, env: EnvironmentRef, name: str) -> WorkflowDefinition:
-        async with self.db.session() as session:
+        async with self.db.read() as session:  # a read: never wait for SQLite's writer
             row = await get_definition(session=session, environment_id=env.id, key=name, by_id=False)
         if row is None:
             raise Unprocessable("workflow_not_found")
