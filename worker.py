@@ -109,6 +109,7 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         delivery.record_details,
         digest.join_digest,
         digest.fire_digest,
+        digest.record_digest_events,
         delay.local_wake_times,
         delay.start_resumed_runs,
         throttle.check_throttle,

@@ -12,19 +12,23 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.recipients import open_event_notifications
 from activities.schedule import next_timed, zone
 from store import digests
 from store.db import Database
 from store.messages import add_details
 from store.models import Subscriber
+from store.subscribers import upsert_recipients
 from tidings.metrics import DIGEST_EVENTS
 from workflows.details import Detail, DetailSource, DetailStatus, detail_row
 from workflows.digest import ADD_SIGNAL
+from workflows.interpreter import spec_from_novu
 from workflows.models import (
     DIGEST_ACCUMULATOR_WORKFLOW,
     FIRE_DIGEST,
     JOIN_DIGEST,
     NOTIFICATION_WORKFLOW,
+    RECORD_DIGEST_EVENTS,
     AccumulatorInput,
     DeliveryContext,
     DigestSignal,
@@ -32,6 +36,8 @@ from workflows.models import (
     FireDigestResult,
     JoinDigestInput,
     JoinDigestResult,
+    RecordDigestInput,
+    RecordDigestResult,
     ResumePoint,
     RunInput,
     StepSpec,
@@ -72,6 +78,15 @@ def digest_detail(
     )
 
 
+def front_digest_key(ctx: DeliveryContext, step_id: str) -> Any:
+    """The digestKey of the step ``step_id`` in the context's definition (for the "digested" detail)."""
+    for index, step in enumerate(ctx.workflow.steps):
+        spec = spec_from_novu(step, index)
+        if spec.step_id == step_id:
+            return spec.metadata.get("digestKey")
+    return None
+
+
 class DigestActivities:
     def __init__(self, *, db: Database, client: Client) -> None:
         self.db = db
@@ -85,11 +100,13 @@ class DigestActivities:
             return JoinDigestResult()
         async with self.db.session() as session:
             found = await session.exec(
-                select(Subscriber.id, Subscriber.timezone).where(
+                select(Subscriber.id, Subscriber.timezone, Subscriber.subscriber_id).where(
                     col(Subscriber.id).in_(request.subscriber_ids)
                 )
             )
-            timezones: dict[str, str | None] = {sid: tz for sid, tz in found.all()}
+            rows = found.all()
+            timezones: dict[str, str | None] = {sid: tz for sid, tz, _ in rows}
+            external = {sid: ext for sid, _, ext in rows}
         try:
             ends = window_ends(step, ctx, at, timezones)
             backoff = is_backoff(step.metadata)
@@ -121,7 +138,7 @@ class DigestActivities:
                 environment_id=ctx.environment_id,
                 workflow_id=ctx.workflow.id,
                 step_id=step.step_id,
-                subscriber_id=sid,
+                subscriber_id=digests.subscriber_key(external[sid]),
                 key_value=key_value,
             )
             for sid in timezones
@@ -233,6 +250,75 @@ class DigestActivities:
                 )
 
         await asyncio.gather(*(signal(sid) for sid in sids))
+
+    @activity.defn(name=RECORD_DIGEST_EVENTS)
+    async def record_digest_events(self, request: RecordDigestInput) -> RecordDigestResult:
+        """Front-door events reach the database: their subscriber (upserted as a trigger's execution
+        would), notification row, digest membership and "digested" detail — idempotent, so a retry or a
+        re-sent transactionId adds nothing. Then, as in :meth:`join_digest`, a second transaction reads
+        the cancel marks, so an event cancelled before it was recorded never fires."""
+        fronts = [e.event for e in request.events if e.event is not None]
+        if not fronts:
+            return RecordDigestResult()
+        ctx = fronts[0].context
+        env = ctx.environment_id
+        ends = {e.transaction_id: e.window_end for e in request.events}
+        async with self.db.session() as session:
+            actors = [
+                f.context.actor for f in fronts if f.context.actor and f.context.actor.get("subscriberId")
+            ]
+            if actors:
+                await upsert_recipients(db=self.db, session=session, environment_id=env, recipients=actors)
+            rows = await upsert_recipients(
+                db=self.db, session=session, environment_id=env, recipients=[f.recipient for f in fronts]
+            )
+            sid = rows[str(fronts[0].recipient["subscriberId"])].id
+            await open_event_notifications(self.db, session, [f.context for f in fronts], sid)
+            txs = [f.context.transaction_id for f in fronts]
+            base = {"environment_id": env, "step_id": request.step_id, "subscriber_id": sid}
+            before = await digests.members(session=session, transaction_ids=txs, **base)
+            fresh = [f for f in fronts if f.context.transaction_id not in before]
+            await digests.add_events(
+                db=self.db,
+                session=session,
+                rows=[
+                    {
+                        **base,
+                        "transaction_id": f.context.transaction_id,
+                        "accumulator_id": request.accumulator_id,
+                        "payload": f.context.payload,
+                        "run": {"context": f.context.model_dump(mode="json"), "results": {}},
+                        "created_at": f.at,
+                    }
+                    for f in fresh
+                ],
+            )
+            key = front_digest_key(ctx, request.step_id)
+            await add_details(
+                session=session,
+                rows=[
+                    digest_detail(
+                        f.context,
+                        sid,
+                        request.step_id,
+                        Detail.STEP_DIGESTED,
+                        raw={"digestKey": key, "windowEnd": ends[f.context.transaction_id].isoformat()},
+                    )
+                    for f in fresh
+                ],
+            )
+        async with self.db.session() as session:  # after the membership commit, as join_digest does
+            marked = await digests.cancelled_among(session=session, environment_id=env, transaction_ids=txs)
+            if marked:
+                members = await digests.members(session=session, transaction_ids=list(marked), **base)
+                await digests.set_status(
+                    session=session,
+                    ids=[m.id for m in members.values()],
+                    status="cancelled",
+                    only_from="pending",
+                )
+        DIGEST_EVENTS.inc(len(fresh))
+        return RecordDigestResult(subscriber_id=sid)
 
     @activity.defn(name=FIRE_DIGEST)
     async def fire_digest(self, request: FireDigestInput) -> FireDigestResult:

@@ -111,8 +111,39 @@ async def open_notifications(db: Database, session: Any, ctx: DeliveryContext, i
     """
     if not ids:
         return
+    template = notification_template(ctx)
+    rows = [{**template, "id": new_id(), "subscriber_id": sid} for sid in ids]
+    await db.insert_ignore(
+        session, Notification, rows, conflict=["environment_id", "transaction_id", "subscriber_id"]
+    )
+
+
+async def open_event_notifications(
+    db: Database, session: Any, contexts: list[DeliveryContext], subscriber_id: str
+) -> None:
+    """One activity-feed row per transaction for one subscriber (the digest front door records a batch of
+    its events at once); idempotent. Same workflow for all: one model build, as above."""
+    if not contexts:
+        return
+    template = notification_template(contexts[0])
+    rows = [
+        {
+            **template,
+            "id": new_id(),
+            "subscriber_id": subscriber_id,
+            "transaction_id": c.transaction_id,
+            "payload": c.payload,
+        }
+        for c in contexts
+    ]
+    await db.insert_ignore(
+        session, Notification, rows, conflict=["environment_id", "transaction_id", "subscriber_id"]
+    )
+
+
+def notification_template(ctx: DeliveryContext) -> dict[str, Any]:
     channels = [step_type(s) for s in ctx.workflow.steps]
-    template = Notification(
+    return Notification(
         environment_id=ctx.environment_id,
         workflow_id=ctx.workflow.id,
         subscriber_id="",
@@ -122,7 +153,3 @@ async def open_notifications(db: Database, session: Any, ctx: DeliveryContext, i
         channels=[c for c in channels if c],
         created_at=utcnow(),
     ).model_dump()
-    rows = [{**template, "id": new_id(), "subscriber_id": sid} for sid in ids]
-    await db.insert_ignore(
-        session, Notification, rows, conflict=["environment_id", "transaction_id", "subscriber_id"]
-    )

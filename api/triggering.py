@@ -17,6 +17,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api.digest_front import FrontDigest, plan
 from api.errors import TidingsError, Unprocessable, validation_messages
 from api.limits import check_delay_override, check_transaction_id, check_trigger_size
 from api.trigger_checks import admit
@@ -26,7 +27,16 @@ from store.models import WorkflowDefinition
 from store.tenancy import EnvironmentRef
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID
-from workflows.models import NOTIFICATION_WORKFLOW, DeliveryContext, RunInput, WorkflowSnapshot, execution_id
+from workflows.digest import ADD_SIGNAL
+from workflows.models import (
+    DIGEST_ACCUMULATOR_WORKFLOW,
+    NOTIFICATION_WORKFLOW,
+    AccumulatorInput,
+    DeliveryContext,
+    RunInput,
+    WorkflowSnapshot,
+    execution_id,
+)
 
 log = logging.getLogger("tidings.trigger")
 
@@ -124,7 +134,7 @@ class TriggerService:
         self.with_search_attribute = with_search_attribute
 
     async def load(self, env: EnvironmentRef, name: str) -> WorkflowDefinition:
-        async with self.db.session() as session:
+        async with self.db.read() as session:  # a read: never wait for SQLite's writer
             row = await get_definition(session=session, environment_id=env.id, key=name, by_id=False)
         if row is None:
             raise Unprocessable("workflow_not_found")
@@ -158,7 +168,12 @@ class TriggerService:
             tenant=admission.tenant,
             override_preferences=admission.override_preferences,
         )
-        await self.start(RunInput(context=context, to=normalize_to(body.to), broadcast=broadcast))
+        to = normalize_to(body.to)
+        front = plan(context, to, broadcast=broadcast)
+        if front is not None:
+            await self.start_digest(front, context)
+        else:
+            await self.start(RunInput(context=context, to=to, broadcast=broadcast))
         return {"acknowledged": True, "status": "processed", "transactionId": transaction_id}
 
     async def start(self, run: RunInput) -> None:
@@ -182,6 +197,19 @@ class TriggerService:
             )
         except WorkflowAlreadyStartedError:
             pass  # the same transaction ran already: Novu answers processed and sends nothing
+
+    async def start_digest(self, front: FrontDigest, context: DeliveryContext) -> None:
+        """The digest front door (:mod:`api.digest_front`): one signal-with-start of the accumulator.
+        A re-sent transactionId is ignored by the accumulator, or by the database once recorded."""
+        await self.temporal.start_workflow(
+            DIGEST_ACCUMULATOR_WORKFLOW,
+            AccumulatorInput(environment_id=context.environment_id, subscriber_id="", step_id=front.step_id),
+            id=front.accumulator_id,
+            task_queue=self.settings.task_queue,
+            start_signal=ADD_SIGNAL,
+            start_signal_args=[front.signal],
+            static_summary=f"digest · {context.workflow.identifier} → {front.subscriber_id}"[:200],
+        )
 
     async def trigger_bulk(self, env: EnvironmentRef, events: list[Any]) -> list[dict[str, Any]]:
         """``POST /v1/events/trigger/bulk``: each event like a single trigger; a failing one becomes

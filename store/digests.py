@@ -25,6 +25,13 @@ def accumulator_id(
     return f"digest:{environment_id}:{workflow_id}:{step_id}:{subscriber_id}:{key}"
 
 
+def subscriber_key(subscriber_id: str) -> str:
+    """The subscriber's part of an accumulator ID, from the external subscriberId: the API knows it
+    without reading the database, so both ways into a digest (a trigger's execution, the front door)
+    reach the same accumulator. Hashed: a subscriberId is tenant text of any length."""
+    return "s" + hashlib.sha256(subscriber_id.encode()).hexdigest()[:20]
+
+
 async def lock_keys(*, db: Database, session: AsyncSession, keys: list[str]) -> None:
     """Serialize concurrent deciders on the same keys until commit (PostgreSQL advisory locks, taken in
     sorted order so two cohorts never deadlock). SQLite needs none: its writers are serialized already."""
@@ -84,6 +91,34 @@ async def set_status(
     if only_from is not None:
         stmt = stmt.where(col(DigestEvent.status) == only_from)
     await session.exec(stmt)  # type: ignore[call-overload]
+
+
+async def members(
+    *,
+    session: AsyncSession,
+    environment_id: str,
+    step_id: str,
+    subscriber_id: str,
+    transaction_ids: list[str],
+) -> dict[str, DigestEvent]:
+    """One subscriber's memberships of a digest step, by transactionId."""
+    stmt = select(DigestEvent).where(
+        DigestEvent.environment_id == environment_id,
+        DigestEvent.step_id == step_id,
+        DigestEvent.subscriber_id == subscriber_id,
+        col(DigestEvent.transaction_id).in_(transaction_ids),
+    )
+    return {row.transaction_id: row for row in (await session.exec(stmt)).all()}
+
+
+async def cancelled_among(
+    *, session: AsyncSession, environment_id: str, transaction_ids: list[str]
+) -> set[str]:
+    stmt = select(CancelledTransaction.transaction_id).where(
+        CancelledTransaction.environment_id == environment_id,
+        col(CancelledTransaction.transaction_id).in_(transaction_ids),
+    )
+    return set((await session.exec(stmt)).all())
 
 
 async def is_cancelled(*, session: AsyncSession, environment_id: str, transaction_id: str) -> bool:

@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from sqlalchemy import text
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from store.db import Database
@@ -139,9 +140,26 @@ class Env:
         return await self.http.post("/v1/events/trigger", json=body)
 
     async def settle(self, transaction_id: str, timeout: float = 30.0) -> Any:
-        """Wait for the transaction's Temporal execution to finish and return its result."""
+        """Wait for the transaction's Temporal execution to finish and return its result. A trigger the
+        API handed straight to its digest (docs/digest.md) has no execution: it is settled once the
+        accumulator has recorded it (then ``settle_digests`` can wait for its window), and returns None."""
         handle = self.stack.client.get_workflow_handle(execution_id(self.id, transaction_id))
-        return await asyncio.wait_for(handle.result(), timeout)
+        try:
+            return await asyncio.wait_for(handle.result(), timeout)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+
+        async def recorded() -> bool:
+            rows = await self.sql(
+                "select 1 from digest_events where environment_id = :e and transaction_id = :t",
+                e=self.id,
+                t=transaction_id,
+            )
+            return bool(rows)
+
+        await eventually(recorded, timeout=timeout)
+        return None
 
     async def feed(self, subscriber_id: str, **params: Any) -> dict[str, Any]:
         resp = await self.http.get(f"/v1/subscribers/{subscriber_id}/notifications/feed", params=params)

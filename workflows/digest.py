@@ -5,6 +5,11 @@ Each run holds one window. The first event's ``window_end`` closes it; the event
 together (one execution of the steps after the digest); events that arrive while the window is firing
 are carried into the next run by continue-as-new, so none is lost and history stays bounded. The app
 database arbitrates what is sent: an event cancelled meanwhile is left out by the fire activity.
+
+Events the API hands over directly (the digest is the workflow's first active step, docs/digest.md)
+carry their context; the accumulator records them in the database in batches as they arrive (their
+subscriber, notification row, digest membership, "digested" detail), then keeps only the transactionId.
+Histories without such events run exactly the commands they always did.
 """
 
 from __future__ import annotations
@@ -19,14 +24,21 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import (
         DIGEST_ACCUMULATOR_WORKFLOW,
         FIRE_DIGEST,
+        RECORD_DIGEST_EVENTS,
         AccumulatorInput,
         DigestSignal,
         FireDigestInput,
         FireDigestResult,
+        RecordDigestInput,
+        RecordDigestResult,
         counted,
     )
 
 ADD_SIGNAL = "add"
+#: One record activity takes at most this many front-door events, and about this many bytes of them
+#: (Temporal refuses payloads over 2 MB; one trigger may be 512 KB).
+RECORD_BATCH_EVENTS = 100
+RECORD_BATCH_BYTES = 1_000_000
 
 
 @workflow.defn(name=DIGEST_ACCUMULATOR_WORKFLOW)
@@ -37,6 +49,8 @@ class DigestAccumulator:
         self.recent = list(state.recent)
         self.seen = {e.transaction_id for e in self.pending} | set(self.recent)
         self.received = 0
+        self.subscriber_id = state.subscriber_id
+        self.unrecorded = [e for e in self.pending if e.event is not None]
 
     @workflow.signal(name=ADD_SIGNAL)
     def add(self, event: DigestSignal) -> None:
@@ -46,28 +60,34 @@ class DigestAccumulator:
         self.seen.add(event.transaction_id)
         self.pending.append(event)
         self.received += 1
+        if event.event is not None:
+            self.unrecorded.append(event)
 
     @workflow.run
     async def run(self, state: AccumulatorInput) -> FireDigestResult:
         if not self.pending:
             return FireDigestResult()
-        remaining = (self.pending[0].window_end - workflow.now()).total_seconds()
-        if remaining > 0:
+        while (remaining := (self.pending[0].window_end - workflow.now()).total_seconds()) > 0:
             try:
                 await workflow.wait_condition(
-                    lambda: self.received >= state.max_events_per_run, timeout=timedelta(seconds=remaining)
+                    lambda: bool(self.unrecorded) or self.received >= state.max_events_per_run,
+                    timeout=timedelta(seconds=remaining),
                 )
             except TimeoutError:
-                pass
-            else:
-                workflow.continue_as_new(self.carry(state))
+                break
+            if self.unrecorded:
+                await self.record(state)
+                continue
+            workflow.continue_as_new(self.carry(state))
+        while self.unrecorded:  # every event of the window is in the database before it fires
+            await self.record(state)
         batch, self.pending = self.pending, []
         fired = await workflow.execute_activity(
             FIRE_DIGEST,
             FireDigestInput(
                 accumulator_id=workflow.info().workflow_id,
                 environment_id=state.environment_id,
-                subscriber_id=state.subscriber_id,
+                subscriber_id=self.subscriber_id,
                 step_id=state.step_id,
                 transaction_ids=[e.transaction_id for e in batch],
                 run_key=workflow.info().run_id,
@@ -83,10 +103,38 @@ class DigestAccumulator:
             workflow.continue_as_new(self.carry(state))
         return fired
 
+    async def record(self, state: AccumulatorInput) -> None:
+        """Record the oldest front-door events (one batch); afterwards only their transactionIds stay."""
+        take, size = 0, 0
+        while take < min(len(self.unrecorded), RECORD_BATCH_EVENTS):
+            size += len(self.unrecorded[take].model_dump_json())
+            if take and size > RECORD_BATCH_BYTES:
+                break
+            take += 1
+        batch, self.unrecorded = self.unrecorded[:take], self.unrecorded[take:]
+        recorded = await workflow.execute_activity(
+            RECORD_DIGEST_EVENTS,
+            RecordDigestInput(
+                accumulator_id=workflow.info().workflow_id, step_id=state.step_id, events=batch
+            ),
+            result_type=RecordDigestResult,
+            start_to_close_timeout=timedelta(seconds=120),
+            retry_policy=retries.DATABASE,
+            summary=f"digest · {state.step_id} · record {counted(len(batch), 'event')}",
+        )
+        self.subscriber_id = self.subscriber_id or recorded.subscriber_id or ""
+        done = {e.transaction_id for e in batch}
+        self.pending = [
+            DigestSignal(transaction_id=e.transaction_id, window_end=e.window_end)
+            if e.transaction_id in done
+            else e
+            for e in self.pending
+        ]
+
     def carry(self, state: AccumulatorInput) -> AccumulatorInput:
         return AccumulatorInput(
             environment_id=state.environment_id,
-            subscriber_id=state.subscriber_id,
+            subscriber_id=self.subscriber_id,
             step_id=state.step_id,
             pending=self.pending,
             recent=self.recent,

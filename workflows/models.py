@@ -405,13 +405,39 @@ class ConditionsResult(BaseModel):
 # Digest accumulator workflow: one per (environment, workflow, subscriber, digest key); fires the digested run.
 DIGEST_ACCUMULATOR_WORKFLOW = "DigestAccumulator"
 FIRE_DIGEST = "fire_digest"
+RECORD_DIGEST_EVENTS = "record_digest_events"
+
+
+class FrontEvent(BaseModel):
+    """A trigger handed straight to its digest by the API (the digest is the workflow's first active
+    step): the context and the one recipient, until the accumulator has recorded them in the database."""
+
+    context: DeliveryContext
+    recipient: dict[str, Any]
+    at: datetime
 
 
 class DigestSignal(BaseModel):
-    """One event for an accumulator; the window it opens (if it is the first) ends at ``window_end``."""
+    """One event for an accumulator; the window it opens (if it is the first) ends at ``window_end``.
+    ``event`` is set when the API sent it (not yet in the database); the accumulator records it, then
+    keeps only the transactionId."""
 
     transaction_id: str
     window_end: datetime
+    event: FrontEvent | None = None
+
+
+class RecordDigestInput(BaseModel):
+    """Front-door events an accumulator received: record their subscriber, notification and membership."""
+
+    accumulator_id: str
+    step_id: str
+    digest_key: str | None = None
+    events: list[DigestSignal]
+
+
+class RecordDigestResult(BaseModel):
+    subscriber_id: str | None = None  # the internal id of the accumulator's subscriber
 
 
 class AccumulatorInput(BaseModel):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from store.digests import accumulator_id
+from store.digests import accumulator_id, subscriber_key
 from tests.support import Env, Stack, eventually
 from tests.timing_support import (
     define,
@@ -169,7 +169,7 @@ async def test_long_window_continues_as_new_without_losing_events(stack: Stack) 
             environment_id=env.id,
             workflow_id=workflow_row,
             step_id="digest",
-            subscriber_id=internal,
+            subscriber_id=subscriber_key("can"),
             key_value=None,
         )
         client = skipping.client
@@ -183,7 +183,9 @@ async def test_long_window_continues_as_new_without_losing_events(stack: Stack) 
             id=accumulator,
             task_queue=skipping.settings.task_queue,
             start_signal="add",
-            start_signal_args=[DigestSignal(transaction_id="can-0", window_end=window_end)],
+            start_signal_args=[
+                DigestSignal(transaction_id="can-opener", window_end=window_end)
+            ],  # names no trigger: it only opens the window
         )
         first_run = (await handle.describe()).run_id  # before any trigger: it cannot have continued
         for i in range(8):

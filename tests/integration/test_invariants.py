@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from store.digests import accumulator_id
+from store.digests import accumulator_id, subscriber_key
 from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
     add_integration,
     add_workflow,
@@ -77,13 +77,15 @@ async def test_duplicate_transaction_never_starts_a_second_run_of_a_delay(env: E
 
 
 async def test_duplicate_transaction_never_starts_a_second_run_of_a_digest(env: Env) -> None:
+    """The execution path (two recipients: the front door takes one; tests/integration/test_digest_front.py
+    covers its duplicates)."""
     await define(env, "dup-digest", [digest(amount=1), in_app("after", "{{ step.total_count }}")])
-    assert (await env.trigger("dup-digest", "dg", {}, transactionId="dup-g")).status_code == 201
+    assert (await env.trigger("dup-digest", ["dg", "dg2"], {}, transactionId="dup-g")).status_code == 201
     run = await latest_run(env, "dup-g")
-    assert (await env.trigger("dup-digest", "dg", {}, transactionId="dup-g")).status_code == 201
+    assert (await env.trigger("dup-digest", ["dg", "dg2"], {}, transactionId="dup-g")).status_code == 201
     assert await latest_run(env, "dup-g") == run
     await env.settle("dup-g")
-    assert (await env.trigger("dup-digest", "dg", {}, transactionId="dup-g")).status_code == 201
+    assert (await env.trigger("dup-digest", ["dg", "dg2"], {}, transactionId="dup-g")).status_code == 201
     await assert_one_run(env, "dup-g", run)
 
     async def sent() -> list[str] | None:
@@ -91,7 +93,7 @@ async def test_duplicate_transaction_never_starts_a_second_run_of_a_digest(env: 
 
     assert await eventually(sent) == ["1"]
     joined = [d.detail for d in await details(env, "dup-g") if d.detail == "Step digested"]
-    assert joined == ["Step digested"]
+    assert joined == ["Step digested"] * 2  # once per recipient
 
 
 async def test_tenant_override_turns_email_off_end_to_end(env: Env, stack: Stack) -> None:
@@ -217,7 +219,7 @@ async def test_window_never_sends_an_event_that_is_no_longer_pending(env: Env) -
         environment_id=env.id,
         workflow_id=workflow_row,
         step_id="digest",
-        subscriber_id=internal,
+        subscriber_id=subscriber_key("once"),
         key_value=None,
     )
     handle = env.stack.client.get_workflow_handle(accumulator)
