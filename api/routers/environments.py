@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
-
 from api.deps import CurrentEnv, DbDep
 from api.errors import NotFound
 from api.responses import ApiKeyOut, EnvironmentOut
 from api.wire import Data, WireRouter, ok
-from store.models import ApiKey, Environment
+from store.models import Environment
+from store.tenancy import environment_api_keys, organization_environments
 
 router = WireRouter(prefix="/v1", tags=["environments"])
 
@@ -39,9 +38,7 @@ async def current(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
 async def list_environments(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     """The environments of the caller's organization."""
     async with db.session() as session:
-        rows = (
-            await session.exec(select(Environment).where(Environment.organization_id == env.organization_id))
-        ).all()
+        rows = await organization_environments(session=session, organization_id=env.organization_id)
     return ok([environment_view(r) for r in rows])
 
 
@@ -49,5 +46,5 @@ async def list_environments(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
 async def api_keys(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     """Keys are stored hashed, so only their last four characters can be shown."""
     async with db.session() as session:
-        rows = (await session.exec(select(ApiKey).where(ApiKey.environment_id == env.id))).all()
+        rows = await environment_api_keys(session=session, environment_id=env.id)
     return ok([{"key": f"****{r.hint}", "_id": r.id} for r in rows])

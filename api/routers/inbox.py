@@ -9,11 +9,11 @@ from typing import Any, Literal
 
 from fastapi import Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import select
 
 from api.deps import DbDep, SettingsDep
 from api.errors import BadRequest, NotFound
 from api.inbox_auth import InboxDep, InboxSession, issue_token
+from api.inbox_views import notification_view, unread_counts
 from api.responses_v2 import CountsOut, InboxList, InboxNotificationOut, InboxSessionOut
 from api.wire import Data, WireRouter, ok, query_bool, query_int
 from store.crypto import CredentialCipher
@@ -29,9 +29,9 @@ from store.inbox import (
     reload,
     workflows_for,
 )
-from store.inbox_views import notification_view, unread_counts
-from store.models import Environment, Message
+from store.models import Message
 from store.subscribers import active_integration, get_subscriber, upsert_subscriber
+from store.tenancy import environment_by_identifier
 
 router = WireRouter(prefix="/v1/inbox", tags=["inbox"])
 
@@ -86,9 +86,7 @@ async def session(body: SessionBody, db: DbDep, settings: SettingsDep) -> dict[s
         raise BadRequest("subscriberId is required")
     fields = body.subscriber.model_dump(exclude={"subscriberId"}) if body.subscriber else {}
     async with db.session() as s:
-        env = (
-            await s.exec(select(Environment).where(Environment.identifier == body.applicationIdentifier))
-        ).first()
+        env = await environment_by_identifier(session=s, identifier=body.applicationIdentifier)
         if env is None:
             raise BadRequest("Please provide a valid application identifier")
         integration = await active_integration(session=s, environment_id=env.id, provider_id="novu")

@@ -14,6 +14,7 @@ from api.errors import BadRequest, NotFound
 from api.inbox_auth import InboxDep, InboxSession
 from api.responses_v2 import InboxPreferenceOut
 from api.routers.subscriber_schedule import ScheduleBody
+from api.views import global_preference_view, workflow_preference_view
 from api.wire import Data, WireRouter, ok
 from store.definitions import get_definition
 from store.models import SubscriberPreference, WorkflowDefinition
@@ -23,11 +24,9 @@ from store.preferences import (
     TEMPLATE,
     active_definitions,
     get_preference,
-    global_preference_view,
     set_schedule,
     subscriber_preferences,
     update_preference,
-    workflow_preference_view,
 )
 
 router = WireRouter(prefix="/v1/inbox/preferences", tags=["inbox"])

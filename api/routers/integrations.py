@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from api.deps import CurrentEnv, DbDep, SettingsDep
 from api.errors import BadRequest, Conflict, NotFound
 from api.responses import IntegrationOut
+from api.views import integration_view
 from api.wire import Data, WireRouter, ok
 from store.crypto import CredentialCipher
 from store.integrations import (
@@ -16,7 +17,6 @@ from store.integrations import (
     create_integration,
     delete_integration,
     get_integration,
-    integration_view,
     list_integrations,
     set_primary,
     update_integration,

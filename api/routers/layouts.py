@@ -11,6 +11,7 @@ from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound
 from api.limits import check_template
 from api.responses import IdOut, LayoutOut
+from api.views import layout_view
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.db import Database
 from store.layouts import (
@@ -18,7 +19,6 @@ from store.layouts import (
     create_layout,
     delete_layout,
     get_layout,
-    layout_view,
     list_layouts,
     set_default,
     update_layout,

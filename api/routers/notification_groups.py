@@ -9,15 +9,9 @@ from pydantic import BaseModel
 from api.deps import CurrentEnv, DbDep
 from api.errors import Conflict, NotFound
 from api.responses import Deleted, GroupOut
+from api.views import group_view
 from api.wire import Data, WireRouter, ok
-from store.workflows_store import (
-    delete_group,
-    get_group,
-    group_by_name,
-    group_in_use,
-    group_view,
-    list_groups,
-)
+from store.workflows_store import delete_group, get_group, group_by_name, group_in_use, list_groups
 
 router = WireRouter(prefix="/v1/notification-groups", tags=["notification-groups"])
 

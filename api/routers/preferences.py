@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.responses import WorkflowPreferenceOut
+from api.views import global_preference_view, workflow_preference_view
 from api.wire import Data, WireRouter, ok, query_bool
 from store.definitions import get_definition
 from store.preferences import (
@@ -20,10 +21,8 @@ from store.preferences import (
     NothingToUpdate,
     active_definitions,
     get_preference,
-    global_preference_view,
     subscriber_preferences,
     update_preference,
-    workflow_preference_view,
 )
 from store.subscribers import get_subscriber
 from store.tenancy import EnvironmentRef

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.responses_v2 import PreferencesV2Out, WorkflowPreferenceV2
+from api.views import global_preference_view
 from api.wire import Data, WireRouter, ok
 from store.db import iso
 from store.definitions import get_definition
@@ -24,7 +25,6 @@ from store.preferences import (
     TEMPLATE,
     NothingToUpdate,
     active_definitions,
-    global_preference_view,
     merge_channels,
     subscriber_preferences,
     update_preference,

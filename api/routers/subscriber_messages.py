@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.responses import Count, MessageOut
+from api.views import message_view
 from api.wire import Data, Page, WireRouter, ok, query_bool, query_int
 from store.message_events import message_changed
 from store.messages import (
@@ -32,7 +33,6 @@ from store.messages import (
 from store.models import Message, Subscriber
 from store.subscribers import get_subscriber
 from store.tenancy import EnvironmentRef
-from store.views import message_view
 
 router = WireRouter(prefix="/v1/subscribers", tags=["subscriber messages"])
 

@@ -10,8 +10,9 @@ from pydantic import BaseModel
 from api.deps import CurrentEnv, DbDep
 from api.errors import Conflict, NotFound
 from api.responses import TenantOut
+from api.views import tenant_view
 from api.wire import Data, Page, WireRouter, ok, query_int
-from store.tenants import create_tenant, delete_tenant, get_tenant, list_tenants, tenant_view, update_tenant
+from store.tenants import create_tenant, delete_tenant, get_tenant, list_tenants, update_tenant
 
 router = WireRouter(prefix="/v1/tenants", tags=["tenants"])
 

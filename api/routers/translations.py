@@ -26,7 +26,7 @@ from api.responses_v2 import (
 from api.wire import Data, WireRouter, ok
 from store.db import iso
 from store.definitions import get_definition
-from store.layouts import get_layout
+from store.layouts import get_layout, layout_by_identifier
 from store.models import Layout, Translation
 from store.translations import (
     delete_translations,
@@ -126,13 +126,7 @@ async def resource(session: Any, env_id: str, resource_type: str, resource_id: s
         raise BadRequest(["resourceType must be one of the following values: workflow, layout"])
     layout: Layout | None = await get_layout(session=session, environment_id=env_id, layout_id=resource_id)
     if layout is None:
-        from sqlmodel import select
-
-        layout = (
-            await session.exec(
-                select(Layout).where(Layout.environment_id == env_id, Layout.identifier == resource_id)
-            )
-        ).first()
+        layout = await layout_by_identifier(session=session, environment_id=env_id, identifier=resource_id)
     if layout is None:
         raise NotFound(f"Layout with id {resource_id} not found")
     return layout.identifier or layout.id, layout.name

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from api.deps import CurrentEnv, DbDep, SettingsDep
 from api.errors import BadRequest, NotFound
 from api.responses import Deleted, SecretOut, WebhookDeliveryOut, WebhookEndpointOut
+from api.views import delivery_view, endpoint_view
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.crypto import CredentialCipher
 from store.db import Database
@@ -22,9 +23,7 @@ from store.webhook_events import EVENT_TYPES
 from store.webhooks import (
     create_endpoint,
     delete_endpoint,
-    delivery_view,
     endpoint_secret,
-    endpoint_view,
     get_delivery,
     get_endpoint,
     list_deliveries,

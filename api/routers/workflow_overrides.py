@@ -13,10 +13,11 @@ from pydantic import BaseModel
 from api.deps import CurrentEnv, DbDep
 from api.errors import Conflict, NotFound
 from api.responses import OverrideOut
+from api.views import override_view
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.definitions import get_definition
 from store.models import Tenant, WorkflowDefinition, WorkflowOverride
-from store.tenants import find_tenant, get_override, list_overrides, override_view, save_override
+from store.tenants import find_tenant, get_override, list_overrides, save_override
 
 router = WireRouter(prefix="/v1/workflow-overrides", tags=["workflow-overrides"])
 

@@ -15,6 +15,7 @@ from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound, validation_messages
 from api.limits import check_steps
 from api.responses import VariablesOut, WorkflowCreatedOut, WorkflowOut
+from api.views import definition_view
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.definitions import get_definition
 from store.webhook_events import WORKFLOW_CREATED, WORKFLOW_DELETED, WORKFLOW_UPDATED, emit
@@ -22,7 +23,6 @@ from store.workflow_steps import camelize
 from store.workflows_store import (
     DefinitionError,
     create_definition,
-    definition_view,
     delete_definition,
     get_group,
     groups_by_id,
