@@ -160,3 +160,15 @@ async def schedules_of(*, session: AsyncSession, subscriber_ids: list[str]) -> d
         col(SubscriberPreference.schedule).is_not(None),
     )
     return {sid: dict(schedule) for sid, schedule in (await session.exec(stmt)).all() if schedule}
+
+
+async def cohort_preferences(
+    *, session: AsyncSession, subscriber_ids: list[str], workflow_id: str
+) -> list[SubscriberPreference]:
+    """The global and this workflow's preferences of a cohort of subscribers, in one query."""
+    stmt = select(SubscriberPreference).where(
+        col(SubscriberPreference.subscriber_id).in_(subscriber_ids),
+        (SubscriberPreference.level == GLOBAL)
+        | ((SubscriberPreference.level == TEMPLATE) & (SubscriberPreference.workflow_id == workflow_id)),
+    )
+    return list((await session.exec(stmt)).all())
