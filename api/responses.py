@@ -303,7 +303,7 @@ class WorkflowCreatedOut(NovuObject):
 
 class VariablesOut(NovuObject):
     translations: list[Any] | None = None
-    system: list[Any] | None = None
+    system: dict[str, list[str]] | None = None
 
 
 class PreferenceState(NovuObject):
