@@ -135,7 +135,12 @@ async def list_topics(
     return cursor_list(result, topic_view)
 
 
-@router.post("/v2/topics", status_code=201, response_model=Data[TopicV2Out])
+@router.post(
+    "/v2/topics",
+    status_code=201,
+    response_model=Data[TopicV2Out],
+    responses={200: {"model": Data[TopicV2Out], "description": "The topic existed and was updated"}},
+)
 async def upsert(
     body: TopicBody, env: CurrentEnv, db: DbDep, response: Response, failIfExists: str | None = Query(None)
 ) -> dict[str, Any]:

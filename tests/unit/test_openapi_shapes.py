@@ -59,7 +59,9 @@ def test_novu_names_envelopes_and_pages(spec: dict[str, Any]) -> None:
     page = data_of(spec, "/v1/subscribers", "get")
     assert {"page", "pageSize", "data", "totalCount", "hasMore"} <= set(page["properties"])
     subscriber = resolve(spec, page["properties"]["data"]["items"])
-    assert {"_id", "_environmentId", "subscriberId", "createdAt", "updatedAt"} <= set(subscriber["properties"])
+    assert {"_id", "_environmentId", "subscriberId", "createdAt", "updatedAt"} <= set(
+        subscriber["properties"]
+    )
     created = data_of(spec, "/v1/subscribers", "post", "201")
     assert set(created["properties"]) == {"data"}
     cursor = data_of(spec, "/v2/subscribers", "get")
