@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlmodel import col, select
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -13,7 +12,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.schedule import next_local_time, zone
 from store.db import Database
-from store.models import Subscriber
+from store.subscribers import subscriber_timezones
 from workflows.models import (
     LOCAL_WAKE_TIMES,
     NOTIFICATION_WORKFLOW,
@@ -35,12 +34,7 @@ class DelayActivities:
     async def local_wake_times(self, request: LocalWakeInput) -> LocalWakeResult:
         """The next ``at_time`` on each subscriber's clock (their timezone; UTC when unset)."""
         async with self.db.session() as session:
-            found = await session.exec(
-                select(Subscriber.id, Subscriber.timezone).where(
-                    col(Subscriber.id).in_(request.subscriber_ids)
-                )
-            )
-            timezones = dict(found.all())
+            timezones = await subscriber_timezones(session=session, ids=request.subscriber_ids)
         try:
             return LocalWakeResult(
                 wake={

@@ -7,11 +7,10 @@ first, then the workflow preference layered as template → tenant override → 
 
 from __future__ import annotations
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.models import SubscriberPreference
-from store.preferences import CHANNELS, GLOBAL, TEMPLATE, merge_channels
+from store.preferences import CHANNELS, GLOBAL, cohort_preferences, merge_channels
 from workflows.details import Detail
 
 GLOBAL_FILTERED = Detail.STEP_FILTERED_BY_SUBSCRIBER_GLOBAL_PREFERENCES
@@ -46,18 +45,7 @@ async def filter_by_preferences(
     """
     if critical or channel not in CHANNELS or not subscriber_ids:
         return {}
-    rows = (
-        await session.exec(
-            select(SubscriberPreference).where(
-                col(SubscriberPreference.subscriber_id).in_(subscriber_ids),
-                (SubscriberPreference.level == GLOBAL)
-                | (
-                    (SubscriberPreference.level == TEMPLATE)
-                    & (SubscriberPreference.workflow_id == workflow_id)
-                ),
-            )
-        )
-    ).all()
+    rows = await cohort_preferences(session=session, subscriber_ids=subscriber_ids, workflow_id=workflow_id)
     global_prefs: dict[str, SubscriberPreference] = {}
     workflow_prefs: dict[str, SubscriberPreference] = {}
     for row in rows:

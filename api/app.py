@@ -22,6 +22,7 @@ from api.realtime import Realtime, redact_tokens_in_server_logs
 from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from api.unavailable import neighbours, with_deadline
+from api.wire import ERROR_RESPONSES
 from store.db import Database, reading
 from tidings import metrics, tracing
 from tidings.bootstrap import sync_catalog
@@ -96,7 +97,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
     app.mount("/socket.io", realtime)  # type: ignore[arg-type]
     errors.install(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:

@@ -23,12 +23,11 @@ from urllib.parse import parse_qs
 import asyncpg
 import socketio
 from sqlalchemy.engine import make_url
-from sqlmodel import col, select
 
 from api.inbox_auth import read_token, session_for_token
+from api.inbox_views import socket_message_view, unread_counts
 from store.db import Database
-from store.inbox import InboxFilter, count_notifications, workflows_for
-from store.inbox_views import socket_message_view, unread_counts
+from store.inbox import InboxFilter, count_notifications, live_messages, workflows_for
 from store.message_events import PG_CHANNEL, MessageChange, SqliteEventReader, prune_events
 from store.models import Message, Subscriber
 from tidings.settings import Settings
@@ -230,13 +229,12 @@ class Realtime:
                 return
             rows: list[Message] = []
             if fresh:
-                stmt = select(Message).where(
-                    col(Message.id).in_(fresh),
-                    Message.environment_id == change.environment_id,
-                    Message.subscriber_id == change.subscriber_id,
-                    col(Message.deleted).is_(False),
+                rows = await live_messages(
+                    session=session,
+                    environment_id=change.environment_id,
+                    subscriber_id=change.subscriber_id,
+                    ids=list(fresh),
                 )
-                rows = sorted((await session.exec(stmt)).all(), key=lambda m: (m.created_at, m.id))
             workflows = await workflows_for(session=session, messages=rows)
         # The notification first, the recounts after: the bell should not wait for them.
         for message in rows:

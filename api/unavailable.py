@@ -17,11 +17,10 @@ from typing import Any, TypeVar
 
 import asyncpg
 import sqlalchemy.exc
-from sqlalchemy import text
 from temporalio import client as tc
 from temporalio.service import RPCError, RPCStatusCode
 
-from store.db import Database
+from store.db import Database, ping
 from tidings.settings import Settings
 
 T = TypeVar("T")
@@ -159,11 +158,7 @@ def with_deadline(client: tc.Client, seconds: float) -> tc.Client:
 
 
 async def _database_ok(db: Database) -> None:
-    async with db.read() as session:
-        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-    if db.is_sqlite:  # up but write-locked past the timeout is down for every write
-        async with db.session(write=True) as session:
-            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    await ping(db)
 
 
 async def _probe(check: Awaitable[Any], timeout: float) -> dict[str, str]:

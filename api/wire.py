@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import APIRouter
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from api.errors import BadRequest
@@ -32,6 +33,68 @@ class WireModel(BaseModel):
     """
 
     model_config = ConfigDict(serialize_by_alias=True)
+
+
+class NovuObject(BaseModel):
+    """A Novu response document as a response model: the fields clients read are declared (under Novu's
+    names: ``_id``, ``createdAt`` via ``alias``), anything else the view sends passes through untouched.
+
+    Declared fields default to ``None`` and are sent only when the view set them (routes serialize with
+    ``exclude_unset``), so declaring a model never adds a ``null`` the TypeScript SDK would reject.
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, serialize_by_alias=True)
+
+
+class Page(BaseModel, Generic[T]):
+    """Novu's v1 offset pagination ``{page, pageSize, data, totalCount?, hasMore?}``."""
+
+    page: int
+    pageSize: int
+    data: list[T]
+    totalCount: int | None = None
+    hasMore: bool | None = None
+
+
+class CursorList(BaseModel, Generic[T]):
+    """Novu's v2 cursor list ``{data, next, previous, totalCount, totalCountCapped}`` (not enveloped)."""
+
+    data: list[T]
+    next: str | None = None
+    previous: str | None = None
+    totalCount: int | None = None
+    totalCountCapped: bool | None = None
+
+
+class NovuError(BaseModel):
+    """Novu's error body, for every 4xx/5xx (``api.errors`` builds it; v2 validation adds ``errors``)."""
+
+    model_config = ConfigDict(extra="allow")
+    statusCode: int
+    timestamp: str
+    path: str
+    message: Any
+    error: str | None = None
+
+
+#: Documented on every route: replaces FastAPI's default 422 ``HTTPValidationError``, which Tidings never sends.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "model": NovuError,
+        "description": "Novu's error body",
+        # JSON even on the routes that answer HTML or a redirect when they succeed
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NovuError"}}},
+    }
+}
+
+
+class WireRouter(APIRouter):
+    """An ``APIRouter`` whose response models send only what the route set (``response_model_exclude_unset``):
+    a response model documents and checks the wire, it never adds fields to it."""
+
+    def add_api_route(self, path: str, endpoint: Any, **kwargs: Any) -> None:
+        kwargs["response_model_exclude_unset"] = True
+        super().add_api_route(path, endpoint, **kwargs)
 
 
 def _float_int(value: Any) -> Any:

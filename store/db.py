@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
@@ -144,6 +144,16 @@ class Database:
     ) -> int:
         """See :func:`insert_ignore`."""
         return await insert_ignore(session, table, rows, conflict=conflict)
+
+
+async def ping(db: Database) -> None:
+    """Raise unless the database answers; on SQLite also unless a write lock can be taken in time
+    (up but write-locked past the timeout is down for every write)."""
+    async with db.read() as session:
+        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    if db.is_sqlite:
+        async with db.session(write=True) as session:
+            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
 
 
 async def insert_ignore(

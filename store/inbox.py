@@ -235,6 +235,19 @@ async def reload(*, session: AsyncSession, message_id: str) -> Message | None:
     return (await session.exec(stmt)).first()
 
 
+async def live_messages(
+    *, session: AsyncSession, environment_id: str, subscriber_id: str, ids: list[str]
+) -> list[Message]:
+    """The subscriber's messages among ``ids`` that are not deleted, oldest first (what a socket is sent)."""
+    stmt = select(Message).where(
+        col(Message.id).in_(ids),
+        Message.environment_id == environment_id,
+        Message.subscriber_id == subscriber_id,
+        col(Message.deleted).is_(False),
+    )
+    return sorted((await session.exec(stmt)).all(), key=lambda m: (m.created_at, m.id))
+
+
 async def workflows_for(*, session: AsyncSession, messages: list[Message]) -> dict[str, WorkflowDefinition]:
     """The notification workflows the messages came from (for each notification's ``workflow``)."""
     ids = {m.workflow_id for m in messages if m.workflow_id}

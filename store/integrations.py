@@ -10,7 +10,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.crypto import CredentialCipher
-from store.db import iso, utcnow
+from store.db import utcnow
 from store.models import Integration
 
 CHANNELS = ("in_app", "email", "sms", "chat", "push")
@@ -78,28 +78,6 @@ def slug(text: str) -> str:
 def mask(credentials: dict[str, Any]) -> dict[str, Any]:
     """Secrets replaced by ``********``; what an API response may show."""
     return {k: (v if k in PUBLIC_FIELDS or v in (None, "") else MASK) for k, v in credentials.items()}
-
-
-def integration_view(row: Integration, cipher: CredentialCipher) -> dict[str, Any]:
-    return {
-        "_id": row.id,
-        "_environmentId": row.environment_id,
-        "_organizationId": row.organization_id,
-        "name": row.name,
-        "identifier": row.identifier,
-        "providerId": row.provider_id,
-        "channel": row.channel,
-        "credentials": mask(cipher.decrypt(row.credentials_encrypted)),
-        "active": row.active,
-        "deleted": False,
-        "deletedAt": None,
-        "deletedBy": None,
-        "primary": row.primary,
-        "priority": row.priority,
-        "conditions": row.conditions or [],
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-    }
 
 
 async def list_integrations(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from store.db import iso, utcnow
+from store.db import utcnow
 from store.models import Layout, WorkflowDefinition
 
 BODY_PLACEHOLDER = "{{{body}}}"
@@ -19,25 +19,6 @@ class LayoutError(Exception):
     def __init__(self, message: str, kind: str = "conflict") -> None:
         super().__init__(message)
         self.kind = kind
-
-
-def layout_view(row: Layout, organization_id: str) -> dict[str, Any]:
-    return {
-        "_id": row.id,
-        "_organizationId": organization_id,
-        "_environmentId": row.environment_id,
-        "name": row.name,
-        "identifier": row.identifier,
-        "description": row.description,
-        "channel": row.channel,
-        "content": row.content,
-        "contentType": row.content_type,
-        "variables": row.variables or [],
-        "isDefault": row.is_default,
-        "isDeleted": row.deleted,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-    }
 
 
 def check_content(content: str) -> None:
@@ -55,6 +36,14 @@ async def get_layout(*, session: AsyncSession, environment_id: str, layout_id: s
 
 async def _by_identifier(session: AsyncSession, environment_id: str, identifier: str) -> Layout | None:
     return (await session.exec(_live(environment_id).where(Layout.identifier == identifier))).first()
+
+
+async def layout_by_identifier(
+    *, session: AsyncSession, environment_id: str, identifier: str
+) -> Layout | None:
+    """A layout by its identifier, deleted or not (translations keep naming a layout by identifier)."""
+    stmt = select(Layout).where(Layout.environment_id == environment_id, Layout.identifier == identifier)
+    return (await session.exec(stmt)).first()
 
 
 async def _default(session: AsyncSession, environment_id: str) -> Layout | None:

@@ -134,59 +134,6 @@ async def update_preference(
     return row
 
 
-def template_view(definition: WorkflowDefinition) -> dict[str, Any]:
-    triggers = definition.triggers or [
-        {"type": "event", "identifier": definition.trigger_identifier, "variables": []}
-    ]
-    view: dict[str, Any] = {
-        "_id": definition.id,
-        "name": definition.name,
-        "critical": definition.critical,
-        "triggers": triggers,
-        "tags": definition.tags or [],
-    }
-    if definition.data is not None:
-        view["data"] = definition.data
-    return view
-
-
-def workflow_preference_view(
-    definition: WorkflowDefinition,
-    preference: SubscriberPreference | None,
-    *,
-    override: dict[str, Any] | None = None,
-    include_inactive_channels: bool = False,
-) -> dict[str, Any]:
-    """One element of ``GET …/preferences``: the workflow and the subscriber's merged preference."""
-    channels = CHANNELS if include_inactive_channels else workflow_channels(definition)
-    values, overrides = merge_channels(
-        channels,
-        template=definition.preference_settings,
-        override=override,
-        subscriber=preference.channels if preference is not None else None,
-    )
-    return {
-        "template": template_view(definition),
-        "preference": {
-            "enabled": preference.enabled if preference is not None else True,
-            "channels": values,
-            "overrides": overrides,
-        },
-        "type": "SUBSCRIBER_WORKFLOW",
-    }
-
-
-def global_preference_view(preference: SubscriberPreference | None) -> dict[str, Any]:
-    """``{preference: {enabled, channels}}`` with all five channels (missing ones are on)."""
-    stored = (preference.channels if preference is not None else None) or {}
-    return {
-        "preference": {
-            "enabled": preference.enabled if preference is not None else True,
-            "channels": {c: bool(stored.get(c, True)) for c in CHANNELS},
-        }
-    }
-
-
 async def set_schedule(
     *, session: AsyncSession, environment_id: str, subscriber_id: str, schedule: dict[str, Any] | None
 ) -> SubscriberPreference:
@@ -213,3 +160,15 @@ async def schedules_of(*, session: AsyncSession, subscriber_ids: list[str]) -> d
         col(SubscriberPreference.schedule).is_not(None),
     )
     return {sid: dict(schedule) for sid, schedule in (await session.exec(stmt)).all() if schedule}
+
+
+async def cohort_preferences(
+    *, session: AsyncSession, subscriber_ids: list[str], workflow_id: str
+) -> list[SubscriberPreference]:
+    """The global and this workflow's preferences of a cohort of subscribers, in one query."""
+    stmt = select(SubscriberPreference).where(
+        col(SubscriberPreference.subscriber_id).in_(subscriber_ids),
+        (SubscriberPreference.level == GLOBAL)
+        | ((SubscriberPreference.level == TEMPLATE) & (SubscriberPreference.workflow_id == workflow_id)),
+    )
+    return list((await session.exec(stmt)).all())

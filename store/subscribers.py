@@ -355,3 +355,9 @@ async def remove_device_tokens(
         session.add(row)
         await session.flush()
     return removed
+
+
+async def subscriber_timezones(*, session: AsyncSession, ids: list[str]) -> dict[str, str | None]:
+    """Internal subscriber id → IANA timezone (``None`` when unset), for a cohort in one query."""
+    found = await session.exec(select(Subscriber.id, Subscriber.timezone).where(col(Subscriber.id).in_(ids)))
+    return dict(found.all())

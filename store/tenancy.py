@@ -96,3 +96,17 @@ async def environment_for_key(*, session: AsyncSession, key: str) -> Environment
 
 async def list_environments(*, session: AsyncSession) -> list[Environment]:
     return list((await session.exec(select(Environment))).all())
+
+
+async def environment_by_identifier(*, session: AsyncSession, identifier: str) -> Environment | None:
+    """The environment a browser names by its public ``applicationIdentifier``."""
+    return (await session.exec(select(Environment).where(Environment.identifier == identifier))).first()
+
+
+async def organization_environments(*, session: AsyncSession, organization_id: str) -> list[Environment]:
+    stmt = select(Environment).where(Environment.organization_id == organization_id)
+    return list((await session.exec(stmt)).all())
+
+
+async def environment_api_keys(*, session: AsyncSession, environment_id: str) -> list[ApiKey]:
+    return list((await session.exec(select(ApiKey).where(ApiKey.environment_id == environment_id))).all())

@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from store.db import iso, utcnow
+from store.db import utcnow
 from store.ids import is_object_id
 from store.models import Tenant, WorkflowOverride
 
@@ -74,18 +74,6 @@ async def delete_tenant(*, session: AsyncSession, tenant: Tenant) -> None:
     await session.flush()
 
 
-def tenant_view(tenant: Tenant) -> dict[str, Any]:
-    return {
-        "_id": tenant.id,
-        "identifier": tenant.identifier,
-        "name": tenant.name,
-        "data": tenant.data or {},
-        "_environmentId": tenant.environment_id,
-        "createdAt": iso(tenant.created_at),
-        "updatedAt": iso(tenant.updated_at),
-    }
-
-
 def tenant_context(tenant: Tenant) -> dict[str, Any]:
     """What templates and conditions see as ``tenant``."""
     return {"_id": tenant.id, "identifier": tenant.identifier, "name": tenant.name, "data": tenant.data or {}}
@@ -143,18 +131,3 @@ async def save_override(
     session.add(override)
     await session.flush()
     return override
-
-
-def override_view(override: WorkflowOverride, organization_id: str) -> dict[str, Any]:
-    return {
-        "_id": override.id,
-        "_organizationId": organization_id,
-        "_environmentId": override.environment_id,
-        "_workflowId": override.workflow_id,
-        "_tenantId": override.tenant_id,
-        "active": override.active,
-        "preferenceSettings": override.preference_settings or {},
-        "deleted": override.deleted,
-        "createdAt": iso(override.created_at),
-        "updatedAt": iso(override.updated_at),
-    }

@@ -11,7 +11,7 @@ from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.crypto import CredentialCipher
-from store.db import iso, utcnow
+from store.db import utcnow
 from store.models import WebhookDelivery, WebhookEndpoint
 from store.webhook_events import forget_endpoints
 
@@ -19,40 +19,6 @@ from store.webhook_events import forget_endpoints
 def new_secret() -> str:
     """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes (the HMAC key)."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def endpoint_view(row: WebhookEndpoint, *, secret: str | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "_id": row.id,
-        "_environmentId": row.environment_id,
-        "url": row.url,
-        "events": list(row.events or []),
-        "description": row.description,
-        "active": row.active,
-        "disabledReason": row.disabled_reason,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-    }
-    if secret is not None:
-        view["secret"] = secret
-    return view
-
-
-def delivery_view(row: WebhookDelivery) -> dict[str, Any]:
-    return {
-        "_id": row.id,
-        "webhookId": webhook_id(row.id),
-        "_endpointId": row.endpoint_id,
-        "event": row.event_type,
-        "status": row.status,
-        "attempts": row.attempts,
-        "lastStatusCode": row.last_status_code,
-        "lastError": row.last_error,
-        "nextAttemptAt": iso(row.next_attempt_at),
-        "deliveredAt": iso(row.delivered_at),
-        "createdAt": iso(row.created_at),
-        "payload": row.body,
-    }
 
 
 def webhook_id(delivery_id: str) -> str:

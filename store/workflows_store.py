@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from store.db import iso, utcnow
+from store.db import utcnow
 from store.definitions import get_definition
 from store.models import NotificationGroup, WorkflowDefinition, WorkflowOverride
 from store.workflow_steps import build_triggers, normalize_step, slugify
@@ -77,19 +77,6 @@ async def delete_group(*, session: AsyncSession, group: NotificationGroup) -> No
     await session.flush()
     await session.delete(group)
     await session.flush()
-
-
-def group_view(group: NotificationGroup, organization_id: str) -> dict[str, Any]:
-    view = {
-        "_id": group.id,
-        "name": group.name,
-        "_environmentId": group.environment_id,
-        "_organizationId": organization_id,
-        "createdAt": iso(group.created_at),
-    }
-    if group.parent_id:
-        view["_parentId"] = group.parent_id
-    return view
 
 
 # --- workflows -------------------------------------------------------------------------------------
@@ -278,43 +265,6 @@ async def set_status(
     session.add(row)
     await session.flush()
     return row
-
-
-def definition_view(
-    row: WorkflowDefinition, *, organization_id: str, group: NotificationGroup | None = None
-) -> dict[str, Any]:
-    """Novu's ``WorkflowResponse``, plus ``origin`` (``code`` or ``rest``)."""
-    identifier = row.trigger_identifier.split(":deleted:")[0]
-    triggers = row.triggers or [{"type": "event", "identifier": identifier, "variables": []}]
-    view: dict[str, Any] = {
-        "_id": row.id,
-        "name": row.name,
-        "description": row.description or "",
-        "active": row.active,
-        "draft": not row.active,
-        "preferenceSettings": row.preference_settings or dict.fromkeys(CHANNELS, True),
-        "critical": row.critical,
-        "tags": list(row.tags or []),
-        "steps": [{**s, "_parentId": None} if "template" in s else s for s in (row.steps or [])],
-        "_organizationId": organization_id,
-        "_creatorId": None,
-        "_environmentId": row.environment_id,
-        "triggers": triggers,
-        "_notificationGroupId": row.notification_group_id,
-        "deleted": row.deleted,
-        "deletedAt": iso(row.deleted_at),
-        "deletedBy": None,
-        "data": row.data,
-        "origin": row.origin,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-        "workflowIntegrationStatus": {"hasActiveIntegrations": True, "hasPrimaryIntegrations": True},
-    }
-    if row.origin == "code" and row.payload_schema:
-        view["payloadSchema"] = row.payload_schema
-    if group is not None:
-        view["notificationGroup"] = group_view(group, organization_id)
-    return {k: v for k, v in view.items() if v is not None}
 
 
 async def groups_by_id(*, session: AsyncSession, ids: list[str]) -> dict[str, NotificationGroup]:

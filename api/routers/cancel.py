@@ -13,17 +13,16 @@ import logging
 import re
 from typing import Any
 
-from fastapi import APIRouter
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from api.deps import CurrentEnv, DbDep, TemporalDep
-from api.wire import ok
+from api.wire import Data, WireRouter, ok
 from store.db import Database
 from store.digests import cancel_transaction
 from workflows.models import execution_id, fork_prefix
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
+router = WireRouter(prefix="/v1/events", tags=["events"])
 log = logging.getLogger("tidings.cancel")
 
 #: Everything a fork prefix may contain: our environment IDs, ``/``, ``tx-`` and hex digits.
@@ -66,7 +65,7 @@ async def cancel_pending(*, db: Database, temporal: Client, environment_id: str,
     return digested > 0 or running
 
 
-@router.delete("/trigger/{transaction_id}")
+@router.delete("/trigger/{transaction_id}", response_model=Data[bool])
 async def cancel(transaction_id: str, env: CurrentEnv, db: DbDep, temporal: TemporalDep) -> dict[str, Any]:
     return ok(
         await cancel_pending(db=db, temporal=temporal, environment_id=env.id, transaction_id=transaction_id)

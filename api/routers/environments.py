@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-from sqlmodel import select
-
 from api.deps import CurrentEnv, DbDep
 from api.errors import NotFound
-from api.wire import ok
-from store.models import ApiKey, Environment
+from api.responses import ApiKeyOut, EnvironmentOut
+from api.wire import Data, WireRouter, ok
+from store.models import Environment
+from store.tenancy import environment_api_keys, organization_environments
 
-router = APIRouter(prefix="/v1", tags=["environments"])
+router = WireRouter(prefix="/v1", tags=["environments"])
 
 
 def environment_view(env: Environment) -> dict[str, Any]:
@@ -26,7 +25,7 @@ def environment_view(env: Environment) -> dict[str, Any]:
     }
 
 
-@router.get("/environments/me")
+@router.get("/environments/me", response_model=Data[EnvironmentOut])
 async def current(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         row = await session.get(Environment, env.id)
@@ -35,19 +34,17 @@ async def current(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     return ok(environment_view(row))
 
 
-@router.get("/environments")
+@router.get("/environments", response_model=Data[list[EnvironmentOut]])
 async def list_environments(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     """The environments of the caller's organization."""
     async with db.session() as session:
-        rows = (
-            await session.exec(select(Environment).where(Environment.organization_id == env.organization_id))
-        ).all()
+        rows = await organization_environments(session=session, organization_id=env.organization_id)
     return ok([environment_view(r) for r in rows])
 
 
-@router.get("/environments/api-keys")
+@router.get("/environments/api-keys", response_model=Data[list[ApiKeyOut]])
 async def api_keys(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     """Keys are stored hashed, so only their last four characters can be shown."""
     async with db.session() as session:
-        rows = (await session.exec(select(ApiKey).where(ApiKey.environment_id == env.id))).all()
+        rows = await environment_api_keys(session=session, environment_id=env.id)
     return ok([{"key": f"****{r.hint}", "_id": r.id} for r in rows])

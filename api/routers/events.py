@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
@@ -13,15 +13,16 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import CurrentEnv, DbDep, TemporalDep
 from api.errors import NotFound, TidingsError
 from api.limits import check_delay_override, check_transaction_id, check_trigger_size
+from api.responses import TriggerProgressOut
 from api.triggering import TriggerBody, TriggerService, normalize_to, recipients_text
-from api.wire import Data, WireModel, ok
+from api.wire import Data, WireModel, WireRouter, ok
 from store.activity import transaction_counts
 from tidings.metrics import TRIGGER_SECONDS, TRIGGERS
 from workflows.models import PROGRESS_QUERY, FanoutProgress, execution_id
 
 log = logging.getLogger("tidings.trigger")
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
+router = WireRouter(prefix="/v1/events", tags=["events"])
 
 
 def service(request: Request) -> TriggerService:
@@ -115,18 +116,18 @@ async def trigger(body: TriggerBody, env: CurrentEnv, request: Request) -> dict[
     return ok(result)
 
 
-@router.post("/trigger/bulk", status_code=201)
+@router.post("/trigger/bulk", status_code=201, response_model=Data[list[TriggerOut]])
 async def trigger_bulk(body: BulkBody, env: CurrentEnv, request: Request) -> dict[str, Any]:
     return ok(await service(request).trigger_bulk(env, body.events))
 
 
-@router.post("/trigger/broadcast", status_code=201)
+@router.post("/trigger/broadcast", status_code=201, response_model=Data[TriggerOut])
 async def broadcast(body: BroadcastBody, env: CurrentEnv, request: Request) -> dict[str, Any]:
     trigger_body = TriggerBody.model_validate({**body.model_dump(), "to": []})
     return ok(await service(request).broadcast(env, trigger_body))
 
 
-@router.get("/trigger/{transaction_id}/progress")
+@router.get("/trigger/{transaction_id}/progress", response_model=Data[TriggerProgressOut])
 async def progress(transaction_id: str, env: CurrentEnv, db: DbDep, temporal: TemporalDep) -> dict[str, Any]:
     """How far a transaction got: subscribers done of the total (a Temporal query on the execution),
     plus the notifications and messages recorded so far."""

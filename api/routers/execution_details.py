@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
+from api.responses import ExecutionDetailOut
 from api.routers.notifications import detail_view
-from api.wire import ok
+from api.wire import Data, WireRouter, ok
 from store.activity import execution_details, get_notification
 from store.ids import is_object_id
 from store.subscribers import get_subscriber
 
-router = APIRouter(prefix="/v1/execution-details", tags=["execution-details"])
+router = WireRouter(prefix="/v1/execution-details", tags=["execution-details"])
 
 
-@router.get("")
+@router.get("", response_model=Data[list[ExecutionDetailOut]])
 async def list_(
     env: CurrentEnv,
     db: DbDep,

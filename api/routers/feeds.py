@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import Conflict
-from api.wire import Data, WireModel
+from api.wire import Data, WireModel, WireRouter
 from store.db import iso
 from store.feeds import create_feed, delete_feed, list_feeds
 from store.models import Feed
 from store.tenancy import EnvironmentRef
 
-router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
+router = WireRouter(prefix="/v1/feeds", tags=["feeds"])
 
 
 class FeedBody(BaseModel):

@@ -7,14 +7,15 @@ import json
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import select
 
 from api.deps import DbDep, SettingsDep
 from api.errors import BadRequest, NotFound
 from api.inbox_auth import InboxDep, InboxSession, issue_token
-from api.wire import ok, query_bool, query_int
+from api.inbox_views import notification_view, unread_counts
+from api.responses_v2 import CountsOut, InboxList, InboxNotificationOut, InboxSessionOut
+from api.wire import Data, WireRouter, ok, query_bool, query_int
 from store.crypto import CredentialCipher
 from store.db import utcnow
 from store.hmac_keys import subscriber_hash_ok
@@ -28,11 +29,11 @@ from store.inbox import (
     reload,
     workflows_for,
 )
-from store.inbox_views import notification_view, unread_counts
-from store.models import Environment, Message
+from store.models import Message
 from store.subscribers import active_integration, get_subscriber, upsert_subscriber
+from store.tenancy import environment_by_identifier
 
-router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
+router = WireRouter(prefix="/v1/inbox", tags=["inbox"])
 
 MAX_SNOOZE = timedelta(days=90)
 UNREAD = InboxFilter(read=False, archived=False)
@@ -77,7 +78,7 @@ class ActionBody(BaseModel):
     actionType: Literal["primary", "secondary"]
 
 
-@router.post("/session", status_code=201)
+@router.post("/session", status_code=201, response_model=Data[InboxSessionOut])
 async def session(body: SessionBody, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     """Create (or update) the subscriber and hand the browser a token for it, as Novu's Session does."""
     subscriber_id = body.subscriberId or (body.subscriber.subscriberId if body.subscriber else None)
@@ -85,9 +86,7 @@ async def session(body: SessionBody, db: DbDep, settings: SettingsDep) -> dict[s
         raise BadRequest("subscriberId is required")
     fields = body.subscriber.model_dump(exclude={"subscriberId"}) if body.subscriber else {}
     async with db.session() as s:
-        env = (
-            await s.exec(select(Environment).where(Environment.identifier == body.applicationIdentifier))
-        ).first()
+        env = await environment_by_identifier(session=s, identifier=body.applicationIdentifier)
         if env is None:
             raise BadRequest("Please provide a valid application identifier")
         integration = await active_integration(session=s, environment_id=env.id, provider_id="novu")
@@ -169,7 +168,7 @@ async def _views(s: Any, inbox: InboxSession, rows: list[Message]) -> list[dict[
     return [notification_view(m, inbox.subscriber, workflows.get(m.workflow_id or "")) for m in rows]
 
 
-@router.get("/notifications")
+@router.get("/notifications", response_model=InboxList)
 async def notifications(
     request: Request,
     inbox: InboxDep,
@@ -207,7 +206,7 @@ async def notifications(
     return {"data": views, "hasMore": has_more, "filter": flt.view()}
 
 
-@router.get("/notifications/count")
+@router.get("/notifications/count", response_model=CountsOut)
 async def notifications_count(
     inbox: InboxDep, db: DbDep, filters: str | None = Query(None)
 ) -> dict[str, Any]:
@@ -255,27 +254,27 @@ async def _change_one(
     return ok(views[0])
 
 
-@router.patch("/notifications/{notification_id}/read")
+@router.patch("/notifications/{notification_id}/read", response_model=Data[InboxNotificationOut])
 async def read_one(notification_id: str, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     return await _change_one(inbox, db, notification_id, "read")
 
 
-@router.patch("/notifications/{notification_id}/unread")
+@router.patch("/notifications/{notification_id}/unread", response_model=Data[InboxNotificationOut])
 async def unread_one(notification_id: str, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     return await _change_one(inbox, db, notification_id, "unread")
 
 
-@router.patch("/notifications/{notification_id}/archive")
+@router.patch("/notifications/{notification_id}/archive", response_model=Data[InboxNotificationOut])
 async def archive_one(notification_id: str, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     return await _change_one(inbox, db, notification_id, "archived")
 
 
-@router.patch("/notifications/{notification_id}/unarchive")
+@router.patch("/notifications/{notification_id}/unarchive", response_model=Data[InboxNotificationOut])
 async def unarchive_one(notification_id: str, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     return await _change_one(inbox, db, notification_id, "unarchived")
 
 
-@router.patch("/notifications/{notification_id}/snooze")
+@router.patch("/notifications/{notification_id}/snooze", response_model=Data[InboxNotificationOut])
 async def snooze_one(notification_id: str, body: SnoozeBody, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     until = body.snoozeUntil if body.snoozeUntil.tzinfo else body.snoozeUntil.replace(tzinfo=utcnow().tzinfo)
     now = utcnow()
@@ -286,7 +285,7 @@ async def snooze_one(notification_id: str, body: SnoozeBody, inbox: InboxDep, db
     return await _change_one(inbox, db, notification_id, "snoozed", snooze_until=until)
 
 
-@router.patch("/notifications/{notification_id}/unsnooze")
+@router.patch("/notifications/{notification_id}/unsnooze", response_model=Data[InboxNotificationOut])
 async def unsnooze_one(notification_id: str, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     return await _change_one(inbox, db, notification_id, "unsnoozed")
 
@@ -309,12 +308,12 @@ async def _action(inbox: InboxSession, db: DbDep, notification_id: str, action_t
     return ok(views[0])
 
 
-@router.patch("/notifications/{notification_id}/complete")
+@router.patch("/notifications/{notification_id}/complete", response_model=Data[InboxNotificationOut])
 async def complete(notification_id: str, body: ActionBody, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     return await _action(inbox, db, notification_id, body.actionType, "done")  # type: ignore[no-any-return]
 
 
-@router.patch("/notifications/{notification_id}/revert")
+@router.patch("/notifications/{notification_id}/revert", response_model=Data[InboxNotificationOut])
 async def revert(notification_id: str, body: ActionBody, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     return await _action(inbox, db, notification_id, body.actionType, "pending")  # type: ignore[no-any-return]
 

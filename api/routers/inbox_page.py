@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from api.deps import SettingsDep
 from api.errors import NotFound
+from api.wire import WireRouter
 
-router = APIRouter(tags=["inbox page"], include_in_schema=False)
+router = WireRouter(tags=["inbox page"], include_in_schema=False)
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "inbox"
 ASSETS = {

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import DbDep
 from api.errors import BadRequest, NotFound
 from api.inbox_auth import InboxDep, InboxSession
+from api.responses_v2 import InboxPreferenceOut
 from api.routers.subscriber_schedule import ScheduleBody
-from api.wire import ok
+from api.views import global_preference_view, workflow_preference_view
+from api.wire import Data, WireRouter, ok
 from store.definitions import get_definition
 from store.models import SubscriberPreference, WorkflowDefinition
 from store.preferences import (
@@ -22,14 +24,12 @@ from store.preferences import (
     TEMPLATE,
     active_definitions,
     get_preference,
-    global_preference_view,
     set_schedule,
     subscriber_preferences,
     update_preference,
-    workflow_preference_view,
 )
 
-router = APIRouter(prefix="/v1/inbox/preferences", tags=["inbox"])
+router = WireRouter(prefix="/v1/inbox/preferences", tags=["inbox"])
 
 
 class ChannelsBody(BaseModel):
@@ -84,7 +84,7 @@ def workflow_view(definition: WorkflowDefinition, row: SubscriberPreference | No
     }
 
 
-@router.get("")
+@router.get("", response_model=Data[list[InboxPreferenceOut]])
 async def list_preferences(request: Request, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     """The global preference, then one per active non-critical workflow (``tags[]`` narrows them)."""
     tags = {v for k, v in request.query_params.multi_items() if k in ("tags", "tags[]")}
@@ -101,7 +101,7 @@ async def list_preferences(request: Request, inbox: InboxDep, db: DbDep) -> dict
     return ok(views)
 
 
-@router.get("/global")
+@router.get("/global", response_model=Data[InboxPreferenceOut])
 async def get_global(inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     async with db.session() as s:
         row = await get_preference(session=s, subscriber_id=inbox.subscriber.id, level=GLOBAL)
@@ -130,7 +130,7 @@ async def _update(
     )
 
 
-@router.patch("")
+@router.patch("", response_model=Data[InboxPreferenceOut])
 async def update_global(body: GlobalBody, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     async with db.session() as s:
         row = await _update(s, inbox, GLOBAL, body.channels())
@@ -153,7 +153,7 @@ async def _workflow(s: AsyncSession, inbox: InboxSession, key: str) -> WorkflowD
     return definition
 
 
-@router.patch("/bulk")
+@router.patch("/bulk", response_model=Data[list[InboxPreferenceOut]])
 async def update_bulk(body: BulkBody, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     """All or nothing: an unknown workflow fails the whole request before anything is written."""
     async with db.session() as s:
@@ -165,7 +165,7 @@ async def update_bulk(body: BulkBody, inbox: InboxDep, db: DbDep) -> dict[str, A
     return ok(views)
 
 
-@router.patch("/{workflow_id}")
+@router.patch("/{workflow_id}", response_model=Data[InboxPreferenceOut])
 async def update_workflow(workflow_id: str, body: ChannelsBody, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     """``workflow_id`` is the workflow's id or its trigger identifier."""
     async with db.session() as s:

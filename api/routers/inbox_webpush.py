@@ -13,16 +13,16 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import DbDep, SettingsDep
 from api.errors import BadRequest, NotFound
 from api.inbox_auth import InboxDep
-from api.wire import ok
+from api.responses_v2 import WebPushOut
+from api.wire import Data, WireRouter, ok
 from store.subscribers import active_integration, remove_device_tokens, set_channel_credentials
 
-router = APIRouter(prefix="/v1/inbox/web-push", tags=["inbox"])
+router = WireRouter(prefix="/v1/inbox/web-push", tags=["inbox"])
 
 PROVIDER = "web-push"
 B64URL = re.compile(r"^[A-Za-z0-9_-]+=*$")
@@ -71,7 +71,7 @@ class Unsubscribe(BaseModel):
     endpoint: str = Field(min_length=10, max_length=2000)
 
 
-@router.get("")
+@router.get("", response_model=Data[WebPushOut])
 async def web_push(inbox: InboxDep, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     """Whether Web Push is set up in this environment, and the VAPID public key to subscribe with."""
     async with db.session() as session:
@@ -85,7 +85,7 @@ async def web_push(inbox: InboxDep, db: DbDep, settings: SettingsDep) -> dict[st
     return ok({"enabled": bool(public), "vapidPublicKey": public or None})
 
 
-@router.post("/subscriptions", status_code=201)
+@router.post("/subscriptions", status_code=201, response_model=Data[WebPushOut])
 async def subscribe(body: Subscription, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         integration = await active_integration(
@@ -104,7 +104,7 @@ async def subscribe(body: Subscription, inbox: InboxDep, db: DbDep) -> dict[str,
     return ok({"subscribed": True, "endpoint": body.endpoint})
 
 
-@router.post("/subscriptions/remove")
+@router.post("/subscriptions/remove", response_model=Data[WebPushOut])
 async def unsubscribe(body: Unsubscribe, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     """The browser unsubscribed: drop the stored subscription with that endpoint."""
     async with db.session() as session:

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import CurrentEnv, DbDep, SettingsDep
 from api.errors import BadRequest, Conflict, NotFound
-from api.wire import ok
+from api.responses import IntegrationOut
+from api.views import integration_view
+from api.wire import Data, WireRouter, ok
 from store.crypto import CredentialCipher
 from store.integrations import (
     IntegrationError,
     create_integration,
     delete_integration,
     get_integration,
-    integration_view,
     list_integrations,
     set_primary,
     update_integration,
 )
 
-router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
+router = WireRouter(prefix="/v1/integrations", tags=["integrations"])
 
 
 class CreateIntegrationBody(BaseModel):
@@ -63,17 +63,17 @@ async def views(
     return [integration_view(r, cipher(settings)) for r in rows]
 
 
-@router.get("")
+@router.get("", response_model=Data[list[IntegrationOut]])
 async def get_integrations(env: CurrentEnv, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     return ok(await views(db, env, settings))
 
 
-@router.get("/active")
+@router.get("/active", response_model=Data[list[IntegrationOut]])
 async def get_active_integrations(env: CurrentEnv, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     return ok(await views(db, env, settings, active=True))
 
 
-@router.get("/webhook/provider/{provider_or_integration_id}/status")
+@router.get("/webhook/provider/{provider_or_integration_id}/status", response_model=Data[bool])
 async def webhook_status(provider_or_integration_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     """Whether Tidings ingests delivery webhooks from this provider: not yet for any (always false)."""
     async with db.session() as session:
@@ -83,7 +83,7 @@ async def webhook_status(provider_or_integration_id: str, env: CurrentEnv, db: D
     return ok(False)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Data[IntegrationOut])
 async def post_integration(
     body: CreateIntegrationBody, env: CurrentEnv, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -107,7 +107,7 @@ async def post_integration(
     return ok(integration_view(row, cipher(settings)))
 
 
-@router.put("/{integration_id}")
+@router.put("/{integration_id}", response_model=Data[IntegrationOut])
 async def put_integration(
     integration_id: str, body: UpdateIntegrationBody, env: CurrentEnv, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -124,7 +124,7 @@ async def put_integration(
     return ok(integration_view(row, cipher(settings)))
 
 
-@router.delete("/{integration_id}")
+@router.delete("/{integration_id}", response_model=Data[list[IntegrationOut]])
 async def remove_integration(
     integration_id: str, env: CurrentEnv, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -136,7 +136,7 @@ async def remove_integration(
     return ok(await views(db, env, settings))
 
 
-@router.post("/{integration_id}/set-primary", status_code=200)
+@router.post("/{integration_id}/set-primary", status_code=200, response_model=Data[IntegrationOut])
 async def post_set_primary(
     integration_id: str, env: CurrentEnv, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:

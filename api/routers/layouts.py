@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound
 from api.limits import check_template
-from api.wire import ok, query_int
+from api.responses import IdOut, LayoutOut
+from api.views import layout_view
+from api.wire import Data, Page, WireRouter, ok, query_int
 from store.db import Database
 from store.layouts import (
     LayoutError,
     create_layout,
     delete_layout,
     get_layout,
-    layout_view,
     list_layouts,
     set_default,
     update_layout,
 )
 from store.models import Layout
 
-router = APIRouter(prefix="/v1/layouts", tags=["layouts"])
+router = WireRouter(prefix="/v1/layouts", tags=["layouts"])
 
 
 class CreateLayoutBody(BaseModel):
@@ -63,7 +64,7 @@ async def found(db: Database, env: CurrentEnv, layout_id: str) -> Layout:
     return row
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Data[IdOut])
 async def post_layout(body: CreateLayoutBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     fields = {
         "name": body.name,
@@ -81,7 +82,7 @@ async def post_layout(body: CreateLayoutBody, env: CurrentEnv, db: DbDep) -> dic
     return ok({"_id": row.id})
 
 
-@router.get("")
+@router.get("", response_model=Page[LayoutOut])
 async def get_layouts(
     env: CurrentEnv,
     db: DbDep,
@@ -104,12 +105,12 @@ async def get_layouts(
     }
 
 
-@router.get("/{layout_id}")
+@router.get("/{layout_id}", response_model=Data[LayoutOut])
 async def get_one_layout(layout_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     return ok(layout_view(await found(db, env, layout_id), env.organization_id))
 
 
-@router.patch("/{layout_id}")
+@router.patch("/{layout_id}", response_model=Data[LayoutOut])
 async def patch_layout(layout_id: str, body: UpdateLayoutBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     given = body.model_dump(exclude_unset=True)
     names = {"isDefault": "is_default"}

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
-from api.wire import ok, query_int
+from api.responses import Deleted, MessageOut
+from api.views import message_view
+from api.wire import Data, Page, WireRouter, ok, query_int
 from store.activity import delete_message, delete_transaction_messages, list_messages, subscribers_by_id
 from store.subscribers import get_subscriber
-from store.views import message_view, subscriber_view
+from store.views import subscriber_view
 
-router = APIRouter(prefix="/v1/messages", tags=["messages"])
+router = WireRouter(prefix="/v1/messages", tags=["messages"])
 
 CHANNELS = ("in_app", "email", "sms", "chat", "push")
 MAX_LIMIT = 1000
@@ -24,7 +26,7 @@ def check_channel(channel: str | None) -> None:
         raise BadRequest([f"channel must be one of the following values: {', '.join(CHANNELS)}"])
 
 
-@router.get("")
+@router.get("", response_model=Page[MessageOut])
 async def list_(
     env: CurrentEnv,
     db: DbDep,
@@ -84,7 +86,7 @@ async def delete_transaction(
     return Response(status_code=204)
 
 
-@router.delete("/{message_id}")
+@router.delete("/{message_id}", response_model=Data[Deleted])
 async def delete(message_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         deleted = await delete_message(session=session, environment_id=env.id, message_id=message_id)

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import Conflict, NotFound
-from api.wire import ok
-from store.workflows_store import (
-    delete_group,
-    get_group,
-    group_by_name,
-    group_in_use,
-    group_view,
-    list_groups,
-)
+from api.responses import Deleted, GroupOut
+from api.views import group_view
+from api.wire import Data, WireRouter, ok
+from store.workflows_store import delete_group, get_group, group_by_name, group_in_use, list_groups
 
-router = APIRouter(prefix="/v1/notification-groups", tags=["notification-groups"])
+router = WireRouter(prefix="/v1/notification-groups", tags=["notification-groups"])
 
 
 class GroupBody(BaseModel):
@@ -30,7 +24,7 @@ def missing(group_id: str) -> NotFound:
     return NotFound(f"Notification group with id {group_id} not found")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Data[GroupOut])
 async def create_group(body: GroupBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     """Create a group; a group with the same name is returned instead of duplicated."""
     async with db.session() as session:
@@ -38,14 +32,14 @@ async def create_group(body: GroupBody, env: CurrentEnv, db: DbDep) -> dict[str,
     return ok(group_view(group, env.organization_id))
 
 
-@router.get("")
+@router.get("", response_model=Data[list[GroupOut]])
 async def list_all(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         groups = await list_groups(session=session, environment_id=env.id)
     return ok([group_view(g, env.organization_id) for g in groups])
 
 
-@router.get("/{group_id}")
+@router.get("/{group_id}", response_model=Data[GroupOut])
 async def get_one(group_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         group = await get_group(session=session, environment_id=env.id, group_id=group_id)
@@ -54,7 +48,7 @@ async def get_one(group_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     return ok(group_view(group, env.organization_id))
 
 
-@router.patch("/{group_id}")
+@router.patch("/{group_id}", response_model=Data[GroupOut])
 async def rename(group_id: str, body: GroupBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         group = await get_group(session=session, environment_id=env.id, group_id=group_id)
@@ -65,7 +59,7 @@ async def rename(group_id: str, body: GroupBody, env: CurrentEnv, db: DbDep) -> 
     return ok(group_view(group, env.organization_id))
 
 
-@router.delete("/{group_id}")
+@router.delete("/{group_id}", response_model=Data[Deleted])
 async def delete(group_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         group = await get_group(session=session, environment_id=env.id, group_id=group_id)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import CurrentEnv, DbDep, SettingsDep
 from api.errors import NotFound
-from api.wire import ok, query_int
+from api.responses import NotificationOut
+from api.wire import Data, Page, WireRouter, ok, query_int
 from store.activity import (
     details_for_notifications,
     get_notification,
@@ -26,7 +27,7 @@ from store.views import compact
 from tidings.settings import Settings
 from workflows.models import workflow_id
 
-router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
+router = WireRouter(prefix="/v1/notifications", tags=["notifications"])
 
 PAGE_SIZE = 10
 
@@ -149,7 +150,7 @@ async def render(
     ]
 
 
-@router.get("")
+@router.get("", response_model=Page[NotificationOut])
 async def list_(
     env: CurrentEnv,
     db: DbDep,
@@ -189,20 +190,20 @@ async def list_(
     return {"page": page_no, "hasMore": len(data) == PAGE_SIZE, "pageSize": PAGE_SIZE, "data": data}
 
 
-@router.get("/stats")
+@router.get("/stats", response_model=Data[dict[str, Any]])
 async def stats(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         return ok(await sent_counts(session=session, environment_id=env.id, now=utcnow()))
 
 
-@router.get("/graph/stats")
+@router.get("/graph/stats", response_model=Data[list[dict[str, Any]]])
 async def graph_stats(env: CurrentEnv, db: DbDep, days: str | None = None) -> dict[str, Any]:
     span = query_int("days", days, default=32, minimum=1, maximum=366)
     async with db.session() as session:
         return ok(await daily_graph(session=session, environment_id=env.id, now=utcnow(), days=span))
 
 
-@router.get("/{notification_id}")
+@router.get("/{notification_id}", response_model=Data[NotificationOut])
 async def read(notification_id: str, env: CurrentEnv, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     async with db.session() as session:
         row = await get_notification(session=session, environment_id=env.id, notification_id=notification_id)

@@ -10,13 +10,14 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
-from api.wire import ok, query_bool, query_int
+from api.responses_v2 import FilterCount, InboxList, InboxNotificationOut
+from api.wire import Data, WireRouter, ok, query_bool, query_int
 from store.db import iso, utcnow
 from store.inbox import change_action, change_notifications, reload
 from store.models import Message, Subscriber, WorkflowDefinition
@@ -35,7 +36,7 @@ from store.subscribers import get_subscriber
 from store.tenancy import EnvironmentRef
 from store.views import compact
 
-router = APIRouter(prefix="/v2/subscribers/{subscriber_id}/notifications", tags=["notifications v2"])
+router = WireRouter(prefix="/v2/subscribers/{subscriber_id}/notifications", tags=["notifications v2"])
 
 SEVERITIES = ("high", "medium", "low", "none")
 MAX_SNOOZE = timedelta(days=90)
@@ -169,7 +170,7 @@ async def views_of(session: AsyncSession, sub: Subscriber, rows: list[Message]) 
     return [notification_view(m, sub, workflows.get(m.workflow_id or "")) for m in rows]
 
 
-@router.get("")
+@router.get("", response_model=InboxList)
 async def list_(
     subscriber_id: str,
     env: CurrentEnv,
@@ -220,7 +221,7 @@ async def list_(
     return {"data": views, "hasMore": more, "filter": echo}
 
 
-@router.get("/count")
+@router.get("/count", response_model=Data[list[FilterCount]])
 async def count(
     subscriber_id: str, env: CurrentEnv, db: DbDep, filters: str | None = Query(None)
 ) -> dict[str, Any]:
@@ -258,22 +259,22 @@ async def _change(
     return view
 
 
-@router.patch("/{notification_id}/read")
+@router.patch("/{notification_id}/read", response_model=Data[InboxNotificationOut])
 async def mark_read(subscriber_id: str, notification_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     return ok(await _change(subscriber_id, notification_id, "read", env, db))
 
 
-@router.patch("/{notification_id}/unread")
+@router.patch("/{notification_id}/unread", response_model=Data[InboxNotificationOut])
 async def mark_unread(subscriber_id: str, notification_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     return ok(await _change(subscriber_id, notification_id, "unread", env, db))
 
 
-@router.patch("/{notification_id}/archive")
+@router.patch("/{notification_id}/archive", response_model=Data[InboxNotificationOut])
 async def archive(subscriber_id: str, notification_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     return ok(await _change(subscriber_id, notification_id, "archive", env, db))
 
 
-@router.patch("/{notification_id}/unarchive")
+@router.patch("/{notification_id}/unarchive", response_model=Data[InboxNotificationOut])
 async def unarchive(subscriber_id: str, notification_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     return ok(await _change(subscriber_id, notification_id, "unarchive", env, db))
 
@@ -358,7 +359,7 @@ async def _inbox_change(
     return view
 
 
-@router.patch("/{notification_id}/snooze")
+@router.patch("/{notification_id}/snooze", response_model=Data[InboxNotificationOut])
 async def snooze(
     subscriber_id: str, notification_id: str, body: SnoozeBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
@@ -382,7 +383,7 @@ async def snooze(
     return ok(await _inbox_change(subscriber_id, notification_id, env, db, change))
 
 
-@router.patch("/{notification_id}/unsnooze")
+@router.patch("/{notification_id}/unsnooze", response_model=Data[InboxNotificationOut])
 async def unsnooze(subscriber_id: str, notification_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async def change(session: AsyncSession, sub: Subscriber, msg: Message) -> None:
         await change_notifications(
@@ -408,14 +409,14 @@ async def _action(
     return ok(await _inbox_change(subscriber_id, notification_id, env, db, change))
 
 
-@router.patch("/{notification_id}/actions/{action_type}/complete")
+@router.patch("/{notification_id}/actions/{action_type}/complete", response_model=Data[InboxNotificationOut])
 async def complete_action(
     subscriber_id: str, notification_id: str, action_type: str, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
     return await _action(subscriber_id, notification_id, action_type, "done", env, db)
 
 
-@router.patch("/{notification_id}/actions/{action_type}/revert")
+@router.patch("/{notification_id}/actions/{action_type}/revert", response_model=Data[InboxNotificationOut])
 async def revert_action(
     subscriber_id: str, notification_id: str, action_type: str, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:

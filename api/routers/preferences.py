@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictBool
 from pydantic_core import PydanticCustomError
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
-from api.wire import ok, query_bool
+from api.responses import WorkflowPreferenceOut
+from api.views import global_preference_view, workflow_preference_view
+from api.wire import Data, WireRouter, ok, query_bool
 from store.definitions import get_definition
 from store.preferences import (
     CHANNELS,
@@ -19,16 +21,14 @@ from store.preferences import (
     NothingToUpdate,
     active_definitions,
     get_preference,
-    global_preference_view,
     subscriber_preferences,
     update_preference,
-    workflow_preference_view,
 )
 from store.subscribers import get_subscriber
 from store.tenancy import EnvironmentRef
 from store.webhook_events import PREFERENCE_UPDATED, emit
 
-router = APIRouter(prefix="/v1/subscribers", tags=["preferences"])
+router = WireRouter(prefix="/v1/subscribers", tags=["preferences"])
 
 
 def _channel(value: str) -> str:
@@ -77,7 +77,7 @@ async def _workflow_preferences(
     ]
 
 
-@router.get("/{subscriber_id}/preferences")
+@router.get("/{subscriber_id}/preferences", response_model=Data[list[WorkflowPreferenceOut]])
 async def list_preferences(
     subscriber_id: str,
     env: CurrentEnv,
@@ -89,7 +89,7 @@ async def list_preferences(
     return ok(await _workflow_preferences(env, db, subscriber_id, include))
 
 
-@router.get("/{subscriber_id}/preferences/{level}")
+@router.get("/{subscriber_id}/preferences/{level}", response_model=Data[list[WorkflowPreferenceOut]])
 async def preferences_by_level(
     subscriber_id: str,
     level: str,
@@ -110,7 +110,7 @@ async def preferences_by_level(
     return ok([global_preference_view(row)])
 
 
-@router.patch("/{subscriber_id}/preferences/{workflow_id}")
+@router.patch("/{subscriber_id}/preferences/{workflow_id}", response_model=Data[WorkflowPreferenceOut])
 async def update_workflow_preference(
     subscriber_id: str, workflow_id: str, body: WorkflowPreferenceBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
@@ -145,7 +145,7 @@ async def update_workflow_preference(
     return ok(workflow_preference_view(definition, row))
 
 
-@router.patch("/{subscriber_id}/preferences")
+@router.patch("/{subscriber_id}/preferences", response_model=Data[WorkflowPreferenceOut])
 async def update_global_preference(
     subscriber_id: str, body: GlobalPreferenceBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
-from api.wire import ok
+from api.responses_v2 import PreferencesV2Out, WorkflowPreferenceV2
+from api.views import global_preference_view
+from api.wire import Data, WireRouter, ok
 from store.db import iso
 from store.definitions import get_definition
 from store.models import Subscriber, SubscriberPreference, WorkflowDefinition
@@ -23,7 +25,6 @@ from store.preferences import (
     TEMPLATE,
     NothingToUpdate,
     active_definitions,
-    global_preference_view,
     merge_channels,
     subscriber_preferences,
     update_preference,
@@ -32,7 +33,7 @@ from store.preferences import (
 from store.subscribers import get_subscriber
 from store.tenancy import EnvironmentRef
 
-router = APIRouter(prefix="/v2/subscribers", tags=["preferences v2"])
+router = WireRouter(prefix="/v2/subscribers", tags=["preferences v2"])
 
 CRITICALITY = ("critical", "nonCritical", "all")
 
@@ -128,7 +129,7 @@ async def _preferences(
     }
 
 
-@router.get("/{subscriber_id}/preferences")
+@router.get("/{subscriber_id}/preferences", response_model=Data[PreferencesV2Out])
 async def list_preferences(
     subscriber_id: str, env: CurrentEnv, db: DbDep, criticality: str | None = Query(None)
 ) -> dict[str, Any]:
@@ -141,7 +142,7 @@ async def list_preferences(
         return ok(await _preferences(session, env, sub, wanted))
 
 
-@router.patch("/{subscriber_id}/preferences")
+@router.patch("/{subscriber_id}/preferences", response_model=Data[PreferencesV2Out])
 async def update_preferences(
     subscriber_id: str, body: PatchPreferencesBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
@@ -170,7 +171,7 @@ async def update_preferences(
         )
 
 
-@router.patch("/{subscriber_id}/preferences/bulk")
+@router.patch("/{subscriber_id}/preferences/bulk", response_model=Data[list[WorkflowPreferenceV2]])
 async def bulk_update(subscriber_id: str, body: BulkBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     """Every workflow is looked up first, so an unknown one changes nothing (404)."""
     async with db.session() as session:

@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from temporalio.client import ScheduleDescription
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentEnv, DbDep, SettingsDep, TemporalDep
 from api.errors import BadRequest, NotFound, Unprocessable
-from api.wire import ok, query_int
+from api.responses import Acknowledged, Deleted, ScheduleOut
+from api.wire import Data, Page, WireRouter, ok, query_int
 from store.db import iso
 from store.definitions import get_definition
 from store.models import RecurringSchedule
@@ -25,7 +26,7 @@ from store.schedules import create_schedule, delete_schedule, get_schedule, list
 from tidings import schedules as temporal_schedules
 from tidings.schedules import Repeat, ScheduleRequest, aware, valid_timezone
 
-router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
+router = WireRouter(prefix="/v1/schedules", tags=["schedules"])
 
 
 class ScheduleFields(BaseModel):
@@ -113,7 +114,7 @@ async def load(db: Any, env_id: str, schedule_id: str) -> RecurringSchedule:
     return row
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Data[ScheduleOut])
 async def create(
     body: CreateScheduleBody, env: CurrentEnv, db: DbDep, temporal: TemporalDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -142,7 +143,7 @@ async def create(
     return ok(view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
 
 
-@router.get("")
+@router.get("", response_model=Page[ScheduleOut])
 async def list_all(
     env: CurrentEnv,
     db: DbDep,
@@ -166,13 +167,13 @@ async def list_all(
     }
 
 
-@router.get("/{schedule_id}")
+@router.get("/{schedule_id}", response_model=Data[ScheduleOut])
 async def get_one(schedule_id: str, env: CurrentEnv, db: DbDep, temporal: TemporalDep) -> dict[str, Any]:
     row = await load(db, env.id, schedule_id)
     return ok(view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
 
 
-@router.patch("/{schedule_id}")
+@router.patch("/{schedule_id}", response_model=Data[ScheduleOut])
 async def patch(
     schedule_id: str,
     body: ScheduleFields,
@@ -219,7 +220,7 @@ class PauseBody(BaseModel):
     note: str | None = Field(default=None, max_length=500)
 
 
-@router.post("/{schedule_id}/pause")
+@router.post("/{schedule_id}/pause", response_model=Data[ScheduleOut])
 async def pause(
     schedule_id: str, env: CurrentEnv, db: DbDep, temporal: TemporalDep, body: PauseBody | None = None
 ) -> dict[str, Any]:
@@ -229,7 +230,7 @@ async def pause(
     return ok(view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
 
 
-@router.post("/{schedule_id}/unpause")
+@router.post("/{schedule_id}/unpause", response_model=Data[ScheduleOut])
 async def unpause(
     schedule_id: str, env: CurrentEnv, db: DbDep, temporal: TemporalDep, body: PauseBody | None = None
 ) -> dict[str, Any]:
@@ -239,7 +240,7 @@ async def unpause(
     return ok(view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
 
 
-@router.post("/{schedule_id}/trigger", status_code=201)
+@router.post("/{schedule_id}/trigger", status_code=201, response_model=Data[Acknowledged])
 async def trigger_now(schedule_id: str, env: CurrentEnv, db: DbDep, temporal: TemporalDep) -> dict[str, Any]:
     """Fire once now, outside the calendar (Temporal's "Trigger" button)."""
     row = await load(db, env.id, schedule_id)
@@ -247,7 +248,7 @@ async def trigger_now(schedule_id: str, env: CurrentEnv, db: DbDep, temporal: Te
     return ok({"acknowledged": True})
 
 
-@router.delete("/{schedule_id}")
+@router.delete("/{schedule_id}", response_model=Data[Deleted])
 async def delete(schedule_id: str, env: CurrentEnv, db: DbDep, temporal: TemporalDep) -> dict[str, Any]:
     async with db.session() as session:
         row = await get_schedule(session=session, environment_id=env.id, schedule_id=schedule_id)

@@ -7,14 +7,16 @@ import binascii
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictBool
 from pydantic_core import PydanticCustomError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
-from api.wire import ok, query_bool, query_int
+from api.responses import Count, MessageOut
+from api.views import message_view
+from api.wire import Data, Page, WireRouter, ok, query_bool, query_int
 from store.message_events import message_changed
 from store.messages import (
     MARKS,
@@ -31,9 +33,8 @@ from store.messages import (
 from store.models import Message, Subscriber
 from store.subscribers import get_subscriber
 from store.tenancy import EnvironmentRef
-from store.views import message_view
 
-router = APIRouter(prefix="/v1/subscribers", tags=["subscriber messages"])
+router = WireRouter(prefix="/v1/subscribers", tags=["subscriber messages"])
 
 INVALID_PAYLOAD = "Invalid payload, the JSON object should be encoded to base64 string."
 
@@ -136,7 +137,7 @@ def feed_item(msg: Message, sub: Subscriber, env: EnvironmentRef) -> dict[str, A
     return item
 
 
-@router.get("/{subscriber_id}/notifications/feed")
+@router.get("/{subscriber_id}/notifications/feed", response_model=Page[MessageOut])
 async def notifications_feed(
     subscriber_id: str,
     request: Request,
@@ -183,7 +184,7 @@ async def notifications_feed(
     }
 
 
-@router.get("/{subscriber_id}/notifications/unseen")
+@router.get("/{subscriber_id}/notifications/unseen", response_model=Data[Count])
 async def unseen(
     subscriber_id: str,
     request: Request,
@@ -236,7 +237,7 @@ async def _mark(
     return ok([message_view(m, organization_id=env.organization_id) for m in rows])
 
 
-@router.post("/{subscriber_id}/messages/markAs", status_code=201)
+@router.post("/{subscriber_id}/messages/markAs", status_code=201, response_model=Data[list[MessageOut]])
 async def legacy_mark_as(
     subscriber_id: str, body: LegacyMarkBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
@@ -248,13 +249,13 @@ async def legacy_mark_as(
     return await _mark(env, db, subscriber_id, ids, legacy_mark_values(seen=mark.seen, read=mark.read), event)
 
 
-@router.post("/{subscriber_id}/messages/mark-as", status_code=201)
+@router.post("/{subscriber_id}/messages/mark-as", status_code=201, response_model=Data[list[MessageOut]])
 async def mark_as(subscriber_id: str, body: MarkAsBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     ids = message_ids(body.messageId)
     return await _mark(env, db, subscriber_id, ids, mark_values(body.markAs), body.markAs)
 
 
-@router.post("/{subscriber_id}/messages/mark-all", status_code=201)
+@router.post("/{subscriber_id}/messages/mark-all", status_code=201, response_model=Data[int])
 async def mark_all_as(
     subscriber_id: str, body: MarkAllBody, request: Request, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
@@ -285,7 +286,11 @@ async def mark_all_as(
     return ok(changed)
 
 
-@router.post("/{subscriber_id}/messages/{message_id}/actions/{button}", status_code=201)
+@router.post(
+    "/{subscriber_id}/messages/{message_id}/actions/{button}",
+    status_code=201,
+    response_model=Data[MessageOut],
+)
 async def message_action(
     subscriber_id: str, message_id: str, button: str, body: ActionBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:

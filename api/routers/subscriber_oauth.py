@@ -17,11 +17,12 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import DbDep, SettingsDep, current_environment
 from api.errors import BadRequest, Unauthorized
+from api.wire import WireRouter
 from store.hmac_keys import subscriber_hash_ok
 from store.ids import is_object_id
 from store.models import Integration
@@ -37,7 +38,7 @@ from tidings.oauth import (
 )
 from tidings.settings import Settings
 
-router = APIRouter(prefix="/v1/subscribers", tags=["subscriber oauth"])
+router = WireRouter(prefix="/v1/subscribers", tags=["subscriber oauth"])
 
 SUPPORTED = ("slack",)
 NONCE_COOKIE = "tidings_oauth_nonce"
@@ -122,7 +123,12 @@ async def _authorize_start(
         raise BadRequest(f"SubscriberId: {subscriber_id} not found")
 
 
-@router.get("/{subscriber_id}/credentials/{provider_id}/oauth")
+@router.get(
+    "/{subscriber_id}/credentials/{provider_id}/oauth",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={302: {"description": "Redirect to the provider's consent page"}},
+)
 async def oauth_start(
     request: Request,
     subscriber_id: str,
@@ -168,7 +174,11 @@ async def oauth_start(
     return response
 
 
-@router.get("/{subscriber_id}/credentials/{provider_id}/oauth/callback")
+@router.get(
+    "/{subscriber_id}/credentials/{provider_id}/oauth/callback",
+    response_class=HTMLResponse,
+    responses={302: {"description": "Redirect to the redirectUrl given when the flow started"}},
+)
 async def oauth_callback(
     request: Request,
     subscriber_id: str,

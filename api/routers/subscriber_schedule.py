@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import NotFound
-from api.wire import ok
+from api.responses_v2 import DeliveryScheduleOut
+from api.wire import Data, WireRouter, ok
 from store.preferences import get_preference, set_schedule
 from store.subscribers import get_subscriber
 from tidings.send_windows import DAY_NAMES, WindowError, minutes
 
-router = APIRouter(prefix="/v1/subscribers", tags=["subscribers"])
+router = WireRouter(prefix="/v1/subscribers", tags=["subscribers"])
 
 
 class TimeRange(BaseModel):
@@ -64,7 +64,7 @@ async def subscriber_row(session: Any, env_id: str, subscriber_id: str) -> Any:
     return row
 
 
-@router.get("/{subscriber_id}/schedule")
+@router.get("/{subscriber_id}/schedule", response_model=Data[DeliveryScheduleOut])
 async def get_schedule(subscriber_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         row = await subscriber_row(session, env.id, subscriber_id)
@@ -73,7 +73,7 @@ async def get_schedule(subscriber_id: str, env: CurrentEnv, db: DbDep) -> dict[s
     return ok(schedule or {"isEnabled": False, "weeklySchedule": {}})
 
 
-@router.put("/{subscriber_id}/schedule")
+@router.put("/{subscriber_id}/schedule", response_model=Data[DeliveryScheduleOut])
 async def put_schedule(subscriber_id: str, body: ScheduleBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     schedule = body.model_dump(exclude_none=True)
     async with db.session() as session:

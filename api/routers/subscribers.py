@@ -7,7 +7,7 @@ import zoneinfo
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 from pydantic_core import PydanticCustomError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,7 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.limits import MAX_DEVICE_TOKENS
-from api.wire import ok, query_int
+from api.responses import BulkSubscribersOut, Deleted, SubscriberOut
+from api.wire import Data, Page, WireRouter, ok, query_int
 from store.models import Subscriber
 from store.subscribers import (
     active_integration,
@@ -39,7 +40,7 @@ from store.webhook_events import (
     emit_many,
 )
 
-router = APIRouter(prefix="/v1/subscribers", tags=["subscribers"])
+router = WireRouter(prefix="/v1/subscribers", tags=["subscribers"])
 
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
 
@@ -187,7 +188,7 @@ def subscriber_event(sub: Subscriber) -> dict[str, Any]:
     return {"subscriberId": sub.subscriber_id, "_id": sub.id}
 
 
-@router.get("")
+@router.get("", response_model=Page[SubscriberOut])
 async def list_all(
     env: CurrentEnv, db: DbDep, page: str | None = Query(None), limit: str | None = Query(None)
 ) -> dict[str, Any]:
@@ -203,7 +204,7 @@ async def list_all(
     }
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Data[SubscriberOut])
 async def create_subscriber(body: SubscriberBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     """Create, or update the non-null fields of an existing subscriber (Novu's upsert)."""
     async with db.session() as session:
@@ -220,7 +221,7 @@ async def create_subscriber(body: SubscriberBody, env: CurrentEnv, db: DbDep) ->
     return ok(public(sub, env))
 
 
-@router.post("/bulk", status_code=201)
+@router.post("/bulk", status_code=201, response_model=Data[BulkSubscribersOut])
 async def bulk_create(body: BulkBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         created, updated = await bulk_upsert(
@@ -244,7 +245,7 @@ async def bulk_create(body: BulkBody, env: CurrentEnv, db: DbDep) -> dict[str, A
     )
 
 
-@router.get("/{subscriber_id}")
+@router.get("/{subscriber_id}", response_model=Data[SubscriberOut])
 async def read_subscriber(subscriber_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         sub = await require(
@@ -253,7 +254,7 @@ async def read_subscriber(subscriber_id: str, env: CurrentEnv, db: DbDep) -> dic
     return ok(public(sub, env))
 
 
-@router.put("/{subscriber_id}")
+@router.put("/{subscriber_id}", response_model=Data[SubscriberOut])
 async def put_subscriber(
     subscriber_id: str, body: UpdateSubscriberBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
@@ -268,7 +269,7 @@ async def put_subscriber(
     return ok(public(sub, env))
 
 
-@router.delete("/{subscriber_id}")
+@router.delete("/{subscriber_id}", response_model=Data[Deleted])
 async def remove_subscriber(subscriber_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         sub = await require(
@@ -290,7 +291,7 @@ async def _credentials(
     return ok(public(sub, env))
 
 
-@router.put("/{subscriber_id}/credentials")
+@router.put("/{subscriber_id}/credentials", response_model=Data[SubscriberOut])
 async def put_credentials(
     subscriber_id: str, body: CredentialsBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
@@ -298,7 +299,7 @@ async def put_credentials(
     return await _credentials(subscriber_id, body, env, db, append=False)
 
 
-@router.patch("/{subscriber_id}/credentials")
+@router.patch("/{subscriber_id}/credentials", response_model=Data[SubscriberOut])
 async def patch_credentials(
     subscriber_id: str, body: CredentialsBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
@@ -316,7 +317,7 @@ async def delete_credentials(subscriber_id: str, provider_id: str, env: CurrentE
     return Response(status_code=204)
 
 
-@router.patch("/{subscriber_id}/online-status")
+@router.patch("/{subscriber_id}/online-status", response_model=Data[SubscriberOut])
 async def online_status(subscriber_id: str, body: OnlineBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     online = body.isOnline if body.isOnline is not None else body.online
     if online is None:

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound
+from api.responses import Deleted, SubscriberOut
 from api.routers.subscribers import Email, Locale, Timezone, public
 from api.v2wire import CursorQuery, cursor_list, cursor_query
-from api.wire import ok, query_bool
+from api.wire import CursorList, Data, WireRouter, ok, query_bool
 from store.cursor import InvalidCursor
 from store.subscriber_search import SUBSCRIBER_ORDER, search_subscribers
 from store.subscribers import delete_subscriber, get_subscriber, patch_subscriber, upsert_subscriber
 
-router = APIRouter(prefix="/v2/subscribers", tags=["subscribers v2"])
+router = WireRouter(prefix="/v2/subscribers", tags=["subscribers v2"])
 
 
 class PatchSubscriberBody(BaseModel):
@@ -50,7 +51,7 @@ def not_found(subscriber_id: str) -> NotFound:
     return NotFound(f"Subscriber: {subscriber_id} was not found")
 
 
-@router.get("")
+@router.get("", response_model=CursorList[SubscriberOut])
 async def search(
     env: CurrentEnv,
     db: DbDep,
@@ -81,7 +82,7 @@ async def search(
     return cursor_list(result, lambda s: public(s, env))
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Data[SubscriberOut])
 async def create(
     body: CreateSubscriberBody, env: CurrentEnv, db: DbDep, failIfExists: str | None = Query(None)
 ) -> dict[str, Any]:
@@ -111,7 +112,7 @@ async def create(
     return ok(public(sub, env))
 
 
-@router.get("/{subscriber_id}")
+@router.get("/{subscriber_id}", response_model=Data[SubscriberOut])
 async def retrieve(subscriber_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         sub = await get_subscriber(session=session, environment_id=env.id, subscriber_id=subscriber_id)
@@ -120,7 +121,7 @@ async def retrieve(subscriber_id: str, env: CurrentEnv, db: DbDep) -> dict[str, 
     return ok(public(sub, env))
 
 
-@router.patch("/{subscriber_id}")
+@router.patch("/{subscriber_id}", response_model=Data[SubscriberOut])
 async def patch(subscriber_id: str, body: PatchSubscriberBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         sub = await get_subscriber(session=session, environment_id=env.id, subscriber_id=subscriber_id)
@@ -132,7 +133,7 @@ async def patch(subscriber_id: str, body: PatchSubscriberBody, env: CurrentEnv, 
     return ok(public(sub, env))
 
 
-@router.delete("/{subscriber_id}")
+@router.delete("/{subscriber_id}", response_model=Data[Deleted])
 async def delete(subscriber_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         sub = await get_subscriber(session=session, environment_id=env.id, subscriber_id=subscriber_id)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import BaseModel
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import Conflict, NotFound
-from api.wire import ok, query_int
-from store.tenants import create_tenant, delete_tenant, get_tenant, list_tenants, tenant_view, update_tenant
+from api.responses import TenantOut
+from api.views import tenant_view
+from api.wire import Data, Page, WireRouter, ok, query_int
+from store.tenants import create_tenant, delete_tenant, get_tenant, list_tenants, update_tenant
 
-router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+router = WireRouter(prefix="/v1/tenants", tags=["tenants"])
 
 
 class CreateTenant(BaseModel):
@@ -35,7 +37,7 @@ def missing(identifier: str, env_id: str) -> NotFound:
     return NotFound(f"Tenant with identifier: {identifier} does not exist under environment {env_id}")
 
 
-@router.get("")
+@router.get("", response_model=Page[TenantOut])
 async def list_all(env: CurrentEnv, db: DbDep, request: Request) -> dict[str, Any]:
     page = query_int("page", request.query_params.get("page"), default=0, minimum=0)
     limit = query_int("limit", request.query_params.get("limit"), default=10, minimum=1, maximum=100)
@@ -44,7 +46,7 @@ async def list_all(env: CurrentEnv, db: DbDep, request: Request) -> dict[str, An
     return {"page": page, "hasMore": has_more, "pageSize": limit, "data": [tenant_view(t) for t in rows]}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Data[TenantOut])
 async def create(body: CreateTenant, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         if await get_tenant(session=session, environment_id=env.id, identifier=body.identifier):
@@ -55,7 +57,7 @@ async def create(body: CreateTenant, env: CurrentEnv, db: DbDep) -> dict[str, An
     return ok(tenant_view(tenant))
 
 
-@router.get("/{identifier}")
+@router.get("/{identifier}", response_model=Data[TenantOut])
 async def get_one(identifier: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         tenant = await get_tenant(session=session, environment_id=env.id, identifier=identifier)
@@ -64,7 +66,7 @@ async def get_one(identifier: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]
     return ok(tenant_view(tenant))
 
 
-@router.patch("/{identifier}")
+@router.patch("/{identifier}", response_model=Data[TenantOut])
 async def update(identifier: str, body: UpdateTenant, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         tenant = await get_tenant(session=session, environment_id=env.id, identifier=identifier)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound
+from api.responses import Acknowledged
+from api.responses_v2 import SubscriptionBatchOut, SubscriptionBriefOut, SubscriptionOut, TopicV2Out
 from api.subscription_views import (
     CreateSubscriptionsBody,
     DeleteSubscriptionsBody,
@@ -24,7 +26,7 @@ from api.subscription_views import (
     topic_view,
 )
 from api.v2wire import CursorQuery, cursor_list, cursor_query
-from api.wire import ok, query_bool
+from api.wire import CursorList, Data, WireRouter, ok, query_bool
 from store.cursor import CursorPage, InvalidCursor
 from store.models import Topic, TopicSubscriber
 from store.subscribers import get_subscriber
@@ -49,7 +51,7 @@ from store.topic_subscriptions import (
 from store.topics import get_topic
 from store.views import compact
 
-router = APIRouter(tags=["topics v2"])
+router = WireRouter(tags=["topics v2"])
 
 MAX_SUBSCRIPTIONS = 100
 
@@ -106,7 +108,7 @@ def batch_result(outcome: SubscriptionOutcome, views: Views, requested: int) -> 
 # ---------------------------------------------------------------- topics
 
 
-@router.get("/v2/topics")
+@router.get("/v2/topics", response_model=CursorList[TopicV2Out])
 async def list_topics(
     env: CurrentEnv,
     db: DbDep,
@@ -133,7 +135,12 @@ async def list_topics(
     return cursor_list(result, topic_view)
 
 
-@router.post("/v2/topics", status_code=201)
+@router.post(
+    "/v2/topics",
+    status_code=201,
+    response_model=Data[TopicV2Out],
+    responses={200: {"model": Data[TopicV2Out], "description": "The topic existed and was updated"}},
+)
 async def upsert(
     body: TopicBody, env: CurrentEnv, db: DbDep, response: Response, failIfExists: str | None = Query(None)
 ) -> dict[str, Any]:
@@ -161,14 +168,14 @@ async def upsert(
     return ok(topic_view(topic))
 
 
-@router.get("/v2/topics/{topic_key}")
+@router.get("/v2/topics/{topic_key}", response_model=Data[TopicV2Out])
 async def get_one(topic_key: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         topic = await require_topic(session, env, topic_key)
     return ok(topic_view(topic))
 
 
-@router.patch("/v2/topics/{topic_key}")
+@router.patch("/v2/topics/{topic_key}", response_model=Data[TopicV2Out])
 async def update(topic_key: str, body: RenameBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         topic = await require_topic(session, env, topic_key)
@@ -176,7 +183,7 @@ async def update(topic_key: str, body: RenameBody, env: CurrentEnv, db: DbDep) -
     return ok(topic_view(topic))
 
 
-@router.delete("/v2/topics/{topic_key}")
+@router.delete("/v2/topics/{topic_key}", response_model=Data[Acknowledged])
 async def delete(topic_key: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         topic = await require_topic(session, env, topic_key)
@@ -208,7 +215,7 @@ async def _subscription_list(
     return cursor_list(result, views.subscription)
 
 
-@router.get("/v2/topics/{topic_key}/subscriptions")
+@router.get("/v2/topics/{topic_key}/subscriptions", response_model=CursorList[SubscriptionOut])
 async def list_subscriptions(
     topic_key: str,
     env: CurrentEnv,
@@ -223,7 +230,7 @@ async def list_subscriptions(
         )
 
 
-@router.get("/v2/subscribers/{subscriber_id}/subscriptions")
+@router.get("/v2/subscribers/{subscriber_id}/subscriptions", response_model=CursorList[SubscriptionOut])
 async def subscriber_subscriptions(
     subscriber_id: str, env: CurrentEnv, db: DbDep, page: SubscriptionPage, key: str | None = Query(None)
 ) -> dict[str, Any]:
@@ -234,7 +241,9 @@ async def subscriber_subscriptions(
         return await _subscription_list(session, env, page, subscriber_row_id=sub.id, topic_key=key)
 
 
-@router.post("/v2/topics/{topic_key}/subscriptions", status_code=201)
+@router.post(
+    "/v2/topics/{topic_key}/subscriptions", status_code=201, response_model=Data[SubscriptionBatchOut]
+)
 async def create_subscriptions(
     topic_key: str, body: CreateSubscriptionsBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
@@ -278,7 +287,7 @@ async def create_subscriptions(
     return ok(result)
 
 
-@router.delete("/v2/topics/{topic_key}/subscriptions")
+@router.delete("/v2/topics/{topic_key}/subscriptions", response_model=Data[SubscriptionBatchOut])
 async def delete_subscriptions(
     topic_key: str, body: DeleteSubscriptionsBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
@@ -314,7 +323,14 @@ async def delete_subscriptions(
     return ok(result)
 
 
-@router.get("/v2/topics/{topic_key}/subscriptions/{identifier}", response_model=None)
+@router.get(
+    "/v2/topics/{topic_key}/subscriptions/{identifier}",
+    response_model=None,
+    responses={
+        200: {"model": Data[SubscriptionBriefOut]},
+        204: {"description": "The topic has no subscription with this identifier"},
+    },
+)
 async def get_subscription(
     topic_key: str, identifier: str, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any] | Response:
@@ -337,7 +353,7 @@ async def get_subscription(
     )
 
 
-@router.patch("/v2/topics/{topic_key}/subscriptions/{identifier}")
+@router.patch("/v2/topics/{topic_key}/subscriptions/{identifier}", response_model=Data[SubscriptionOut])
 async def update_one_subscription(
     topic_key: str, identifier: str, body: UpdateSubscriptionBody, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:

@@ -10,16 +10,23 @@ import json
 import re
 from typing import Any, Literal
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import File, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
-from api.wire import ok
+from api.responses_v2 import (
+    ImportResultOut,
+    MasterJsonOut,
+    TranslationGroupOut,
+    TranslationOut,
+    UploadResultOut,
+)
+from api.wire import Data, WireRouter, ok
 from store.db import iso
 from store.definitions import get_definition
-from store.layouts import get_layout
+from store.layouts import get_layout, layout_by_identifier
 from store.models import Layout, Translation
 from store.translations import (
     delete_translations,
@@ -29,7 +36,7 @@ from store.translations import (
     resource_translations,
 )
 
-router = APIRouter(prefix="/v2/translations", tags=["translations"])
+router = WireRouter(prefix="/v2/translations", tags=["translations"])
 
 ResourceType = Literal["workflow", "layout"]
 LOCALE = re.compile(r"^[a-z]{2,3}(?:[_-][A-Za-z]{2,4})?$")
@@ -119,19 +126,13 @@ async def resource(session: Any, env_id: str, resource_type: str, resource_id: s
         raise BadRequest(["resourceType must be one of the following values: workflow, layout"])
     layout: Layout | None = await get_layout(session=session, environment_id=env_id, layout_id=resource_id)
     if layout is None:
-        from sqlmodel import select
-
-        layout = (
-            await session.exec(
-                select(Layout).where(Layout.environment_id == env_id, Layout.identifier == resource_id)
-            )
-        ).first()
+        layout = await layout_by_identifier(session=session, environment_id=env_id, identifier=resource_id)
     if layout is None:
         raise NotFound(f"Layout with id {resource_id} not found")
     return layout.identifier or layout.id, layout.name
 
 
-@router.post("", status_code=200)
+@router.post("", status_code=200, response_model=Data[TranslationOut])
 async def create(body: CreateTranslationBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     body = body.checked()
     async with db.session() as session:
@@ -147,7 +148,7 @@ async def create(body: CreateTranslationBody, env: CurrentEnv, db: DbDep) -> dic
         return ok(view(row))
 
 
-@router.get("/master-json")
+@router.get("/master-json", response_model=Data[MasterJsonOut])
 async def master_json(env: CurrentEnv, db: DbDep, locale: str = Query("en_US")) -> dict[str, Any]:
     """Every resource's content in one locale: ``{workflows: {id: content}, layouts: {id: content}}``."""
     try:
@@ -192,7 +193,7 @@ async def import_master(env_id: str, db: Any, locale: str, master: dict[str, Any
     return {"success": not failed, "message": message, "successful": successful, "failed": failed}
 
 
-@router.post("/master-json", status_code=200)
+@router.post("/master-json", status_code=200, response_model=Data[ImportResultOut])
 async def import_master_json(body: ImportMasterBody, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     try:
         locale = valid_locale(body.locale)
@@ -217,7 +218,7 @@ async def read_json(file: StarletteUpload) -> Any:
         raise ValueError(f"{file.filename} is not valid JSON") from exc
 
 
-@router.post("/master-json/upload", status_code=200)
+@router.post("/master-json/upload", status_code=200, response_model=Data[ImportResultOut])
 async def upload_master_json(env: CurrentEnv, db: DbDep, file: UploadFile = File(...)) -> dict[str, Any]:
     """A master JSON file named after its locale (``fr_FR.json``)."""
     try:
@@ -230,7 +231,7 @@ async def upload_master_json(env: CurrentEnv, db: DbDep, file: UploadFile = File
     return ok(await import_master(env.id, db, locale, master))
 
 
-@router.post("/upload", status_code=200)
+@router.post("/upload", status_code=200, response_model=Data[UploadResultOut])
 async def upload_files(env: CurrentEnv, db: DbDep, request: Request) -> dict[str, Any]:
     """One file per locale (``fr_FR.json``) for one resource: form fields ``resourceId``, ``resourceType``
     and ``files`` (or ``files[]``, as Novu accepts both)."""
@@ -268,7 +269,7 @@ async def upload_files(env: CurrentEnv, db: DbDep, request: Request) -> dict[str
     )
 
 
-@router.get("/group/{resource_type}/{resource_id}")
+@router.get("/group/{resource_type}/{resource_id}", response_model=Data[TranslationGroupOut])
 async def group(resource_type: str, resource_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         canonical, name = await resource(session, env.id, resource_type, resource_id)
@@ -302,7 +303,7 @@ async def delete_group(resource_type: str, resource_id: str, env: CurrentEnv, db
     return Response(status_code=204)
 
 
-@router.get("/{resource_type}/{resource_id}/{locale}")
+@router.get("/{resource_type}/{resource_id}/{locale}", response_model=Data[TranslationOut])
 async def get_one(
     resource_type: str, resource_id: str, locale: str, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:

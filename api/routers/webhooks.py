@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictBool
 from pydantic_core import PydanticCustomError
 
 from api.deps import CurrentEnv, DbDep, SettingsDep
 from api.errors import BadRequest, NotFound
-from api.wire import ok, query_int
+from api.responses import Deleted, SecretOut, WebhookDeliveryOut, WebhookEndpointOut
+from api.views import delivery_view, endpoint_view
+from api.wire import Data, Page, WireRouter, ok, query_int
 from store.crypto import CredentialCipher
 from store.db import Database
 from store.models import WebhookEndpoint
@@ -21,9 +23,7 @@ from store.webhook_events import EVENT_TYPES
 from store.webhooks import (
     create_endpoint,
     delete_endpoint,
-    delivery_view,
     endpoint_secret,
-    endpoint_view,
     get_delivery,
     get_endpoint,
     list_deliveries,
@@ -34,7 +34,7 @@ from store.webhooks import (
 from tidings.outbound import destination_refusal
 from tidings.settings import Settings
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = WireRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
 def _known_events(value: list[str] | None) -> list[str] | None:
@@ -88,7 +88,7 @@ async def require(db: Database, env: CurrentEnv, endpoint_id: str) -> WebhookEnd
     return row
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Data[WebhookEndpointOut])
 async def create(
     body: CreateWebhookBody, env: CurrentEnv, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -106,25 +106,25 @@ async def create(
     return ok(endpoint_view(row, secret=secret))
 
 
-@router.get("")
+@router.get("", response_model=Data[list[WebhookEndpointOut]])
 async def list_all(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         rows = await list_endpoints(session=session, environment_id=env.id)
     return ok([endpoint_view(r) for r in rows])
 
 
-@router.get("/{endpoint_id}")
+@router.get("/{endpoint_id}", response_model=Data[WebhookEndpointOut])
 async def read(endpoint_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     return ok(endpoint_view(await require(db, env, endpoint_id)))
 
 
-@router.get("/{endpoint_id}/secret")
+@router.get("/{endpoint_id}/secret", response_model=Data[SecretOut])
 async def secret(endpoint_id: str, env: CurrentEnv, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     row = await require(db, env, endpoint_id)
     return ok({"secret": endpoint_secret(row, cipher(settings))})
 
 
-@router.patch("/{endpoint_id}")
+@router.patch("/{endpoint_id}", response_model=Data[WebhookEndpointOut])
 async def update(
     endpoint_id: str, body: UpdateWebhookBody, env: CurrentEnv, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -140,7 +140,7 @@ async def update(
     return ok(endpoint_view(row))
 
 
-@router.delete("/{endpoint_id}")
+@router.delete("/{endpoint_id}", response_model=Data[Deleted])
 async def remove(endpoint_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         row = await get_endpoint(session=session, environment_id=env.id, endpoint_id=endpoint_id)
@@ -150,7 +150,7 @@ async def remove(endpoint_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]
     return ok({"acknowledged": True, "status": "deleted"})
 
 
-@router.get("/{endpoint_id}/deliveries")
+@router.get("/{endpoint_id}/deliveries", response_model=Page[WebhookDeliveryOut])
 async def deliveries(endpoint_id: str, env: CurrentEnv, db: DbDep, request: Request) -> dict[str, Any]:
     page = query_int("page", request.query_params.get("page"), default=0, minimum=0)
     limit = query_int("limit", request.query_params.get("limit"), default=10, minimum=1, maximum=100)
@@ -165,7 +165,9 @@ async def deliveries(endpoint_id: str, env: CurrentEnv, db: DbDep, request: Requ
     }
 
 
-@router.post("/{endpoint_id}/deliveries/{delivery_id}/resend", status_code=201)
+@router.post(
+    "/{endpoint_id}/deliveries/{delivery_id}/resend", status_code=201, response_model=Data[WebhookDeliveryOut]
+)
 async def resend(
     endpoint_id: str, delivery_id: str, env: CurrentEnv, db: DbDep, request: Request
 ) -> dict[str, Any]:

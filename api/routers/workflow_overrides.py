@@ -7,17 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import Conflict, NotFound
-from api.wire import ok, query_int
+from api.responses import OverrideOut
+from api.views import override_view
+from api.wire import Data, Page, WireRouter, ok, query_int
 from store.definitions import get_definition
 from store.models import Tenant, WorkflowDefinition, WorkflowOverride
-from store.tenants import find_tenant, get_override, list_overrides, override_view, save_override
+from store.tenants import find_tenant, get_override, list_overrides, save_override
 
-router = APIRouter(prefix="/v1/workflow-overrides", tags=["workflow-overrides"])
+router = WireRouter(prefix="/v1/workflow-overrides", tags=["workflow-overrides"])
 
 
 class OverrideChanges(BaseModel):
@@ -46,7 +48,7 @@ def missing(override_id: str) -> NotFound:
     return NotFound(f"Workflow override with id {override_id} not found")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Data[OverrideOut])
 async def create(body: CreateOverride, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         workflow, tenant = await workflow_and_tenant(session, env.id, body.workflowId, body.tenantId)
@@ -66,7 +68,7 @@ async def create(body: CreateOverride, env: CurrentEnv, db: DbDep) -> dict[str, 
     return ok(override_view(override, env.organization_id))
 
 
-@router.get("")
+@router.get("", response_model=Page[OverrideOut])
 async def list_all(env: CurrentEnv, db: DbDep, request: Request) -> dict[str, Any]:
     page = query_int("page", request.query_params.get("page"), default=0, minimum=0)
     limit = query_int("limit", request.query_params.get("limit"), default=10, minimum=1, maximum=100)
@@ -80,7 +82,7 @@ async def list_all(env: CurrentEnv, db: DbDep, request: Request) -> dict[str, An
     }
 
 
-@router.get("/workflows/{workflow_id}/tenants/{tenant_id}")
+@router.get("/workflows/{workflow_id}/tenants/{tenant_id}", response_model=Data[OverrideOut])
 async def get_by_pair(workflow_id: str, tenant_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         workflow, tenant = await workflow_and_tenant(session, env.id, workflow_id, tenant_id)
@@ -92,7 +94,7 @@ async def get_by_pair(workflow_id: str, tenant_id: str, env: CurrentEnv, db: DbD
     return ok(override_view(override, env.organization_id))
 
 
-@router.put("/workflows/{workflow_id}/tenants/{tenant_id}")
+@router.put("/workflows/{workflow_id}/tenants/{tenant_id}", response_model=Data[OverrideOut])
 async def put_by_pair(
     workflow_id: str, tenant_id: str, body: OverrideChanges, env: CurrentEnv, db: DbDep
 ) -> dict[str, Any]:
@@ -119,14 +121,14 @@ async def require_override(session: Any, env: CurrentEnv, override_id: str) -> W
     return override
 
 
-@router.get("/{override_id}")
+@router.get("/{override_id}", response_model=Data[OverrideOut])
 async def get_one(override_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         override = await require_override(session, env, override_id)
     return ok(override_view(override, env.organization_id))
 
 
-@router.put("/{override_id}")
+@router.put("/{override_id}", response_model=Data[OverrideOut])
 async def update(override_id: str, body: OverrideChanges, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         override = await require_override(session, env, override_id)
@@ -139,7 +141,7 @@ async def update(override_id: str, body: OverrideChanges, env: CurrentEnv, db: D
     return ok(override_view(override, env.organization_id))
 
 
-@router.delete("/{override_id}")
+@router.delete("/{override_id}", response_model=Data[bool])
 async def delete(override_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         override = await require_override(session, env, override_id)

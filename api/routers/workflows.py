@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from fastapi import APIRouter, Body, Request
+from fastapi import Body, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound, validation_messages
 from api.limits import check_steps
-from api.wire import ok, query_int
+from api.responses import VariablesOut, WorkflowCreatedOut, WorkflowOut
+from api.views import definition_view
+from api.wire import Data, Page, WireRouter, ok, query_int
 from store.definitions import get_definition
 from store.webhook_events import WORKFLOW_CREATED, WORKFLOW_DELETED, WORKFLOW_UPDATED, emit
 from store.workflow_steps import camelize
 from store.workflows_store import (
     DefinitionError,
     create_definition,
-    definition_view,
     delete_definition,
     get_group,
     groups_by_id,
@@ -31,7 +32,7 @@ from store.workflows_store import (
     update_definition,
 )
 
-router = APIRouter(prefix="/v1", tags=["workflows"])
+router = WireRouter(prefix="/v1", tags=["workflows"])
 BASES = ("/workflows", "/notification-templates")
 
 SYSTEM_VARIABLES = {
@@ -200,10 +201,20 @@ async def update_status(
 
 
 for base in BASES:
-    router.add_api_route(base, list_workflows, methods=["GET"])
-    router.add_api_route(base, create_workflow, methods=["POST"], status_code=201)
-    router.add_api_route(f"{base}/variables", variables, methods=["GET"])
-    router.add_api_route(base + "/{workflow_id}", get_workflow, methods=["GET"])
-    router.add_api_route(base + "/{workflow_id}", update_workflow, methods=["PUT"])
-    router.add_api_route(base + "/{workflow_id}", delete_workflow, methods=["DELETE"])
-    router.add_api_route(base + "/{workflow_id}/status", update_status, methods=["PUT"])
+    router.add_api_route(base, list_workflows, methods=["GET"], response_model=Page[WorkflowOut])
+    router.add_api_route(
+        base, create_workflow, methods=["POST"], status_code=201, response_model=Data[WorkflowCreatedOut]
+    )
+    router.add_api_route(f"{base}/variables", variables, methods=["GET"], response_model=Data[VariablesOut])
+    router.add_api_route(
+        base + "/{workflow_id}", get_workflow, methods=["GET"], response_model=Data[WorkflowOut]
+    )
+    router.add_api_route(
+        base + "/{workflow_id}", update_workflow, methods=["PUT"], response_model=Data[WorkflowOut]
+    )
+    router.add_api_route(
+        base + "/{workflow_id}", delete_workflow, methods=["DELETE"], response_model=Data[bool]
+    )
+    router.add_api_route(
+        base + "/{workflow_id}/status", update_status, methods=["PUT"], response_model=Data[WorkflowOut]
+    )

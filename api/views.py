@@ -1,0 +1,281 @@
+"""Novu's documents built from store rows: the wire format of v1 resources lives here, not in ``store/``.
+
+``store/`` returns rows (SQLModel tables); these functions turn them into the camelCase JSON Novu's clients
+read (``_id``, ``_environmentId``, ``createdAt``), which the routes' response models (``api.responses``)
+describe. The Inbox's shapes are in ``api.inbox_views``; v2 topic subscriptions in ``api.subscription_views``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.crypto import CredentialCipher
+from store.db import iso
+from store.integrations import mask
+from store.models import (
+    Integration,
+    Layout,
+    Message,
+    NotificationGroup,
+    SubscriberPreference,
+    Tenant,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WorkflowDefinition,
+    WorkflowOverride,
+)
+from store.preferences import CHANNELS as PREFERENCE_CHANNELS
+from store.preferences import merge_channels, workflow_channels
+from store.views import compact
+from store.webhooks import webhook_id
+from store.workflows_store import CHANNELS as DEFINITION_CHANNELS
+
+
+def integration_view(row: Integration, cipher: CredentialCipher) -> dict[str, Any]:
+    return {
+        "_id": row.id,
+        "_environmentId": row.environment_id,
+        "_organizationId": row.organization_id,
+        "name": row.name,
+        "identifier": row.identifier,
+        "providerId": row.provider_id,
+        "channel": row.channel,
+        "credentials": mask(cipher.decrypt(row.credentials_encrypted)),
+        "active": row.active,
+        "deleted": False,
+        "deletedAt": None,
+        "deletedBy": None,
+        "primary": row.primary,
+        "priority": row.priority,
+        "conditions": row.conditions or [],
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+
+
+def layout_view(row: Layout, organization_id: str) -> dict[str, Any]:
+    return {
+        "_id": row.id,
+        "_organizationId": organization_id,
+        "_environmentId": row.environment_id,
+        "name": row.name,
+        "identifier": row.identifier,
+        "description": row.description,
+        "channel": row.channel,
+        "content": row.content,
+        "contentType": row.content_type,
+        "variables": row.variables or [],
+        "isDefault": row.is_default,
+        "isDeleted": row.deleted,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+
+
+def global_preference_view(preference: SubscriberPreference | None) -> dict[str, Any]:
+    """``{preference: {enabled, channels}}`` with all five channels (missing ones are on)."""
+    stored = (preference.channels if preference is not None else None) or {}
+    return {
+        "preference": {
+            "enabled": preference.enabled if preference is not None else True,
+            "channels": {c: bool(stored.get(c, True)) for c in PREFERENCE_CHANNELS},
+        }
+    }
+
+
+def template_view(definition: WorkflowDefinition) -> dict[str, Any]:
+    triggers = definition.triggers or [
+        {"type": "event", "identifier": definition.trigger_identifier, "variables": []}
+    ]
+    view: dict[str, Any] = {
+        "_id": definition.id,
+        "name": definition.name,
+        "critical": definition.critical,
+        "triggers": triggers,
+        "tags": definition.tags or [],
+    }
+    if definition.data is not None:
+        view["data"] = definition.data
+    return view
+
+
+def workflow_preference_view(
+    definition: WorkflowDefinition,
+    preference: SubscriberPreference | None,
+    *,
+    override: dict[str, Any] | None = None,
+    include_inactive_channels: bool = False,
+) -> dict[str, Any]:
+    """One element of ``GET …/preferences``: the workflow and the subscriber's merged preference."""
+    channels = PREFERENCE_CHANNELS if include_inactive_channels else workflow_channels(definition)
+    values, overrides = merge_channels(
+        channels,
+        template=definition.preference_settings,
+        override=override,
+        subscriber=preference.channels if preference is not None else None,
+    )
+    return {
+        "template": template_view(definition),
+        "preference": {
+            "enabled": preference.enabled if preference is not None else True,
+            "channels": values,
+            "overrides": overrides,
+        },
+        "type": "SUBSCRIBER_WORKFLOW",
+    }
+
+
+def override_view(override: WorkflowOverride, organization_id: str) -> dict[str, Any]:
+    return {
+        "_id": override.id,
+        "_organizationId": organization_id,
+        "_environmentId": override.environment_id,
+        "_workflowId": override.workflow_id,
+        "_tenantId": override.tenant_id,
+        "active": override.active,
+        "preferenceSettings": override.preference_settings or {},
+        "deleted": override.deleted,
+        "createdAt": iso(override.created_at),
+        "updatedAt": iso(override.updated_at),
+    }
+
+
+def tenant_view(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "_id": tenant.id,
+        "identifier": tenant.identifier,
+        "name": tenant.name,
+        "data": tenant.data or {},
+        "_environmentId": tenant.environment_id,
+        "createdAt": iso(tenant.created_at),
+        "updatedAt": iso(tenant.updated_at),
+    }
+
+
+def message_view(msg: Message, *, organization_id: str | None = None) -> dict[str, Any]:
+    return compact(
+        {
+            "_id": msg.id,
+            "_templateId": msg.workflow_id,
+            "_environmentId": msg.environment_id,
+            "_messageTemplateId": msg.step_id,
+            "_organizationId": organization_id,
+            "_notificationId": msg.notification_id,
+            "_subscriberId": msg.subscriber_id,
+            "_jobId": f"{msg.transaction_id}:{msg.step_id}",
+            "_feedId": msg.feed_id,
+            "templateIdentifier": msg.template_identifier,
+            "transactionId": msg.transaction_id,
+            "channel": msg.channel,
+            "providerId": msg.provider_id,
+            "content": msg.content,
+            "subject": msg.subject,
+            "title": msg.title,
+            "seen": msg.seen,
+            "read": msg.read,
+            "archived": msg.archived,
+            "deleted": msg.deleted,
+            "lastSeenDate": iso(msg.last_seen_date),
+            "lastReadDate": iso(msg.last_read_date),
+            "cta": msg.cta or {"type": "redirect", "data": {}},
+            "actor": msg.actor,
+            "_actorId": msg.actor_subscriber_id,
+            "avatar": msg.avatar,
+            "data": msg.data,
+            "tags": msg.tags or [],
+            "payload": msg.payload or {},
+            "overrides": msg.overrides or {},
+            "status": msg.status,
+            "errorText": msg.error_text,
+            "email": msg.email,
+            "phone": msg.phone,
+            "deviceTokens": msg.device_tokens,
+            "directWebhookUrl": msg.direct_webhook_url,
+            "createdAt": iso(msg.created_at),
+            "updatedAt": iso(msg.updated_at),
+        }
+    )
+
+
+def delivery_view(row: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "_id": row.id,
+        "webhookId": webhook_id(row.id),
+        "_endpointId": row.endpoint_id,
+        "event": row.event_type,
+        "status": row.status,
+        "attempts": row.attempts,
+        "lastStatusCode": row.last_status_code,
+        "lastError": row.last_error,
+        "nextAttemptAt": iso(row.next_attempt_at),
+        "deliveredAt": iso(row.delivered_at),
+        "createdAt": iso(row.created_at),
+        "payload": row.body,
+    }
+
+
+def endpoint_view(row: WebhookEndpoint, *, secret: str | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "_id": row.id,
+        "_environmentId": row.environment_id,
+        "url": row.url,
+        "events": list(row.events or []),
+        "description": row.description,
+        "active": row.active,
+        "disabledReason": row.disabled_reason,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+    if secret is not None:
+        view["secret"] = secret
+    return view
+
+
+def definition_view(
+    row: WorkflowDefinition, *, organization_id: str, group: NotificationGroup | None = None
+) -> dict[str, Any]:
+    """Novu's ``WorkflowResponse``, plus ``origin`` (``code`` or ``rest``)."""
+    identifier = row.trigger_identifier.split(":deleted:")[0]
+    triggers = row.triggers or [{"type": "event", "identifier": identifier, "variables": []}]
+    view: dict[str, Any] = {
+        "_id": row.id,
+        "name": row.name,
+        "description": row.description or "",
+        "active": row.active,
+        "draft": not row.active,
+        "preferenceSettings": row.preference_settings or dict.fromkeys(DEFINITION_CHANNELS, True),
+        "critical": row.critical,
+        "tags": list(row.tags or []),
+        "steps": [{**s, "_parentId": None} if "template" in s else s for s in (row.steps or [])],
+        "_organizationId": organization_id,
+        "_creatorId": None,
+        "_environmentId": row.environment_id,
+        "triggers": triggers,
+        "_notificationGroupId": row.notification_group_id,
+        "deleted": row.deleted,
+        "deletedAt": iso(row.deleted_at),
+        "deletedBy": None,
+        "data": row.data,
+        "origin": row.origin,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+        "workflowIntegrationStatus": {"hasActiveIntegrations": True, "hasPrimaryIntegrations": True},
+    }
+    if row.origin == "code" and row.payload_schema:
+        view["payloadSchema"] = row.payload_schema
+    if group is not None:
+        view["notificationGroup"] = group_view(group, organization_id)
+    return {k: v for k, v in view.items() if v is not None}
+
+
+def group_view(group: NotificationGroup, organization_id: str) -> dict[str, Any]:
+    view = {
+        "_id": group.id,
+        "name": group.name,
+        "_environmentId": group.environment_id,
+        "_organizationId": organization_id,
+        "createdAt": iso(group.created_at),
+    }
+    if group.parent_id:
+        view["_parentId"] = group.parent_id
+    return view

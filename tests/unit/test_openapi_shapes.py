@@ -1,0 +1,73 @@
+"""Every route of ``/openapi.json`` describes what it answers: a JSON shape for each 2xx with a body, Novu's
+error body for 4xx, and Novu's names (``_id``, ``createdAt``) and envelopes (``data``, pages, cursors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from api.app import create_app
+from tidings.settings import Settings
+
+NO_BODY = {"204", "302"}
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    return create_app(Settings()).openapi()
+
+
+def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(method, path, op) for path, ops in spec["paths"].items() for method, op in ops.items()]
+
+
+def test_every_operation_declares_the_shape_of_its_answer(spec: dict[str, Any]) -> None:
+    missing = []
+    for method, path, op in operations(spec):
+        for code, response in op["responses"].items():
+            if not code.startswith("2") or code in NO_BODY:
+                continue
+            content = response.get("content", {})
+            if "text/html" in content:
+                continue
+            schema = resolve(spec, content.get("application/json", {}).get("schema", {}))
+            if not schema.get("properties"):
+                missing.append(f"{method.upper()} {path} {code}")
+    assert not missing, "routes without a response shape:\n" + "\n".join(missing)
+
+
+def test_errors_are_documented_as_novus_error_body(spec: dict[str, Any]) -> None:
+    for method, path, op in operations(spec):
+        assert "422" not in op["responses"] or "4XX" in op["responses"], f"{method} {path}: FastAPI's 422"
+        error = resolve(spec, op["responses"]["4XX"]["content"]["application/json"]["schema"])
+        assert {"statusCode", "timestamp", "path", "message", "error"} <= set(error["properties"])
+
+
+def data_of(spec: dict[str, Any], path: str, method: str, code: str = "200") -> dict[str, Any]:
+    answer = spec["paths"][path][method]["responses"][code]["content"]["application/json"]["schema"]
+    return resolve(spec, answer)
+
+
+def test_novu_names_envelopes_and_pages(spec: dict[str, Any]) -> None:
+    page = data_of(spec, "/v1/subscribers", "get")
+    assert {"page", "pageSize", "data", "totalCount", "hasMore"} <= set(page["properties"])
+    subscriber = resolve(spec, page["properties"]["data"]["items"])
+    assert {"_id", "_environmentId", "subscriberId", "createdAt", "updatedAt"} <= set(
+        subscriber["properties"]
+    )
+    created = data_of(spec, "/v1/subscribers", "post", "201")
+    assert set(created["properties"]) == {"data"}
+    cursor = data_of(spec, "/v2/subscribers", "get")
+    assert {"data", "next", "previous", "totalCount", "totalCountCapped"} <= set(cursor["properties"])
+    inbox = data_of(spec, "/v1/inbox/notifications", "get")
+    item = resolve(spec, inbox["properties"]["data"]["items"])
+    assert {"id", "isRead", "isSeen", "createdAt", "workflow"} <= set(item["properties"])
+    message = resolve(spec, data_of(spec, "/v1/messages", "get")["properties"]["data"]["items"])
+    assert {"_id", "_subscriberId", "transactionId", "channel", "createdAt"} <= set(message["properties"])
