@@ -14,14 +14,15 @@ from store.db import Database
 from store.tenancy import EnvironmentRef, environment_for_key, hash_key
 from tidings.settings import Settings
 
-#: A revoked key keeps working for at most this long on an API process that saw it.
+#: Without a version stamp (``store/config_versions.py``: a PostgreSQL listener reconnecting) a revoked
+#: key keeps working for at most this long on an API process that saw it; with one, not at all.
 KEY_CACHE_TTL_SECONDS = 60.0
 #: Bounded, so a flood of distinct keys cannot grow the API's memory (least recently used go first).
 KEY_CACHE_SIZE = 10_000
 
 
-def key_cache() -> TTLCache[str, EnvironmentRef]:
-    """API-key hash → environment, for ``KEY_CACHE_TTL_SECONDS``; one per app."""
+def key_cache() -> TTLCache[str, tuple[EnvironmentRef, Any]]:
+    """API-key hash → (environment, its version stamp then), for ``KEY_CACHE_TTL_SECONDS``; one per app."""
     return TTLCache(maxsize=KEY_CACHE_SIZE, ttl=KEY_CACHE_TTL_SECONDS)
 
 
@@ -67,9 +68,17 @@ async def current_environment(
 
 
 def cached_environment(state: Any, key: str) -> EnvironmentRef | None:
-    """The key's environment when it was looked up recently (no database work)."""
-    cache: TTLCache[str, EnvironmentRef] = state.key_cache
-    return cache.get(hash_key(key))
+    """The key's environment when it was looked up recently and nothing of its environment's API keys
+    (or other trigger configuration) was written since (no database work)."""
+    cache: TTLCache[str, tuple[EnvironmentRef, Any]] = state.key_cache
+    entry = cache.get(hash_key(key))
+    if entry is None:
+        return None
+    env, stamp = entry
+    config = getattr(state, "config_cache", None)
+    if stamp is not None and config is not None and config.stamps.stamp(env.id) != stamp:
+        return None
+    return env
 
 
 async def environment_for_api_key(state: Any, key: str) -> EnvironmentRef | None:
@@ -80,8 +89,17 @@ async def environment_for_api_key(state: Any, key: str) -> EnvironmentRef | None
     db: Database = state.db
     async with db.read() as session:  # every request passes here: never wait for SQLite's writer
         env = await environment_for_key(session=session, key=key)
-    if env is not None:
-        state.key_cache[hash_key(key)] = env
+    if env is None:
+        return None
+    config = getattr(state, "config_cache", None)
+    stamp = config.stamps.stamp(env.id) if config is not None else None
+    if stamp is not None:
+        # Read once more after taking the stamp (in a new transaction): a key revoked between the first
+        # read and the stamp would otherwise be kept as valid under the stamp that includes its revocation.
+        async with db.read() as session:
+            if await environment_for_key(session=session, key=key) != env:
+                return env
+    state.key_cache[hash_key(key)] = (env, stamp)
     return env
 
 

@@ -20,6 +20,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.errors import TidingsError, Unprocessable, validation_messages
 from api.limits import check_delay_override, check_transaction_id, check_trigger_size
 from api.trigger_checks import admit
+from store.config_cache import ConfigCache, LazySession, lazy_session
 from store.db import Database
 from store.definitions import get_definition
 from store.models import WorkflowDefinition
@@ -116,16 +117,32 @@ class TriggerService:
     """Everything the trigger routes need, built once per app."""
 
     def __init__(
-        self, *, db: Database, temporal: Client, settings: Settings, with_search_attribute: bool
+        self,
+        *,
+        db: Database,
+        temporal: Client,
+        settings: Settings,
+        with_search_attribute: bool,
+        cache: ConfigCache | None = None,
     ) -> None:
         self.db = db
         self.temporal = temporal
         self.settings = settings
         self.with_search_attribute = with_search_attribute
+        self.cache = cache
 
-    async def load(self, env: EnvironmentRef, name: str) -> WorkflowDefinition:
-        async with self.db.session() as session:
-            row = await get_definition(session=session, environment_id=env.id, key=name, by_id=False)
+    async def load(self, env: EnvironmentRef, name: str, lazy: LazySession) -> WorkflowDefinition:
+        """The live definition triggered as ``name`` (cached while the environment's stamp holds)."""
+
+        async def read() -> WorkflowDefinition | None:
+            return await get_definition(
+                session=await lazy.get(), environment_id=env.id, key=name, by_id=False
+            )
+
+        if self.cache is None:
+            row = await read()
+        else:
+            row = await self.cache.fetch(env.id, ("definition", name), read, stamp=lazy.stamp)
         if row is None:
             raise Unprocessable("workflow_not_found")
         return row
@@ -133,15 +150,19 @@ class TriggerService:
     async def trigger(
         self, env: EnvironmentRef, body: TriggerBody, *, broadcast: bool = False
     ) -> dict[str, Any]:
-        row = await self.load(env, body.name)
-        admission = await admit(
-            db=self.db,
-            environment_id=env.id,
-            row=row,
-            payload=body.payload,
-            tenant=normalize_tenant(body.tenant),
-            actor=body.actor,
-        )
+        # Every cache miss of this trigger shares one read session; a warm cache opens none.
+        stamp = self.cache.stamp(env.id) if self.cache is not None else None
+        async with lazy_session(self.db, stamp) as lazy:
+            row = await self.load(env, body.name, lazy)
+            admission = await admit(
+                lazy=lazy,
+                cache=self.cache,
+                environment_id=env.id,
+                row=row,
+                payload=body.payload,
+                tenant=normalize_tenant(body.tenant),
+                actor=body.actor,
+            )
         transaction_id = body.transactionId or str(uuid.uuid4())
         if admission.status == "no_tenant_found":
             return {"acknowledged": True, "status": admission.status}
