@@ -31,6 +31,7 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from store.db import Database
+from store.migrate import upgrade
 from tidings.bootstrap import create_environment_key
 from tidings.devserver import dev_server_args, free_port, wait_for_port
 from tidings.settings import Settings
@@ -306,7 +307,8 @@ async def start_stack(exits: AsyncExitStack, *, keep: bool = False) -> Stack:
     url, backend = await _app_database(exits, tmp)
     db = Database(url)
     exits.push_async_callback(db.dispose)
-    await db.create_all()
+    # Migrated, not create_all(): the API's preflight refuses a database without its migration stamp.
+    upgrade(url)
     settings = Settings(database_url=url, data_dir=tmp, secret_key=SECRET, temporal_address=address)
     env_id, key, _ = await create_environment_key(db, settings, organization="Bench", environment="Bench")
     await add_definition(db, env_id, INAPP_WORKFLOW, [in_app_step("s1", "Hi {{name}}")])
