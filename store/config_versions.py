@@ -68,6 +68,16 @@ END $$
 """
 
 
+#: TRUNCATE fires no row trigger: it tells every listener to drop everything.
+_PG_TRUNCATED_SQL = f"""
+CREATE OR REPLACE FUNCTION {_PG_FUNCTION}_all() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('{PG_CHANNEL}', '*');
+  RETURN NULL;
+END $$
+"""
+
+
 def _sqlite_bump(ref: str) -> str:
     return (
         f"INSERT OR IGNORE INTO config_versions (environment_id, version) VALUES ({ref}, 0); "
@@ -78,13 +88,18 @@ def _sqlite_bump(ref: str) -> str:
 def trigger_statements(dialect: str) -> list[str]:
     """DDL installing the bump triggers on every :data:`WATCHED` table (idempotent)."""
     if dialect == "postgresql":
-        out = [_PG_FUNCTION_SQL]
+        out = [_PG_FUNCTION_SQL, _PG_TRUNCATED_SQL]
         for table, column in WATCHED.items():
             name = f"{table}_config_bump"
             out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
             out.append(
                 f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION {_PG_FUNCTION}('{column}')"
+            )
+            out.append(f"DROP TRIGGER IF EXISTS {table}_config_truncate ON {table}")
+            out.append(
+                f"CREATE TRIGGER {table}_config_truncate AFTER TRUNCATE ON {table} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {_PG_FUNCTION}_all()"
             )
         return out
     out = []
@@ -104,8 +119,12 @@ def trigger_statements(dialect: str) -> list[str]:
 
 def drop_statements(dialect: str) -> list[str]:
     if dialect == "postgresql":
-        out = [f"DROP TRIGGER IF EXISTS {t}_config_bump ON {t}" for t in WATCHED]
-        return [*out, f"DROP FUNCTION IF EXISTS {_PG_FUNCTION}()"]
+        out = [f"DROP TRIGGER IF EXISTS {t}_config_{k} ON {t}" for t in WATCHED for k in ("bump", "truncate")]
+        return [
+            *out,
+            f"DROP FUNCTION IF EXISTS {_PG_FUNCTION}()",
+            f"DROP FUNCTION IF EXISTS {_PG_FUNCTION}_all()",
+        ]
     return [
         f"DROP TRIGGER IF EXISTS {t}_config_bump_{op}"
         for t in WATCHED
@@ -119,7 +138,7 @@ def on_config_write(engine: AsyncEngine, callback: Callable[[], None]) -> None:
 
     def after_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         head = statement.lstrip()[:6].upper()
-        if head in ("INSERT", "UPDATE", "DELETE") and any(t in statement for t in markers):
+        if head in ("INSERT", "UPDATE", "DELETE", "TRUNCA") and any(t in statement for t in markers):
             conn.info["config_written"] = True
 
     def commit(conn: Any) -> None:
@@ -208,7 +227,10 @@ class PgStamps:
 
     async def _listen(self) -> None:
         def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
-            self.invalidate(payload)
+            if payload == "*":
+                self.invalidate_all()
+            else:
+                self.invalidate(payload)
 
         while True:
             conn = None

@@ -139,3 +139,34 @@ async def test_own_writes_are_read_back_at_once(
         wf = (await a.get(f"/v1/workflows/{name}")).json()["data"]
         assert (await a.put(f"/v1/workflows/{wf['_id']}/status", json={"active": False})).status_code == 200
         assert await status_of(a, name) == "trigger_not_active"
+
+
+async def test_committed_config_writes_of_this_process_are_reported(any_stack: Stack) -> None:
+    """What makes read-your-writes immediate on PostgreSQL (before the NOTIFY arrives): a committed
+    write of a watched table through this process's engine, however it is issued; not a rollback,
+    not a write of another table."""
+    from store.config_versions import on_config_write
+
+    db = Database(any_stack.settings.database_url)
+    seen: list[int] = []
+    on_config_write(db.engine, lambda: seen.append(1))
+    env: Env = await any_stack.new_env()
+    try:
+        async with db.session() as session:
+            await session.exec(
+                text("UPDATE tenants SET name = 'x' WHERE environment_id = :e"), params={"e": env.id}
+            )  # type: ignore[call-overload]
+        assert len(seen) == 1
+        with pytest.raises(RuntimeError):
+            async with db.session() as session:
+                await session.exec(
+                    text("DELETE FROM workflow_definitions WHERE environment_id = :e"), params={"e": env.id}
+                )  # type: ignore[call-overload]
+                raise RuntimeError("rolled back")
+        async with db.session() as session:
+            await session.exec(
+                text("DELETE FROM rate_limit_windows WHERE environment_id = :e"), params={"e": env.id}
+            )  # type: ignore[call-overload]
+        assert len(seen) == 1
+    finally:
+        await db.dispose()
