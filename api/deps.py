@@ -67,6 +67,11 @@ async def current_environment(
     return env
 
 
+def known_key(state: Any, key: str) -> bool:
+    """The key was found recently (perhaps to be checked again: its environment's stamp moved since)."""
+    return hash_key(key) in state.key_cache
+
+
 def cached_environment(state: Any, key: str) -> EnvironmentRef | None:
     """The key's environment when it was looked up recently and nothing of its environment's API keys
     (or other trigger configuration) was written since (no database work)."""
