@@ -131,21 +131,23 @@ class TriggerService:
         self.with_search_attribute = with_search_attribute
         self.cache = cache
 
-    async def load(self, env: EnvironmentRef, name: str, lazy: LazySession) -> WorkflowDefinition:
-        """The live definition triggered as ``name`` (cached while the environment's stamp holds)."""
+    async def load(
+        self, env: EnvironmentRef, name: str, lazy: LazySession
+    ) -> tuple[WorkflowDefinition, WorkflowSnapshot]:
+        """The live definition triggered as ``name`` and its snapshot for the execution (both cached while
+        the environment's stamp holds; neither is modified by a trigger)."""
 
-        async def read() -> WorkflowDefinition | None:
-            return await get_definition(
-                session=await lazy.get(), environment_id=env.id, key=name, by_id=False
-            )
+        async def read() -> tuple[WorkflowDefinition, WorkflowSnapshot] | None:
+            row = await get_definition(session=await lazy.get(), environment_id=env.id, key=name, by_id=False)
+            return (row, snapshot(row)) if row is not None else None
 
         if self.cache is None:
-            row = await read()
+            found = await read()
         else:
-            row = await self.cache.fetch(env.id, ("definition", name), read, stamp=lazy.stamp)
-        if row is None:
+            found = await self.cache.fetch(env.id, ("definition", name), read, stamp=lazy.stamp)
+        if found is None:
             raise Unprocessable("workflow_not_found")
-        return row
+        return found
 
     async def trigger(
         self, env: EnvironmentRef, body: TriggerBody, *, broadcast: bool = False
@@ -153,7 +155,7 @@ class TriggerService:
         # Every cache miss of this trigger shares one read session; a warm cache opens none.
         stamp = self.cache.stamp(env.id) if self.cache is not None else None
         async with lazy_session(self.db, stamp) as lazy:
-            row = await self.load(env, body.name, lazy)
+            row, workflow = await self.load(env, body.name, lazy)
             admission = await admit(
                 lazy=lazy,
                 cache=self.cache,
@@ -172,7 +174,7 @@ class TriggerService:
             environment_id=env.id,
             organization_id=env.organization_id,
             transaction_id=transaction_id,
-            workflow=snapshot(row),
+            workflow=workflow,
             payload=admission.payload,
             overrides=body.overrides,
             actor=normalize_actor(body.actor),
