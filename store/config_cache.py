@@ -96,10 +96,12 @@ class LazySession:
             self._session = await self._open.__aenter__()
         return self._session
 
-    async def close(self, exc: BaseException | None = None) -> None:
+    async def close(self) -> None:
+        """End the read transaction by committing, also when the request failed: a rollback would expire
+        the instances read in it, which the cache may now hold (and a read transaction has nothing to undo)."""
         if self._open is not None:
             opened, self._open, self._session = self._open, None, None
-            await opened.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+            await opened.__aexit__(None, None, None)
 
 
 @asynccontextmanager
@@ -107,7 +109,5 @@ async def lazy_session(db: Database, stamp: Hashable | None = None) -> AsyncIter
     lazy = LazySession(db, stamp)
     try:
         yield lazy
-    except BaseException as exc:
-        await lazy.close(exc)
-        raise
-    await lazy.close()
+    finally:
+        await lazy.close()
