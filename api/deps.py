@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Annotated, Any
 
 from cachetools import TTLCache
@@ -61,7 +62,7 @@ async def current_environment(
     key = key.strip()
     if scheme == "Bearer" or not key:
         raise Unauthorized("Unauthorized")
-    env = await environment_for_api_key(request.app.state, key)
+    env = await environment_for_api_key(request.app.state, key, request.scope)
     if env is None:
         raise Unauthorized("API Key not found")
     return env
@@ -86,11 +87,28 @@ def cached_environment(state: Any, key: str) -> EnvironmentRef | None:
     return env
 
 
-async def environment_for_api_key(state: Any, key: str) -> EnvironmentRef | None:
-    """An API key → its environment (hashed look-up, cached for a minute); None for an unknown key."""
+#: Where the first middleware that resolved the request's key leaves it for the next ones and the route.
+SCOPE_KEY = "tidings.api_key_environment"
+
+
+async def environment_for_api_key(
+    state: Any, key: str, scope: MutableMapping[str, Any] | None = None
+) -> EnvironmentRef | None:
+    """An API key → its environment (hashed look-up, cached); None for an unknown key. With the request's
+    ``scope`` it is resolved once per request (the door, the rate limit and the route share it)."""
+    if scope is not None:
+        known = scope.get(SCOPE_KEY)
+        if known is not None and known[0] == key:
+            return known[1]  # type: ignore[no-any-return]
     found = cached_environment(state, key)
-    if found is not None:
-        return found
+    if found is None:
+        found = await _look_up(state, key)
+    if scope is not None and found is not None:
+        scope[SCOPE_KEY] = (key, found)
+    return found
+
+
+async def _look_up(state: Any, key: str) -> EnvironmentRef | None:
     db: Database = state.db
     async with db.read() as session:  # every request passes here: never wait for SQLite's writer
         env = await environment_for_key(session=session, key=key)

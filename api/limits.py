@@ -194,7 +194,7 @@ class DoorGuard:
             return
         authenticated = False
         if scheme == "ApiKey" and key:
-            env = await environment_for_api_key(state, key)
+            env = await environment_for_api_key(state, key, scope)
             if env is None:
                 throttle.fail(ip, now)
                 await _answer(scope, send, 401, "API Key not found")

@@ -106,7 +106,7 @@ class RateLimits:
         if not settings.rate_limit_enabled or api_key is None:
             await self.app(scope, receive, send)
             return
-        env = await environment_of_key(state, api_key)
+        env = await environment_of_key(state, api_key, scope)
         if env is None:
             await self.app(scope, receive, send)
             return
