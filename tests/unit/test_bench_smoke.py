@@ -118,6 +118,9 @@ def test_cpu_per_delivered_sums_the_processes_of_each_side() -> None:
     cpu_per_delivered(row, results)
     assert row.value == 60.0 and row.baseline == 42.0  # idle processes and the load generator left out
     assert row.ratio is not None and round(row.ratio, 3) == 1.429 and row.met is True
-    results["tidings"]["reached"] = False
+    results["tidings"].update(reached=False, delivered=1900, accepted=2000)
     cpu_per_delivered(row, results)
-    assert row.value is None and row.ratio is None and "did not complete" in row.note
+    assert row.value == 60.0 and "partial: tidings: 1900/2000" in row.note
+    results["tidings"]["delivered"] = 0
+    cpu_per_delivered(row, results)
+    assert row.value is None and row.ratio is None and "no message delivered" in row.note
