@@ -64,9 +64,10 @@ def lease_size(burst: int, cost: int) -> int:
 class _Lease:
     """Units of one (environment, category, window) this process reserved in the DB and has not spent."""
 
-    __slots__ = ("left", "total")
+    __slots__ = ("left", "lock", "total")
 
     def __init__(self) -> None:
+        self.lock = asyncio.Lock()
         self.left = 0
         self.total = 0  # the window's count in the DB after this process's last reservation
 
@@ -136,26 +137,35 @@ class RateLimits:
                     await forget_before(conn=conn, window=window - 1)
             return spent
 
-        if lease.left >= cost:
+        used: int | None = None
+        if lease.left < cost:
+            # One reservation at a time per lease: the requests arriving together at a new window wait
+            # for it rather than each reserving its own (64 upserts, and new pool connections, at once).
+            async with lease.lock:
+                if lease.left < cost:
+                    units = lease_size(burst, cost)
+                    try:
+                        # A rate limit must never be why a request fails: with the database locked or gone
+                        # (the route itself then answers 503) or slow, the request goes through uncounted.
+                        total = await asyncio.wait_for(reserve(units), COUNT_TIMEOUT_SECONDS)
+                    except (TimeoutError, SQLAlchemyError, OSError) as exc:
+                        log.warning(
+                            "rate limit not counted (%s): letting the request through", type(exc).__name__
+                        )
+                        used = -1
+                    else:
+                        usable = min(units, burst - (total - units))  # reserved units under the burst
+                        lease.total = max(lease.total, total)
+                        if usable >= cost:
+                            lease.left += usable
+                        else:
+                            used = total - units + cost  # over the limit: what this request would make it
+        if used == -1:
+            await self.app(scope, receive, send)
+            return
+        if used is None:
             lease.left -= cost
             used = lease.total - lease.left
-        else:
-            units = lease_size(burst, cost)
-            try:
-                # A rate limit must never be why a request fails: with the database locked or gone (the
-                # route itself then answers 503) or slow, the request goes through uncounted.
-                total = await asyncio.wait_for(reserve(units), COUNT_TIMEOUT_SECONDS)
-            except (TimeoutError, SQLAlchemyError, OSError) as exc:
-                log.warning("rate limit not counted (%s): letting the request through", type(exc).__name__)
-                await self.app(scope, receive, send)
-                return
-            usable = min(units, burst - (total - units))  # the reserved units that fall under the burst
-            lease.total = max(lease.total, total)
-            if usable >= cost:
-                lease.left += usable - cost
-                used = lease.total - lease.left
-            else:
-                used = total - units + cost  # over the limit: what this request would have made it
         reset = max(1, math.ceil((window + 1) * window_seconds - now))
         policy = (
             f'{limit};w={window_seconds};burst={burst};comment="fixed window";'

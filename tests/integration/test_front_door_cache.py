@@ -4,6 +4,7 @@ trigger (SQLite: at once, the stamp is read per look-up; PostgreSQL: once the wr
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -170,3 +171,22 @@ async def test_committed_config_writes_of_this_process_are_reported(any_stack: S
         assert len(seen) == 1
     finally:
         await db.dispose()
+
+
+async def test_concurrent_triggers_share_one_rate_limit_lease(
+    any_stack: Stack, two_apps: tuple[FastAPI, FastAPI, Statements]
+) -> None:
+    """Requests arriving together at a fresh window wait for one reservation instead of each making one."""
+    _, app, _ = two_apps
+    env: Env = await any_stack.new_env()
+    name = f"herd-{secrets.token_hex(3)}"
+    await add_workflow(env, name, INAPP)
+    async with client_for(app, env.key) as b:
+        window = int(time.time() // 3600)
+        answers = await asyncio.gather(*(status_of(b, name) for _ in range(30)))
+        assert answers == ["processed"] * 30
+        rows = await env.sql(
+            "SELECT used FROM rate_limit_windows WHERE environment_id = :e AND category = 'trigger'", e=env.id
+        )
+    if int(time.time() // 3600) == window:  # else a new window took its own lease
+        assert [r[0] for r in rows] == [50], "30 concurrent triggers reserved more than one lease"
