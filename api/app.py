@@ -23,6 +23,8 @@ from api.routers import ROUTER_MODULES
 from api.triggering import TriggerService
 from api.unavailable import neighbours, with_deadline
 from api.wire import ERROR_RESPONSES
+from store.config_cache import ConfigCache
+from store.config_versions import stamps_for
 from store.db import Database, reading
 from tidings import metrics, tracing
 from tidings.bootstrap import sync_catalog
@@ -59,11 +61,15 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         app.state.temporal = with_deadline(client, settings.temporal_timeout_seconds)
         app.state.settings = settings
         app.state.key_cache = key_cache()
+        stamps = stamps_for(app.state.db.url, app.state.db.engine)
+        await stamps.start()
+        app.state.config_cache = ConfigCache(stamps)
         app.state.triggers = TriggerService(
             db=app.state.db,
             temporal=app.state.temporal,
             settings=settings,
             with_search_attribute=await has_search_attribute(app.state.temporal, TRANSACTION_ID.name),
+            cache=app.state.config_cache,
         )
         app.state.webhooks = WebhookDispatcher(
             db=app.state.db,
@@ -78,6 +84,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
             yield
         finally:
             await realtime.stop()
+            await stamps.stop()
             if own_db:
                 await app.state.db.dispose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Annotated, Any
 
 from cachetools import TTLCache
@@ -14,14 +15,15 @@ from store.db import Database
 from store.tenancy import EnvironmentRef, environment_for_key, hash_key
 from tidings.settings import Settings
 
-#: A revoked key keeps working for at most this long on an API process that saw it.
+#: Without a version stamp (``store/config_versions.py``: a PostgreSQL listener reconnecting) a revoked
+#: key keeps working for at most this long on an API process that saw it; with one, not at all.
 KEY_CACHE_TTL_SECONDS = 60.0
 #: Bounded, so a flood of distinct keys cannot grow the API's memory (least recently used go first).
 KEY_CACHE_SIZE = 10_000
 
 
-def key_cache() -> TTLCache[str, EnvironmentRef]:
-    """API-key hash → environment, for ``KEY_CACHE_TTL_SECONDS``; one per app."""
+def key_cache() -> TTLCache[str, tuple[EnvironmentRef, Any]]:
+    """API-key hash → (environment, its version stamp then), for ``KEY_CACHE_TTL_SECONDS``; one per app."""
     return TTLCache(maxsize=KEY_CACHE_SIZE, ttl=KEY_CACHE_TTL_SECONDS)
 
 
@@ -60,28 +62,67 @@ async def current_environment(
     key = key.strip()
     if scheme == "Bearer" or not key:
         raise Unauthorized("Unauthorized")
-    env = await environment_for_api_key(request.app.state, key)
+    env = await environment_for_api_key(request.app.state, key, request.scope)
     if env is None:
         raise Unauthorized("API Key not found")
     return env
 
 
+def known_key(state: Any, key: str) -> bool:
+    """The key was found recently (perhaps to be checked again: its environment's stamp moved since)."""
+    return hash_key(key) in state.key_cache
+
+
 def cached_environment(state: Any, key: str) -> EnvironmentRef | None:
-    """The key's environment when it was looked up recently (no database work)."""
-    cache: TTLCache[str, EnvironmentRef] = state.key_cache
-    return cache.get(hash_key(key))
+    """The key's environment when it was looked up recently and nothing of its environment's API keys
+    (or other trigger configuration) was written since (no database work)."""
+    cache: TTLCache[str, tuple[EnvironmentRef, Any]] = state.key_cache
+    entry = cache.get(hash_key(key))
+    if entry is None:
+        return None
+    env, stamp = entry
+    config = getattr(state, "config_cache", None)
+    if stamp is not None and config is not None and config.stamps.stamp(env.id) != stamp:
+        return None
+    return env
 
 
-async def environment_for_api_key(state: Any, key: str) -> EnvironmentRef | None:
-    """An API key → its environment (hashed look-up, cached for a minute); None for an unknown key."""
+#: Where the first middleware that resolved the request's key leaves it for the next ones and the route.
+SCOPE_KEY = "tidings.api_key_environment"
+
+
+async def environment_for_api_key(
+    state: Any, key: str, scope: MutableMapping[str, Any] | None = None
+) -> EnvironmentRef | None:
+    """An API key → its environment (hashed look-up, cached); None for an unknown key. With the request's
+    ``scope`` it is resolved once per request (the door, the rate limit and the route share it)."""
+    if scope is not None:
+        known = scope.get(SCOPE_KEY)
+        if known is not None and known[0] == key:
+            return known[1]  # type: ignore[no-any-return]
     found = cached_environment(state, key)
-    if found is not None:
-        return found
+    if found is None:
+        found = await _look_up(state, key)
+    if scope is not None and found is not None:
+        scope[SCOPE_KEY] = (key, found)
+    return found
+
+
+async def _look_up(state: Any, key: str) -> EnvironmentRef | None:
     db: Database = state.db
     async with db.read() as session:  # every request passes here: never wait for SQLite's writer
         env = await environment_for_key(session=session, key=key)
-    if env is not None:
-        state.key_cache[hash_key(key)] = env
+    if env is None:
+        return None
+    config = getattr(state, "config_cache", None)
+    stamp = config.stamps.stamp(env.id) if config is not None else None
+    if stamp is not None:
+        # Read once more after taking the stamp (in a new transaction): a key revoked between the first
+        # read and the stamp would otherwise be kept as valid under the stamp that includes its revocation.
+        async with db.read() as session:
+            if await environment_for_key(session=session, key=key) != env:
+                return env
+    state.key_cache[hash_key(key)] = (env, stamp)
     return env
 
 

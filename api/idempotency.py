@@ -52,7 +52,7 @@ class IdempotencyKeys:
             await respond(send, scope, 400, message)
             return
         state = scope["app"].state
-        env = await environment_of_key(state, api_key)
+        env = await environment_of_key(state, api_key, scope)
         if env is None:
             await self.app(scope, receive, send)  # the route answers 401
             return

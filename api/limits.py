@@ -174,7 +174,7 @@ class DoorGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        from api.deps import cached_environment, environment_for_api_key
+        from api.deps import environment_for_api_key, known_key
 
         ip = (scope.get("client") or ("unknown", 0))[0]
         now = time.monotonic()
@@ -186,14 +186,15 @@ class DoorGuard:
         throttle: _AuthThrottle = getattr(state, "auth_throttle", None) or _AuthThrottle()
         state.auth_throttle = throttle  # on the app's state: one per API process, visible to operators
         wait = throttle.retry_after(ip, now)
-        # A blocked client still gets through with a key known good (cached): only guessing is stopped.
-        if wait and not (scheme == "ApiKey" and key and cached_environment(state, key) is not None):
+        # A blocked client still gets through with a key known good (cached, then checked again below if
+        # its environment's configuration changed since): only guessing is stopped.
+        if wait and not (scheme == "ApiKey" and key and known_key(state, key)):
             message = f"Too many failed authentication attempts; retry in {wait} seconds"
             await _answer(scope, send, 429, message, {"retry-after": str(wait)})
             return
         authenticated = False
         if scheme == "ApiKey" and key:
-            env = await environment_for_api_key(state, key)
+            env = await environment_for_api_key(state, key, scope)
             if env is None:
                 throttle.fail(ip, now)
                 await _answer(scope, send, 401, "API Key not found")

@@ -3,7 +3,9 @@
 Order: reserved variables (400) → tenant (``no_tenant_found``) and its workflow override → active
 (``trigger_not_active``) → steps (``no_workflow_steps_defined`` / ``no_workflow_active_steps_defined``) →
 payload: a code workflow's pydantic model, or a REST workflow's required variables (400) and default values.
-Everything is read from the database on every trigger, so a ``PUT`` takes effect on the next trigger.
+What is read from the database (definition, tenant, override) comes through the API process's
+``ConfigCache``, which drops it when any write to those tables commits (``store/config_versions.py``),
+so a ``PUT`` — through any API process, or straight into the database — takes effect on the next trigger.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from api.errors import BadRequest, validation_messages
-from store.db import Database
-from store.models import WorkflowDefinition
+from store.config_cache import ConfigCache, LazySession
+from store.models import Tenant, WorkflowDefinition, WorkflowOverride
 from store.tenants import get_override, get_tenant, tenant_context
 from workflows.catalog import code_workflow
 from workflows.paths import MISSING, deep_merge, get_path, set_path
@@ -101,9 +103,23 @@ def validate_code_payload(row: WorkflowDefinition, payload: dict[str, Any]) -> d
     return {**payload, **validated.model_dump(mode="json")}
 
 
+async def tenant_and_override(
+    *, lazy: LazySession, environment_id: str, identifier: str, workflow_id: str
+) -> tuple[Tenant | None, WorkflowOverride | None]:
+    session = await lazy.get()
+    found = await get_tenant(session=session, environment_id=environment_id, identifier=identifier)
+    if found is None:
+        return None, None
+    override = await get_override(
+        session=session, environment_id=environment_id, workflow_id=workflow_id, tenant_id=found.id
+    )
+    return found, override
+
+
 async def admit(
     *,
-    db: Database,
+    lazy: LazySession,
+    cache: ConfigCache | None,
     environment_id: str,
     row: WorkflowDefinition,
     payload: dict[str, Any],
@@ -117,18 +133,18 @@ async def admit(
     admission = Admission()
     active = row.active
     if tenant is not None:
-        identifier = tenant if isinstance(tenant, str) else tenant.get("identifier")
-        async with db.session() as session:
-            found = await get_tenant(
-                session=session, environment_id=environment_id, identifier=str(identifier)
+        identifier = str(tenant if isinstance(tenant, str) else tenant.get("identifier"))
+
+        async def read() -> tuple[Tenant | None, WorkflowOverride | None]:
+            return await tenant_and_override(
+                lazy=lazy, environment_id=environment_id, identifier=identifier, workflow_id=row.id
             )
-            override = (
-                await get_override(
-                    session=session, environment_id=environment_id, workflow_id=row.id, tenant_id=found.id
-                )
-                if found is not None
-                else None
-            )
+
+        key = ("tenant", identifier, row.id)
+        if cache is None:
+            found, override = await read()
+        else:
+            found, override = await cache.fetch(environment_id, key, read, stamp=lazy.stamp)
         if found is None:
             return Admission(status="no_tenant_found")
         admission.tenant = tenant_context(found)

@@ -21,6 +21,7 @@ from api.digest_front import FrontDigest, plan
 from api.errors import TidingsError, Unprocessable, validation_messages
 from api.limits import check_delay_override, check_transaction_id, check_trigger_size
 from api.trigger_checks import admit
+from store.config_cache import ConfigCache, LazySession, lazy_session
 from store.db import Database
 from store.definitions import get_definition
 from store.models import WorkflowDefinition
@@ -126,32 +127,54 @@ class TriggerService:
     """Everything the trigger routes need, built once per app."""
 
     def __init__(
-        self, *, db: Database, temporal: Client, settings: Settings, with_search_attribute: bool
+        self,
+        *,
+        db: Database,
+        temporal: Client,
+        settings: Settings,
+        with_search_attribute: bool,
+        cache: ConfigCache | None = None,
     ) -> None:
         self.db = db
         self.temporal = temporal
         self.settings = settings
         self.with_search_attribute = with_search_attribute
+        self.cache = cache
 
-    async def load(self, env: EnvironmentRef, name: str) -> WorkflowDefinition:
-        async with self.db.read() as session:  # a read: never wait for SQLite's writer
-            row = await get_definition(session=session, environment_id=env.id, key=name, by_id=False)
-        if row is None:
+    async def load(
+        self, env: EnvironmentRef, name: str, lazy: LazySession
+    ) -> tuple[WorkflowDefinition, WorkflowSnapshot]:
+        """The live definition triggered as ``name`` and its snapshot for the execution (both cached while
+        the environment's stamp holds; neither is modified by a trigger)."""
+
+        async def read() -> tuple[WorkflowDefinition, WorkflowSnapshot] | None:
+            row = await get_definition(session=await lazy.get(), environment_id=env.id, key=name, by_id=False)
+            return (row, snapshot(row)) if row is not None else None
+
+        if self.cache is None:
+            found = await read()
+        else:
+            found = await self.cache.fetch(env.id, ("definition", name), read, stamp=lazy.stamp)
+        if found is None:
             raise Unprocessable("workflow_not_found")
-        return row
+        return found
 
     async def trigger(
         self, env: EnvironmentRef, body: TriggerBody, *, broadcast: bool = False
     ) -> dict[str, Any]:
-        row = await self.load(env, body.name)
-        admission = await admit(
-            db=self.db,
-            environment_id=env.id,
-            row=row,
-            payload=body.payload,
-            tenant=normalize_tenant(body.tenant),
-            actor=body.actor,
-        )
+        # Every cache miss of this trigger shares one read session; a warm cache opens none.
+        stamp = self.cache.stamp(env.id) if self.cache is not None else None
+        async with lazy_session(self.db, stamp) as lazy:
+            row, workflow = await self.load(env, body.name, lazy)
+            admission = await admit(
+                lazy=lazy,
+                cache=self.cache,
+                environment_id=env.id,
+                row=row,
+                payload=body.payload,
+                tenant=normalize_tenant(body.tenant),
+                actor=body.actor,
+            )
         transaction_id = body.transactionId or str(uuid.uuid4())
         if admission.status == "no_tenant_found":
             return {"acknowledged": True, "status": admission.status}
@@ -161,7 +184,7 @@ class TriggerService:
             environment_id=env.id,
             organization_id=env.organization_id,
             transaction_id=transaction_id,
-            workflow=snapshot(row),
+            workflow=workflow,
             payload=admission.payload,
             overrides=body.overrides,
             actor=normalize_actor(body.actor),

@@ -107,7 +107,11 @@ async def run(scale: Scale, out: Path, only: set[str], keep: bool, profile: Path
         steps: list[tuple[list[str], Callable[[], Awaitable[None]], float]] = [
             (["trigger_accept_rate"], lambda: accept_rate(stack, scale, r["trigger_accept_rate"]), 300),
             (["trigger_latency_p50"], lambda: latency(stack, scale, r["trigger_latency_p50"]), 300),
-            (["e2e_delivered_rate"], lambda: e2e_rate(stack, scale, r["e2e_delivered_rate"]), 60 * 60),
+            (
+                ["e2e_delivered_rate", "cpu_ms_per_delivered"],
+                lambda: e2e_rate(stack, scale, r["e2e_delivered_rate"], r["cpu_ms_per_delivered"]),
+                60 * 60,
+            ),
             (
                 ["topic_fanout_100k", "worker_rss_fanout"],
                 lambda: fanout(stack, scale, r["topic_fanout_100k"], r["worker_rss_fanout"]),

@@ -78,6 +78,7 @@ SPECS: list[tuple[str, str, float, bool]] = [
     ("trigger_accept_rate", "triggers/s", 0.8, True),
     ("trigger_latency_p50", "ms", 2.0, False),
     ("e2e_delivered_rate", "messages/s", 0.7, True),
+    ("cpu_ms_per_delivered", "ms", 1.5, False),
     ("topic_fanout_100k", "s", 10.0, False),
     ("digest_absorb_rate", "events/s", 0.5, True),
     ("worker_rss_fanout", "MB", 500.0, False),

@@ -130,9 +130,12 @@ class Database:
     async def create_all(self) -> None:
         """Create tables straight from the models (used only by throwaway benchmark databases)."""
         from store import models  # noqa: F401  (registers the tables)
+        from store.config_versions import trigger_statements
 
         async with self.engine.begin() as conn:
             await conn.run_sync(SQLModel.metadata.create_all)
+            for statement in trigger_statements(conn.dialect.name):
+                await conn.exec_driver_sql(statement)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -4,7 +4,13 @@ from store.models.channels import Integration, Layout
 from store.models.digests import CancelledTransaction, DigestEvent, ThrottleHit
 from store.models.extras import RecurringSchedule, Translation
 from store.models.messages import ExecutionDetail, Feed, Message, MessageEvent, Notification
-from store.models.operations import IdempotencyRecord, RateLimitWindow, WebhookDelivery, WebhookEndpoint
+from store.models.operations import (
+    ConfigVersion,
+    IdempotencyRecord,
+    RateLimitWindow,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from store.models.subscribers import Subscriber, SubscriberPreference, Topic, TopicSubscriber
 from store.models.tenancy import ApiKey, Environment, Organization, Tenant
 from store.models.workflows import NotificationGroup, WorkflowDefinition, WorkflowOverride
@@ -12,6 +18,7 @@ from store.models.workflows import NotificationGroup, WorkflowDefinition, Workfl
 __all__ = [
     "ApiKey",
     "CancelledTransaction",
+    "ConfigVersion",
     "DigestEvent",
     "Environment",
     "ExecutionDetail",

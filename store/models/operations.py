@@ -84,3 +84,12 @@ class RateLimitWindow(SQLModel, table=True):
     category: str = Field(primary_key=True)
     window: int = Field(primary_key=True)
     used: int = 0
+
+
+class ConfigVersion(SQLModel, table=True):
+    """A counter per environment, bumped by database triggers (``store/config_versions.py``) in the same
+    transaction as every write of what the trigger path reads: definitions, overrides, tenants, API keys."""
+
+    __tablename__ = "config_versions"
+    environment_id: str = Field(primary_key=True)
+    version: int = 0

@@ -102,3 +102,25 @@ def test_load_helpers_count_failures_and_progress() -> None:
         assert not stalled.reached and stalled.count == 2
 
     asyncio.run(scenario())
+
+
+def test_cpu_per_delivered_sums_the_processes_of_each_side() -> None:
+    from bench.delivery import cpu_per_delivered
+
+    def side(reached: bool, **cpu: float) -> dict[str, object]:
+        return {"reached": reached, "delivered": 2000, "cpu_ms_per_op": cpu}
+
+    row = new_rows()["cpu_ms_per_delivered"]
+    results = {
+        "tidings": side(True, api_live=3.0, worker=30.0, temporal=27.0, api_sink=0.1, bench=9.0),
+        "baseline": side(True, baseline_worker=20.0, temporal=20.0, bench=2.0, worker=0.5),
+    }
+    cpu_per_delivered(row, results)
+    assert row.value == 60.0 and row.baseline == 42.0  # idle processes and the load generator left out
+    assert row.ratio is not None and round(row.ratio, 3) == 1.429 and row.met is True
+    results["tidings"].update(reached=False, delivered=1900, accepted=2000)
+    cpu_per_delivered(row, results)
+    assert row.value == 60.0 and "partial: tidings: 1900/2000" in row.note
+    results["tidings"]["delivered"] = 0
+    cpu_per_delivered(row, results)
+    assert row.value is None and row.ratio is None and "no message delivered" in row.note
