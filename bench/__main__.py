@@ -82,6 +82,7 @@ async def run(scale: Scale, out: Path, only: set[str], keep: bool, profile: Path
     from bench.delivery import e2e_rate, fanout
     from bench.digest import digest_rate
     from bench.inbox import push_latency
+    from bench.slow_provider import slow_provider_rate
     from bench.stack import start_stack
     from bench.trigger import accept_rate, latency
 
@@ -108,6 +109,11 @@ async def run(scale: Scale, out: Path, only: set[str], keep: bool, profile: Path
             (["trigger_accept_rate"], lambda: accept_rate(stack, scale, r["trigger_accept_rate"]), 300),
             (["trigger_latency_p50"], lambda: latency(stack, scale, r["trigger_latency_p50"]), 300),
             (["e2e_delivered_rate"], lambda: e2e_rate(stack, scale, r["e2e_delivered_rate"]), 60 * 60),
+            (
+                ["e2e_slow_provider_rate"],
+                lambda: slow_provider_rate(stack, scale, r["e2e_slow_provider_rate"]),
+                60 * 60,
+            ),
             (
                 ["topic_fanout_100k", "worker_rss_fanout"],
                 lambda: fanout(stack, scale, r["topic_fanout_100k"], r["worker_rss_fanout"]),
