@@ -33,6 +33,7 @@ from temporalio.client import Client
 
 from bench.baseline import PROVIDER_DELAY_MS
 from store.db import Database
+from store.migrate import upgrade
 from tidings.bootstrap import create_environment_key
 from tidings.devserver import dev_server_args, free_port, wait_for_port
 from tidings.settings import Settings
@@ -319,7 +320,8 @@ async def start_stack(exits: AsyncExitStack, *, keep: bool = False) -> Stack:
     url, backend = await _app_database(exits, tmp)
     db = Database(url)
     exits.push_async_callback(db.dispose)
-    await db.create_all()
+    # Migrated, not create_all(): the API and worker refuse to start on an unmigrated database.
+    await asyncio.to_thread(upgrade, url)
     settings = Settings(database_url=url, data_dir=tmp, secret_key=SECRET, temporal_address=address)
     env_id, key, _ = await create_environment_key(db, settings, organization="Bench", environment="Bench")
     await add_definition(db, env_id, INAPP_WORKFLOW, [in_app_step("s1", "Hi {{name}}")])
@@ -386,8 +388,8 @@ async def start_stack(exits: AsyncExitStack, *, keep: bool = False) -> Stack:
             tmp,
         )
         setattr(stack, "sink_url" if name == "api_sink" else "live_url", f"http://127.0.0.1:{api_port}")
-    await _wait_http(stack.sink_url, procs["api_sink"])
-    await _wait_http(stack.live_url, procs["api_live"])
+    await _wait_http(stack.sink_url, procs["api_sink"], timeout=180)
+    await _wait_http(stack.live_url, procs["api_live"], timeout=180)
     wait_for_port("127.0.0.1", provider_port, timeout=60)
     return stack
 
