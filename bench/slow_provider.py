@@ -58,7 +58,7 @@ async def add_integration(stack: Stack) -> None:
 
 
 async def slow_provider_rate(stack: Stack, scale: Scale, row: Row) -> None:
-    n, c = scale.e2e_triggers, scale.concurrency
+    n, c = scale.slow_emails, scale.concurrency
     run = secrets.token_hex(3)
     await add_integration(stack)
     http = stack.clients(stack.live_url, c)
@@ -110,7 +110,7 @@ async def slow_provider_rate(stack: Stack, scale: Scale, row: Row) -> None:
                 lambda p=prefix: stored(p),
                 load.ok,
                 stall=scale.stall,
-                limit=max(scale.e2e_limit - accepted, 1.0),
+                limit=max(scale.slow_limit - accepted, 1.0),
                 alive=stack.check_alive,
             )
             elapsed = got.at - t0
@@ -131,7 +131,7 @@ async def slow_provider_rate(stack: Stack, scale: Scale, row: Row) -> None:
         row.value = t["rate"] if t["reached"] else None
         problems = [
             f"{side}: {r['delivered']}/{r['accepted']} sent in {r['seconds']:.0f}s ({r['rate']:.1f}/s), "
-            f"then no progress for {scale.stall:.0f}s or over {scale.e2e_limit:.0f}s in all {r['error']}".strip()
+            f"then no progress for {scale.stall:.0f}s or over {scale.slow_limit:.0f}s in all {r['error']}".strip()
             for side, r in results.items()
             if not r["reached"] or r["accepted"] < n
         ]
