@@ -228,9 +228,10 @@ async def _pg_insert_arrays(
         arrays.append(f"CAST(:a{i} AS {column.type.compile(dialect=dialect)}[])")
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
-        f"SELECT * FROM unnest({', '.join(arrays)}) "
-        f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+        f"SELECT * FROM unnest({', '.join(arrays)})"
     )
+    if conflict:
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
     if returning:
         sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
     return await session.exec(text(sql), params=params)  # type: ignore[call-overload]
@@ -272,6 +273,18 @@ async def select_keyed(
     params["values"] = list(values)
     result = await session.exec(text(sql), params=params)  # type: ignore[call-overload]
     return [tuple(row) for row in result.all()]
+
+
+async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows that never collide (append-only: execution details); one statement on PostgreSQL."""
+    if not rows:
+        return
+    table = getattr(table, "__table__", table)
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql" and len(rows) > 1:
+        if await _pg_insert_arrays(session, table, rows, ()) is not None:
+            return
+    await session.execute(table.insert(), [dict(r) for r in rows])
 
 
 def rows_for(model: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

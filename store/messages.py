@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from store.db import Database, insert_returning, rows_for, select_keyed, utcnow
+from store.db import Database, insert_returning, insert_rows, rows_for, select_keyed, utcnow
 from store.models import ExecutionDetail, Feed, Message, Notification
 
 DELIVERY_KEY = ["environment_id", "transaction_id", "subscriber_id", "step_id"]
@@ -115,8 +115,7 @@ async def record_notifications(
 
 async def add_details(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Append execution details (Novu's ``detail`` strings with status and source)."""
-    if rows:
-        await session.execute(ExecutionDetail.__table__.insert(), rows_for(ExecutionDetail, rows))  # type: ignore[attr-defined]
+    await insert_rows(session, ExecutionDetail, rows_for(ExecutionDetail, rows))
 
 
 async def details_for(

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from store.db import Database, insert_ignore
-from store.messages import record_messages, record_notifications
+from store.messages import add_details, details_for, record_messages, record_notifications
 from store.migrate import upgrade
 from store.models import Environment, Organization, Subscriber
 
@@ -150,3 +150,30 @@ async def test_insert_ignore_counts_only_new_rows(db: Database) -> None:
             text("SELECT count(*) FROM subscribers WHERE environment_id = :e"), params={"e": env_id}
         )
         assert int(result.one()[0]) == 40
+
+
+async def test_execution_details_of_a_cohort_are_all_stored(db: Database) -> None:
+    env_id = await environment(db)
+    tx = f"tx-{secrets.token_hex(3)}"
+    rows = [
+        {
+            "environment_id": env_id,
+            "transaction_id": tx,
+            "subscriber_id": f"d-{i}",
+            "step_id": "s1",
+            "channel": "in_app",
+            "detail": "Message created",
+            "raw": {"i": i, "at": datetime(2026, 1, 1, tzinfo=UTC)},
+        }
+        for i in range(120)
+    ]
+    async with db.session() as session:
+        await add_details(session=session, rows=rows)
+    assert await count(db, "execution_details", env_id, tx) == 120
+    async with db.session() as session:
+        found = await details_for(
+            session=session, environment_id=env_id, transaction_id=tx, subscriber_id="d-7"
+        )
+    assert [(d.detail, d.raw) for d in found] == [
+        ("Message created", {"i": 7, "at": "2026-01-01T00:00:00.000Z"})
+    ]
