@@ -82,6 +82,9 @@ def build_activities(*, db: Database, settings: Settings, client: Client) -> lis
         allow_private=settings.allow_private_destinations,
         trusted_smtp=(settings.smtp_host, settings.smtp_port),
         smtp_login=(settings.smtp_user, settings.smtp_password),
+        max_connections=settings.provider_max_connections,
+        max_keepalive=settings.provider_max_keepalive,
+        concurrency=settings.provider_concurrency,
     )
     delivery = DeliveryActivities(
         db=db, senders=senders, sandbox=sandbox, default_locale=settings.default_locale
@@ -141,10 +144,11 @@ def build_worker(
         activities=build_activities(db=db, settings=settings, client=client),
         workflow_runner=sandbox_runner(),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
-        max_cached_workflows=2000,
-        max_concurrent_activities=200,
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        # Provider calls wait here (TIDINGS_WORKER_MAX_ACTIVITIES); waiting costs memory, not CPU.
+        max_concurrent_activities=settings.worker_max_activities,
         # SQLite has one writer at a time: many concurrent local activities only queue on its lock.
-        max_concurrent_local_activities=8 if db.is_sqlite else 200,
+        max_concurrent_local_activities=settings.local_activity_slots(db.is_sqlite),
         # On shutdown, running activities (a provider call in flight) get this long to finish before they
         # are cancelled; a send cut short would otherwise be recorded as "delivery unconfirmed".
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace),

@@ -153,7 +153,9 @@ class DeliveryActivities:
                 )  # fmt: skip
             )
 
-        async with self.db.session() as session:
+        # Reads only: on SQLite a read session does not take the single writer's lock, which 200 channel
+        # steps waiting on providers would otherwise queue on (e2e_slow_provider_rate, bench/README.md).
+        async with self.db.read() as session:
             subscribers = await load_subscribers(session=session, ids=request.subscriber_ids)
             blocked = await filter_by_preferences(
                 session=session,

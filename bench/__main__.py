@@ -82,6 +82,7 @@ async def run(scale: Scale, out: Path, only: set[str], keep: bool, profile: Path
     from bench.delivery import e2e_rate, fanout
     from bench.digest import digest_rate
     from bench.inbox import push_latency
+    from bench.slow_provider import slow_provider_rate
     from bench.stack import start_stack
     from bench.trigger import accept_rate, latency
 
@@ -110,6 +111,11 @@ async def run(scale: Scale, out: Path, only: set[str], keep: bool, profile: Path
             (
                 ["e2e_delivered_rate", "cpu_ms_per_delivered"],
                 lambda: e2e_rate(stack, scale, r["e2e_delivered_rate"], r["cpu_ms_per_delivered"]),
+                60 * 60,
+            ),
+            (
+                ["e2e_slow_provider_rate"],
+                lambda: slow_provider_rate(stack, scale, r["e2e_slow_provider_rate"]),
                 60 * 60,
             ),
             (

@@ -17,6 +17,9 @@ from temporalio.common import RetryPolicy
 NOOP = "BenchNoop"
 INSERT_ONE = "BenchInsertOne"
 SIGNAL_SINK = "BenchSignalSink"
+SLOW_ONE = "BenchSlowOne"
+#: What the slow provider fake and the baseline's activity both take to answer (``e2e_slow_provider_rate``).
+PROVIDER_DELAY_MS = 200
 
 
 class InsertInput(BaseModel):
@@ -46,6 +49,22 @@ class InsertOneWorkflow:
             "bench_insert_message",
             request,
             start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200)),
+        )
+
+
+@workflow.defn(name=SLOW_ONE)
+class SlowOneWorkflow:
+    """A bare workflow with one (remote) activity that waits as long as the slow provider, then stores
+    one message row: what an email step does, minus Tidings."""
+
+    @workflow.run
+    async def run(self, request: InsertInput) -> None:
+        await workflow.execute_activity(
+            "bench_slow_send",
+            request,
+            start_to_close_timeout=timedelta(seconds=60),
+            heartbeat_timeout=timedelta(seconds=10),
             retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200)),
         )
 
@@ -99,28 +118,36 @@ class InsertActivities:
         async with db.session() as session:  # type: ignore[attr-defined]
             await record_messages(db=db, session=session, rows=[message_row(request)])  # type: ignore[arg-type]
 
+    @activity.defn(name="bench_slow_send")
+    async def slow_send(self, request: InsertInput) -> None:
+        await asyncio.sleep(PROVIDER_DELAY_MS / 1000)
+        await self.insert_message(request)
+
 
 async def run_worker(address: str, database_url: str, task_queue: str) -> None:
     from temporalio.worker import Worker
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
     from store.db import Database
+    from tidings.settings import Settings
     from tidings.temporal import connect
 
     db = Database(database_url)
+    # The same worker knobs as worker.py (TIDINGS_WORKER_*), so both sides wait with the same concurrency.
+    settings = Settings()
     client = await connect(address, "default")
     worker = Worker(
         client,
         task_queue=task_queue,
-        workflows=[NoopWorkflow, InsertOneWorkflow, SignalSinkWorkflow],
-        activities=[InsertActivities(db).insert_message],
+        workflows=[NoopWorkflow, InsertOneWorkflow, SlowOneWorkflow, SignalSinkWorkflow],
+        activities=[InsertActivities(db).insert_message, InsertActivities(db).slow_send],
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules("pydantic", "pydantic_core")
         ),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
-        max_cached_workflows=2000,
-        max_concurrent_activities=200,
-        max_concurrent_local_activities=200,
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        max_concurrent_activities=settings.worker_max_activities,
+        max_concurrent_local_activities=200,  # as before: the e2e baseline's single-row writes
     )
     try:
         await worker.run()

@@ -195,23 +195,21 @@ async def seed_topic(stack: Stack, n: int) -> tuple[str, list[str], str]:
 
 
 async def fanout(stack: Stack, scale: Scale, row: Row, rss: Row) -> None:
-    from store.messages import record_messages
+    from bench.floor import store_floor
+    from store.models import Message
 
     n = scale.fanout_subscribers
     key, ids, how = await seed_topic(stack, n)
-    # Baseline: the same number of message rows through the data layer, 1,000 per call.
+    # Baseline: the database's floor — the same message rows COPY'd (PostgreSQL) or executemany'd in
+    # one transaction (SQLite) into the same table (bench/floor.py).
     tx_base = f"fanb-{key}"
-    t0 = time.perf_counter()
-    for start in range(0, n, BATCH):
-        rows = []
-        for sid in ids[start : start + BATCH]:
-            r = message_row(
-                InsertInput(environment_id=stack.env_id, subscriber_id=sid, transaction_id=tx_base)
-            )
-            rows.append(r)
-        async with stack.db.session() as session:
-            await record_messages(db=stack.db, session=session, rows=rows)
-    row.baseline = time.perf_counter() - t0
+    rows = [
+        message_row(InsertInput(environment_id=stack.env_id, subscriber_id=sid, transaction_id=tx_base))
+        for sid in ids
+    ]
+    row.baseline = await store_floor(stack.db, Message, rows)
+    if await stack.count_messages(transaction_id=tx_base) != len(ids):
+        raise RuntimeError("the floor did not store every message row")
 
     worker = stack.procs["worker"].ps
     idle_mb = worker.memory_info().rss / 2**20

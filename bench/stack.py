@@ -10,6 +10,7 @@ measure the front door only, like their baseline); the "live" API feeds the Tidi
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import shutil
@@ -30,6 +31,7 @@ import psutil
 from sqlalchemy import text
 from temporalio.client import Client
 
+from bench.baseline import PROVIDER_DELAY_MS
 from store.db import Database
 from store.migrate import upgrade
 from tidings.bootstrap import create_environment_key
@@ -40,6 +42,7 @@ from tidings.temporal import connect
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "tidings-bench-secret"
 INAPP_WORKFLOW = "bench-inapp"
+EMAIL_WORKFLOW = "bench-email"
 DIGEST_WORKFLOW = "bench-digest"
 SUBSCRIBER = "bench-sub"
 
@@ -133,6 +136,7 @@ class Stack:
     task_queue: str
     baseline_queue: str
     sink_url: str = ""
+    provider_url: str = ""
     live_url: str = ""
     procs: dict[str, Proc] = field(default_factory=dict)
 
@@ -232,6 +236,15 @@ async def _app_database(exits: AsyncExitStack, tmp: Path) -> tuple[str, str]:
     return url, "postgresql"
 
 
+def email_step(step_id: str, subject: str, content: str) -> dict[str, Any]:
+    return {
+        "_id": step_id,
+        "uuid": step_id,
+        "active": True,
+        "template": {"type": "email", "subject": subject, "content": content},
+    }
+
+
 def in_app_step(step_id: str, content: str) -> dict[str, Any]:
     return {
         "_id": step_id,
@@ -307,10 +320,12 @@ async def start_stack(exits: AsyncExitStack, *, keep: bool = False) -> Stack:
     url, backend = await _app_database(exits, tmp)
     db = Database(url)
     exits.push_async_callback(db.dispose)
-    upgrade(url)  # the API and worker refuse a database that is not at the migration head
+    # Migrated, not create_all(): the API and worker refuse to start on an unmigrated database.
+    await asyncio.to_thread(upgrade, url)
     settings = Settings(database_url=url, data_dir=tmp, secret_key=SECRET, temporal_address=address)
     env_id, key, _ = await create_environment_key(db, settings, organization="Bench", environment="Bench")
     await add_definition(db, env_id, INAPP_WORKFLOW, [in_app_step("s1", "Hi {{name}}")])
+    await add_definition(db, env_id, EMAIL_WORKFLOW, [email_step("e1", "Hi {{name}}", "<p>Hi {{name}}</p>")])
     async with db.session() as session:
         subs = await upsert_recipients(
             db=db, session=session, environment_id=env_id, recipients=[{"subscriberId": SUBSCRIBER}]
@@ -339,6 +354,19 @@ async def start_stack(exits: AsyncExitStack, *, keep: bool = False) -> Stack:
         TIDINGS_TASK_QUEUE=task_queue,
         PYTHONUNBUFFERED="1",
     )
+    # The slow email provider (Resend's API, 200 ms per answer): operator-configured, so the worker may
+    # reach it on loopback (TIDINGS_PROVIDER_BASE_URLS is the trusted list).
+    provider_port = free_port()
+    procs["provider"] = _spawn(
+        "provider",
+        [sys.executable, "-m", "bench.provider_fake"],
+        dict(
+            base_env, BENCH_PROVIDER_PORT=str(provider_port), BENCH_PROVIDER_DELAY_MS=str(PROVIDER_DELAY_MS)
+        ),
+        tmp,
+    )
+    stack.provider_url = f"http://127.0.0.1:{provider_port}"
+    base_env["TIDINGS_PROVIDER_BASE_URLS"] = json.dumps({"resend": stack.provider_url})
     procs["worker"] = _spawn("worker", [sys.executable, "worker.py"], base_env, tmp)
     procs["baseline_worker"] = _spawn(
         "baseline_worker",
@@ -360,8 +388,9 @@ async def start_stack(exits: AsyncExitStack, *, keep: bool = False) -> Stack:
             tmp,
         )
         setattr(stack, "sink_url" if name == "api_sink" else "live_url", f"http://127.0.0.1:{api_port}")
-    await _wait_http(stack.sink_url, procs["api_sink"])
-    await _wait_http(stack.live_url, procs["api_live"])
+    await _wait_http(stack.sink_url, procs["api_sink"], timeout=180)
+    await _wait_http(stack.live_url, procs["api_live"], timeout=180)
+    wait_for_port("127.0.0.1", provider_port, timeout=60)
     return stack
 
 

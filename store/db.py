@@ -173,6 +173,10 @@ async def insert_ignore(
     table = getattr(table, "__table__", table)  # a model class or a Table
     bind = session.bind
     is_pg = bind is not None and bind.dialect.name == "postgresql"
+    if is_pg and len(rows) > 1:
+        inserted = await _pg_insert_arrays(session, table, rows, conflict)
+        if inserted is not None:
+            return int(inserted.rowcount or 0)
     stmt = (postgresql.insert if is_pg else sqlite.insert)(table).on_conflict_do_nothing(
         index_elements=list(conflict)
     )
@@ -182,6 +186,118 @@ async def insert_ignore(
     else:
         result = await session.execute(stmt, [dict(r) for r in rows])
     return int(result.rowcount or 0)
+
+
+async def insert_returning(
+    session: AsyncSession,
+    table: Any,
+    rows: Sequence[dict[str, Any]],
+    *,
+    conflict: Sequence[str],
+    returning: Sequence[str],
+) -> list[tuple[Any, ...]] | None:
+    """:func:`insert_ignore` that returns ``returning`` of the rows it inserted (not of those skipped).
+
+    PostgreSQL only (one ``unnest`` statement); ``None`` elsewhere, and the caller reads the rows back.
+    """
+    table = getattr(table, "__table__", table)
+    bind = session.bind
+    if not rows or bind is None or bind.dialect.name != "postgresql":
+        return None
+    result = await _pg_insert_arrays(session, table, rows, conflict, returning)
+    return None if result is None else list(result.all())
+
+
+async def _pg_insert_arrays(
+    session: AsyncSession,
+    table: Any,
+    rows: Sequence[dict[str, Any]],
+    conflict: Sequence[str],
+    returning: Sequence[str] = (),
+) -> Any:
+    """Many rows in one PostgreSQL statement: one array per column, ``unnest``'d, ``ON CONFLICT DO
+    NOTHING`` — the same exactly-once semantics as the row-by-row insert at a fraction of its cost.
+
+    Measured on the bench machine (10,000 message rows, 500 a call): asyncpg ``executemany`` through
+    SQLAlchemy ~2 s, ``COPY`` of the same rows 0.5-1.2 s. Returns ``None`` (the caller falls back) when
+    the rows do not share one set of columns, else the result (rows of ``returning``, if any).
+    """
+    keys = list(rows[0])
+    if any(len(r) != len(keys) or r.keys() != rows[0].keys() for r in rows):
+        return None
+    try:
+        columns = [table.columns[k] for k in keys]
+    except KeyError:
+        return None
+    assert session.bind is not None
+    dialect = session.bind.dialect
+    quote = dialect.identifier_preparer.quote
+    params: dict[str, list[Any]] = {}
+    arrays = []
+    for i, column in enumerate(columns):
+        process = column.type._cached_bind_processor(dialect)
+        values = [r[column.name] for r in rows]
+        params[f"a{i}"] = [process(v) for v in values] if process is not None else values
+        arrays.append(f"CAST(:a{i} AS {column.type.compile(dialect=dialect)}[])")
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
+        f"SELECT * FROM unnest({', '.join(arrays)})"
+    )
+    if conflict:
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
+    return await session.exec(text(sql), params=params)  # type: ignore[call-overload]
+
+
+async def select_keyed(
+    session: AsyncSession,
+    table: Any,
+    *,
+    where: dict[str, Any],
+    key: str,
+    values: Sequence[Any],
+    columns: Sequence[str],
+) -> list[tuple[Any, ...]] | None:
+    """``columns`` of the rows matching ``where`` whose ``key`` is one of ``values`` — on PostgreSQL as a
+    join of the unnest'd values, so each is one probe of a unique index that covers ``where`` + ``key``.
+
+    ``key IN (…500 values…)`` was planned as a scan of the whole ``where`` range with the list as a
+    filter: a retried fan-out cohort read its 500 rows back in ~0.5-1 s instead of ~25 ms (10,000 rows).
+    ``None`` on other databases (the caller uses ``IN``).
+    """
+    table = getattr(table, "__table__", table)
+    bind = session.bind
+    if bind is None or bind.dialect.name != "postgresql":
+        return None
+    if not values:
+        return []
+    dialect = bind.dialect
+    quote = dialect.identifier_preparer.quote
+    key_type = table.columns[key].type.compile(dialect=dialect)
+    conditions = [f"t.{quote(name)} = :w{i}" for i, name in enumerate(where)]
+    conditions.append(f"t.{quote(key)} = k.v")
+    sql = (
+        f"SELECT {', '.join('t.' + quote(c) for c in columns)} "
+        f"FROM unnest(CAST(:values AS {key_type}[])) AS k(v) JOIN {quote(table.name)} AS t "
+        f"ON {' AND '.join(conditions)}"
+    )
+    params: dict[str, Any] = {f"w{i}": value for i, value in enumerate(where.values())}
+    params["values"] = list(values)
+    result = await session.exec(text(sql), params=params)  # type: ignore[call-overload]
+    return [tuple(row) for row in result.all()]
+
+
+async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows that never collide (append-only: execution details); one statement on PostgreSQL."""
+    if not rows:
+        return
+    table = getattr(table, "__table__", table)
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql" and len(rows) > 1:
+        if await _pg_insert_arrays(session, table, rows, ()) is not None:
+            return
+    await session.execute(table.insert(), [dict(r) for r in rows])
 
 
 def rows_for(model: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

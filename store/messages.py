@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from store.db import Database, rows_for, utcnow
+from store.db import Database, insert_returning, insert_rows, rows_for, select_keyed, utcnow
 from store.models import ExecutionDetail, Feed, Message, Notification
 
 DELIVERY_KEY = ["environment_id", "transaction_id", "subscriber_id", "step_id"]
@@ -26,15 +26,36 @@ async def record_messages(
     if not rows:
         return {}
     table_rows = rows_for(Message, rows)
-    await db.insert_ignore(session, Message, table_rows, conflict=DELIVERY_KEY)
     first = rows[0]
-    stmt = select(Message.subscriber_id, Message.id).where(
-        Message.environment_id == first["environment_id"],
-        Message.transaction_id == first["transaction_id"],
-        Message.step_id == first["step_id"],
-        col(Message.subscriber_id).in_([r["subscriber_id"] for r in rows]),
+    wanted = [r["subscriber_id"] for r in rows]
+    # PostgreSQL hands back the ids it inserted; only rows that were already there (a retried activity)
+    # are read back. Reading all of them back cost more than inserting them: the planner, whose
+    # statistics lag a fan-out's fresh rows, scans the whole transaction's index range per call.
+    new = await insert_returning(
+        session, Message, table_rows, conflict=DELIVERY_KEY, returning=["subscriber_id", "id"]
     )
-    return {sub: mid for sub, mid in (await session.exec(stmt)).all()}
+    if new is None:
+        await db.insert_ignore(session, Message, table_rows, conflict=DELIVERY_KEY)
+    ids: dict[str, str] = {sub: mid for sub, mid in new or []}
+    missing = [sid for sid in wanted if sid not in ids]
+    if missing:
+        where = {k: first[k] for k in ("environment_id", "transaction_id", "step_id")}
+        found = await select_keyed(
+            session,
+            Message,
+            where=where,
+            key="subscriber_id",
+            values=missing,
+            columns=["subscriber_id", "id"],
+        )
+        if found is None:
+            stmt = select(Message.subscriber_id, Message.id).where(
+                *[getattr(Message, k) == v for k, v in where.items()],
+                col(Message.subscriber_id).in_(missing),
+            )
+            found = list((await session.exec(stmt)).all())
+        ids.update({sub: mid for sub, mid in found})
+    return ids
 
 
 async def existing_messages(
@@ -64,25 +85,37 @@ async def record_notifications(
     if not rows:
         return {}
     table_rows = rows_for(Notification, rows)
-    await db.insert_ignore(
-        session,
-        Notification,
-        table_rows,
-        conflict=["environment_id", "transaction_id", "subscriber_id"],
+    conflict = ["environment_id", "transaction_id", "subscriber_id"]
+    new = await insert_returning(
+        session, Notification, table_rows, conflict=conflict, returning=["subscriber_id", "id"]
     )
-    first = rows[0]
-    stmt = select(Notification.subscriber_id, Notification.id).where(
-        Notification.environment_id == first["environment_id"],
-        Notification.transaction_id == first["transaction_id"],
-        col(Notification.subscriber_id).in_([r["subscriber_id"] for r in rows]),
-    )
-    return {sub: nid for sub, nid in (await session.exec(stmt)).all()}
+    if new is None:
+        await db.insert_ignore(session, Notification, table_rows, conflict=conflict)
+    ids: dict[str, str] = {sub: nid for sub, nid in new or []}
+    missing = [r["subscriber_id"] for r in rows if r["subscriber_id"] not in ids]
+    if missing:
+        where = {k: rows[0][k] for k in ("environment_id", "transaction_id")}
+        found = await select_keyed(
+            session,
+            Notification,
+            where=where,
+            key="subscriber_id",
+            values=missing,
+            columns=["subscriber_id", "id"],
+        )
+        if found is None:
+            stmt = select(Notification.subscriber_id, Notification.id).where(
+                *[getattr(Notification, k) == v for k, v in where.items()],
+                col(Notification.subscriber_id).in_(missing),
+            )
+            found = list((await session.exec(stmt)).all())
+        ids.update({sub: nid for sub, nid in found})
+    return ids
 
 
 async def add_details(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Append execution details (Novu's ``detail`` strings with status and source)."""
-    if rows:
-        await session.execute(ExecutionDetail.__table__.insert(), rows_for(ExecutionDetail, rows))  # type: ignore[attr-defined]
+    await insert_rows(session, ExecutionDetail, rows_for(ExecutionDetail, rows))
 
 
 async def details_for(

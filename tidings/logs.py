@@ -35,3 +35,7 @@ def configure(log_format: str = "text", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request at INFO with its full URL: provider URLs can carry credentials (a
+    # Telegram bot token is part of the path), and a line per send is worker CPU at thousands of sends.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

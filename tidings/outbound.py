@@ -162,6 +162,7 @@ def outbound_client(
     http1: bool = True,
     http2: bool = False,
     trusted: Iterable[tuple[str, int]] = (),
+    limits: httpx.Limits | None = None,
 ) -> httpx.AsyncClient:
     """The HTTP client for every outbound call (providers, webhooks, OAuth).
 
@@ -169,7 +170,13 @@ def outbound_client(
     public host hands us a private one); a caller that follows one anyway connects each hop through the
     same check. ``trusted`` (host, port) pairs are operator-chosen exceptions, never tenant input."""
     return httpx.AsyncClient(
-        transport=GuardedTransport(allow_private=allow_private, trusted=trusted, http1=http1, http2=http2),
+        transport=GuardedTransport(
+            allow_private=allow_private,
+            trusted=trusted,
+            http1=http1,
+            http2=http2,
+            limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        ),
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,

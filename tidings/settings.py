@@ -72,6 +72,20 @@ class Settings(BaseSettings):
     startup_timeout_seconds: float = 120.0
     #: On SIGTERM the worker stops polling and gives running activities this long to finish.
     worker_shutdown_grace: float = 30.0
+    #: Worker concurrency (docs/configuration.md, "Sizing the worker"). Activity slots bound the remote
+    #: activities in flight — channel steps that wait on provider APIs (email, SMS, chat, push) — and
+    #: cost only memory while they wait: at 200 ms per provider call, 200 slots carry up to ~1,000
+    #: sends/s. Local-activity slots bound the short database steps (in-app, recipients); 0 = 8 on
+    #: SQLite (one writer: more only queue on its lock) and 200 on PostgreSQL.
+    worker_max_activities: int = 200
+    worker_max_local_activities: int = 0
+    worker_max_cached_workflows: int = 2000
+    #: Outbound HTTP connection pool shared by the HTTP providers: connections open at once, and kept
+    #: alive between sends (fewer than the sends in flight means a new TCP/TLS handshake per send).
+    provider_max_connections: int = 200
+    provider_max_keepalive: int = 200
+    #: Sends in flight at once within one channel step's cohort (one activity).
+    provider_concurrency: int = 16
     #: Port of the worker's ``/health/live`` and ``/health/ready`` (0 = none).
     worker_health_port: int = 0
     worker_health_host: str = "0.0.0.0"
@@ -105,6 +119,12 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: int = 1
     rate_limit_burst: float = 0.1
     rate_limit_bulk_cost: int = 100
+
+    def local_activity_slots(self, is_sqlite: bool) -> int:
+        """``worker_max_local_activities``, or its default for the app database when 0."""
+        if self.worker_max_local_activities > 0:
+            return self.worker_max_local_activities
+        return 8 if is_sqlite else 200
 
     def resolved_database_url(self) -> str:
         """The app database URL; an SQLite file under the data directory unless one is given."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import httpx
+
 from activities.providers.base import Provider
 from activities.providers.chat import (
     ChatWebhookProvider,
@@ -55,12 +57,16 @@ def build_providers(
     allow_private: bool = False,
     trusted_smtp: tuple[str, int] | None = None,
     smtp_login: tuple[str, str] | None = None,
+    max_connections: int = 200,
+    max_keepalive: int = 200,
 ) -> dict[str, dict[str, Provider[Any]]]:
     """channel → provider id → adapter. HTTP/1.1 adapters share one client; APNs gets an HTTP/2 one.
     Every client comes from :func:`tidings.outbound.outbound_client`; ``trusted_smtp`` is the operator's
     own relay, the one private SMTP destination allowed."""
     trusted = trusted_pairs((base_urls or {}).values())
-    client = outbound_client(allow_private=allow_private, timeout=timeout, trusted=trusted)
+    # One pool for every HTTP/1.1 provider, sized for the sends in flight (TIDINGS_PROVIDER_MAX_*).
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive)
+    client = outbound_client(allow_private=allow_private, timeout=timeout, trusted=trusted, limits=limits)
     adapters: list[Provider[Any]] = [
         SmtpProvider(
             timeout=timeout * 2, allow_private=allow_private, trusted=trusted_smtp, operator_login=smtp_login

@@ -154,7 +154,7 @@ class ProviderSender(Sender, ABC):
         if not batch.rendered:
             return
         ctx, step = batch.context, batch.request.step
-        async with batch.db.session() as session:
+        async with batch.db.read() as session:  # reads only: no SQLite write lock (see deliver_step)
             done = await existing_messages(
                 session=session,
                 environment_id=ctx.environment_id,

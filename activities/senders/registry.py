@@ -25,6 +25,9 @@ def build_senders(
     allow_private: bool = False,
     trusted_smtp: tuple[str, int] | None = None,
     smtp_login: tuple[str, str] | None = None,
+    max_connections: int = 200,
+    max_keepalive: int = 200,
+    concurrency: int = 16,
 ) -> dict[str, Sender]:
     providers = build_providers(
         base_urls=base_urls,
@@ -32,8 +35,10 @@ def build_senders(
         allow_private=allow_private,
         trusted_smtp=trusted_smtp,
         smtp_login=smtp_login,
+        max_connections=max_connections,
+        max_keepalive=max_keepalive,
     )
-    common = {"cipher": cipher, "attempts": attempts, "backoff": backoff}
+    common = {"cipher": cipher, "attempts": attempts, "backoff": backoff, "concurrency": concurrency}
     external: dict[str, ProviderSender] = {
         "email": EmailSender(sandbox=sandbox, providers=providers["email"], **common),  # type: ignore[arg-type]
         "sms": SmsSender(providers=providers["sms"], **common),  # type: ignore[arg-type]

@@ -39,10 +39,10 @@ def test_ratio_and_verdict_follow_the_direction_of_the_target() -> None:
 def test_rows_without_baseline_are_judged_on_their_value() -> None:
     assert NO_BASELINE == {"worker_rss_fanout"}
     rss = new_rows()["worker_rss_fanout"]
-    rss.value, rss.baseline = 420.0, 1.0
+    rss.value, rss.baseline = 280.0, 1.0
     assert rss.ratio is None and rss.met is True
     assert rss.as_json()["baseline"] is None
-    rss.value = 501.0
+    rss.value = 301.0  # issue #12: the worker's peak during a fan-out stays under 300 MB
     assert rss.met is False
 
 
