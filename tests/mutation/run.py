@@ -29,6 +29,7 @@ TARGETS: dict[str, str] = {
     "activities/preferences.py": "tests/integration/test_invariant_store.py -k 'preferences or channel'",
     "store/digests.py": "tests/integration/test_invariant_store.py",
     "activities/senders/channel.py": "tests/integration/test_sender_store.py",
+    "store/idempotency.py": "tests/integration/test_idempotency_store.py",
     # Slow (a Temporal server per mutant); not in the default run, ask for it by name.
     "api/triggering.py": "tests/integration/test_invariants.py tests/integration/test_trigger.py -k duplicate",
 }
