@@ -30,6 +30,7 @@ TARGETS: dict[str, str] = {
     "store/digests.py": "tests/integration/test_invariant_store.py",
     "activities/senders/channel.py": "tests/integration/test_sender_store.py",
     "store/idempotency.py": "tests/integration/test_idempotency_store.py",
+    "api/trigger_checks.py": "tests/integration/test_trigger_checks_store.py",
     # Slow (a Temporal server per mutant); not in the default run, ask for it by name.
     "api/triggering.py": "tests/integration/test_invariants.py tests/integration/test_trigger.py -k duplicate",
 }
