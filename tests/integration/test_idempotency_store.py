@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from store import idempotency
 from store.db import Database
 from store.idempotency import Claim, claim_key, release_key, store_response
 
@@ -121,3 +122,16 @@ async def test_release_leaves_another_environments_claim(db: Database, env_id: s
     async with db.session() as session:
         await release_key(session=session, environment_id=f"{env_id}-other", key="k")
     assert await rows(db, env_id) == [("k", "in_progress", "b1", None)]
+
+
+async def test_sweep_deletes_expired_records_only(
+    db: Database, env_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One claim in ``SWEEP_ONE_IN`` deletes expired records; here every claim does (no randomness)."""
+    await claim(db, env_id, key="expired", ttl=PAST)
+    await claim(db, env_id, key="live")
+    await done(db, env_id, key="live")
+    monkeypatch.setattr(idempotency, "SWEEP_ONE_IN", 1)
+    assert (await claim(db, env_id, key="new")).outcome == "claimed"
+    assert [r[0] for r in await rows(db, env_id)] == ["live", "new"]
+    assert (await claim(db, env_id, key="live")).outcome == "replay"
