@@ -8,6 +8,7 @@ acted on (``fake.delivered``) and the execution details, each counted on its own
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
@@ -367,3 +368,14 @@ def test_channel_overrides_and_as_list() -> None:
         and as_list("a") == ["a"]
         and as_list(["a", 1]) == ["a", "1"]
     )
+
+
+async def test_no_backoff_after_the_last_try(setup: Setup) -> None:
+    """The backoff is slept between tries, never after the last one (the failover would wait for it).
+    With an hour-long backoff and one try, the send fails at once; the guard only stops a hang."""
+    await setup.integration("twilio", "sms", twilio("ACfirst"), primary=True)
+    setup.fake.fail("ACfirst", 503)
+    batch = setup.batch()
+    sender = SmsSender(cipher=CIPHER, providers=setup.providers, attempts=1, backoff=3600)
+    await asyncio.wait_for(sender.deliver(batch), timeout=120)
+    assert batch.result.failed == [setup.subscriber.id] and len(setup.fake.to("ACfirst")) == 1
