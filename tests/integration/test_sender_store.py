@@ -217,6 +217,8 @@ async def test_all_transient_failures_end_in_error_after_every_integration(setup
     assert len(setup.fake.to("ACfirst")) == 2 and len(setup.fake.to("ACsecond")) == 2
     assert await setup.row() == ("error", second.id, "twilio")  # the last integration tried
     assert batch.result.failed == [setup.subscriber.id]
+    # The step's failure is ours to retry (Internal), not the tenant's credentials.
+    assert setup.named(Detail.PROVIDER_ERROR)[-1][2] == (DetailStatus.FAILED, DetailSource.INTERNAL)
 
 
 async def test_a_settled_row_is_never_sent_again(setup: Setup) -> None:
