@@ -203,6 +203,13 @@ async def test_a_permanent_error_is_neither_retried_nor_failed_over(setup: Setup
     assert setup.fake.to("ACsecond") == [] and setup.fake.delivered == []
     assert await setup.row() == ("error", first.id, "twilio")
     assert batch.result.failed == [setup.subscriber.id] and batch.result.sent == []
+    async with setup.db.session() as session:
+        stored = (
+            await session.exec(  # type: ignore[call-overload]
+                text("select error_text from messages where environment_id = :e").bindparams(e=setup.env.id)
+            )
+        ).one()[0]
+    assert stored.startswith("HTTP 400")  # the provider's answer, not a placeholder
     errors = setup.named(Detail.PROVIDER_ERROR)
     assert [d[3]["raw"]["outcome"] for d in errors if "attempt" in d[3]["raw"]] == ["permanent"]
     assert errors[-1][2] == (DetailStatus.FAILED, DetailSource.CREDENTIALS)  # the step's failure: credentials
