@@ -59,11 +59,13 @@ async def claim_key(
     )
     row = (await session.exec(select(IdempotencyRecord).where(*where))).first()
     if row is None or row.expires_at <= now:
-        # Gone since the insert, or expired: take it over as new (only one process wins the update).
+        # Gone since the insert, or expired: take it over as new (only one process wins the update),
+        # forgetting the old response so nothing of it outlives its lifetime.
+        renewed = {k: v for k, v in fresh.items() if k not in ("environment_id", "key")}
         taken = await session.exec(  # type: ignore[call-overload]
             update(IdempotencyRecord)
             .where(*where, col(IdempotencyRecord.expires_at) <= now)
-            .values(**{k: v for k, v in fresh.items() if k not in ("environment_id", "key")})
+            .values(**renewed, status_code=None, body=None)
         )
         return Claim("claimed") if taken.rowcount else Claim("in_progress")
     if row.state == "in_progress":

@@ -67,7 +67,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 async def pg_url() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database for this test session, migrated to head; dropped afterwards."""
+    """A fresh PostgreSQL database for this test session, migrated to head; dropped afterwards.
+
+    ``TIDINGS_TEST_PG_URL`` names an already migrated database to use instead (``make mutation`` runs
+    the same fast tests hundreds of times: one database for the whole run, not one per mutant)."""
+    reused = os.environ.get("TIDINGS_TEST_PG_URL")
+    if reused:
+        yield reused
+        return
     name = f"tidings_test_{secrets.token_hex(4)}"
 
     async def admin(sql: str) -> None:
