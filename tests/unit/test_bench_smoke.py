@@ -24,15 +24,15 @@ def test_every_row_is_written_even_when_nothing_ran(tmp_path: Path) -> None:
 def test_ratio_and_verdict_follow_the_direction_of_the_target() -> None:
     rows = new_rows()
     accept = rows["trigger_accept_rate"]
-    accept.value, accept.baseline = 72.0, 90.0
-    assert accept.ratio == 0.8 and accept.met is True
-    accept.value = 71.0
+    accept.value, accept.baseline = 81.0, 90.0
+    assert accept.ratio == 0.9 and accept.met is True
+    accept.value = 80.0
     assert accept.met is False
 
     latency = rows["trigger_latency_p50"]
-    latency.value, latency.baseline = 21.0, 10.0
-    assert latency.ratio == 2.1 and latency.met is False
-    latency.value = 20.0
+    latency.value, latency.baseline = 16.0, 10.0
+    assert latency.ratio == 1.6 and latency.met is False
+    latency.value = 15.0
     assert latency.met is True
 
 
