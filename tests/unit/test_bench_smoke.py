@@ -121,6 +121,6 @@ def test_cpu_per_delivered_sums_the_processes_of_each_side() -> None:
     results["tidings"].update(reached=False, delivered=1900, accepted=2000)
     cpu_per_delivered(row, results)
     assert row.value == 60.0 and "partial: tidings: 1900/2000" in row.note
-    results["tidings"]["delivered"] = 0
+    results["tidings"]["delivered"] = 1700  # under 90%: the unfinished work would swamp the figure
     cpu_per_delivered(row, results)
-    assert row.value is None and row.ratio is None and "no message delivered" in row.note
+    assert row.value is None and row.ratio is None and "fewer than 90%" in row.note
