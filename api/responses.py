@@ -31,7 +31,7 @@ class Count(NovuObject):
 class SubscriberOut(NovuObject):
     """Novu's ``SubscriberResponseDto``."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     organization_id: str | None = Field(None, alias="_organizationId")
     environment_id: str | None = Field(None, alias="_environmentId")
     subscriberId: str | None = None
@@ -54,7 +54,7 @@ class SubscriberOut(NovuObject):
 class SubscriberRef(NovuObject):
     """``{subscriberId, _id}`` (the answer of credential updates)."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     subscriberId: str | None = None
 
 
@@ -69,7 +69,7 @@ class BulkSubscribersOut(NovuObject):
 class MessageOut(NovuObject):
     """Novu's ``MessageResponseDto``."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     template_id: str | None = Field(None, alias="_templateId")
     environment_id: str | None = Field(None, alias="_environmentId")
     organization_id: str | None = Field(None, alias="_organizationId")
@@ -97,7 +97,7 @@ class MessageOut(NovuObject):
 class TopicOut(NovuObject):
     """Novu's ``TopicDto``."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     organization_id: str | None = Field(None, alias="_organizationId")
     environment_id: str | None = Field(None, alias="_environmentId")
     key: str | None = None
@@ -126,7 +126,7 @@ class TopicMembersOut(NovuObject):
 class ExecutionDetailOut(NovuObject):
     """Novu's ``ExecutionDetailsResponseDto``."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     organization_id: str | None = Field(None, alias="_organizationId")
     job_id: str | None = Field(None, alias="_jobId")
     environment_id: str | None = Field(None, alias="_environmentId")
@@ -148,7 +148,7 @@ class ExecutionDetailOut(NovuObject):
 class NotificationOut(NovuObject):
     """Novu's ``ActivityNotificationResponseDto`` (one entry of the activity feed)."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     environment_id: str | None = Field(None, alias="_environmentId")
     organization_id: str | None = Field(None, alias="_organizationId")
     template_id: str | None = Field(None, alias="_templateId")
@@ -177,7 +177,7 @@ class CancelOut(NovuObject):
 
 
 class EnvironmentOut(NovuObject):
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     organization_id: str | None = Field(None, alias="_organizationId")
     name: str | None = None
     identifier: str | None = None
@@ -185,14 +185,14 @@ class EnvironmentOut(NovuObject):
 
 
 class ApiKeyOut(NovuObject):
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     key: str | None = None
 
 
 class IntegrationOut(NovuObject):
     """Novu's ``IntegrationResponseDto`` (secret credentials masked)."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     environment_id: str | None = Field(None, alias="_environmentId")
     organization_id: str | None = Field(None, alias="_organizationId")
     name: str | None = None
@@ -212,7 +212,7 @@ class IntegrationOut(NovuObject):
 class LayoutOut(NovuObject):
     """Novu's ``LayoutResponseDto``."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     organization_id: str | None = Field(None, alias="_organizationId")
     environment_id: str | None = Field(None, alias="_environmentId")
     name: str | None = None
@@ -231,13 +231,13 @@ class LayoutOut(NovuObject):
 class IdOut(NovuObject):
     """``{_id}`` (what a create answers with when Novu sends the id only)."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
 
 
 class GroupOut(NovuObject):
     """Novu's ``NotificationGroupResponseDto``."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     name: str | None = None
     environment_id: str | None = Field(None, alias="_environmentId")
     organization_id: str | None = Field(None, alias="_organizationId")
@@ -248,7 +248,7 @@ class GroupOut(NovuObject):
 class TenantOut(NovuObject):
     """Novu's ``GetTenantResponseDto``."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     environment_id: str | None = Field(None, alias="_environmentId")
     identifier: str | None = None
     name: str | None = None
@@ -260,7 +260,7 @@ class TenantOut(NovuObject):
 class OverrideOut(NovuObject):
     """Novu's ``WorkflowOverrideResponseDto``."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     organization_id: str | None = Field(None, alias="_organizationId")
     environment_id: str | None = Field(None, alias="_environmentId")
     workflow_id: str | None = Field(None, alias="_workflowId")
@@ -275,7 +275,7 @@ class OverrideOut(NovuObject):
 class WorkflowOut(NovuObject):
     """Novu's ``WorkflowResponse`` (plus ``origin``: ``code`` or ``rest``)."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     name: str | None = None
     description: str | None = None
     active: bool | None = None
@@ -296,7 +296,7 @@ class WorkflowOut(NovuObject):
 
 
 class WorkflowCreatedOut(NovuObject):
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     workflowId: str | None = None
     name: str | None = None
 
@@ -321,7 +321,7 @@ class WorkflowPreferenceOut(NovuObject):
 
 
 class WebhookEndpointOut(NovuObject):
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     environment_id: str | None = Field(None, alias="_environmentId")
     url: str | None = None
     events: list[str] | None = None
@@ -338,7 +338,7 @@ class SecretOut(NovuObject):
 
 
 class WebhookDeliveryOut(NovuObject):
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     webhookId: str | None = None
     endpoint_id: str | None = Field(None, alias="_endpointId")
     event: str | None = None
@@ -353,7 +353,7 @@ class WebhookDeliveryOut(NovuObject):
 
 
 class ScheduleOut(NovuObject):
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     environment_id: str | None = Field(None, alias="_environmentId")
     workflowId: str | None = None
     to: Any = None

@@ -111,7 +111,7 @@ class WebPushOut(NovuObject):
 class TopicV2Out(NovuObject):
     """Novu's v2 ``TopicResponseDto``."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     key: str | None = None
     name: str | None = None
     createdAt: str | None = None
@@ -128,7 +128,7 @@ class SubscriptionPreferenceOut(NovuObject):
 class SubscriptionOut(NovuObject):
     """Novu's ``TopicSubscriptionResponseDto``."""
 
-    id: str | None = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     identifier: str | None = None
     name: str | None = None
     topic: Doc | None = None

@@ -43,7 +43,8 @@ class NovuObject(BaseModel):
     ``exclude_unset``), so declaring a model never adds a ``null`` the TypeScript SDK would reject.
     """
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, serialize_by_alias=True)
+    # Validated by Novu's names only: a view's ``id`` key never turns into ``_id`` on the wire.
+    model_config = ConfigDict(extra="allow", serialize_by_alias=True)
 
 
 class Page(BaseModel, Generic[T]):

@@ -71,3 +71,37 @@ def test_novu_names_envelopes_and_pages(spec: dict[str, Any]) -> None:
     assert {"id", "isRead", "isSeen", "createdAt", "workflow"} <= set(item["properties"])
     message = resolve(spec, data_of(spec, "/v1/messages", "get")["properties"]["data"]["items"])
     assert {"_id", "_subscriberId", "transactionId", "channel", "createdAt"} <= set(message["properties"])
+
+
+async def test_a_response_model_sends_exactly_what_the_view_built() -> None:
+    """Declared-but-unset fields are not sent as null, undeclared ones pass through, ``id`` stays ``id``."""
+    import httpx
+    from fastapi import FastAPI
+
+    from api.responses import SubscriberOut
+    from api.wire import Data, Page, WireRouter
+
+    view = {
+        "_id": "s1",
+        "id": "not-an-alias",
+        "subscriberId": "ada",
+        "__v": 0,
+        "channels": [],
+        "extra": {"a": 1},
+    }
+    router = WireRouter()
+
+    @router.get("/one", response_model=Data[SubscriberOut])
+    async def one() -> dict[str, Any]:
+        return {"data": view}
+
+    @router.get("/page", response_model=Page[SubscriberOut])
+    async def page() -> dict[str, Any]:
+        return {"page": 0, "pageSize": 10, "hasMore": False, "data": [view, {"id": "v2-style"}]}
+
+    app = FastAPI()
+    app.include_router(router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        assert (await client.get("/one")).json() == {"data": view}
+        listed = (await client.get("/page")).json()
+    assert listed == {"page": 0, "pageSize": 10, "hasMore": False, "data": [view, {"id": "v2-style"}]}
