@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from activities.providers.base import EmailMessage, Provider
@@ -32,7 +33,7 @@ from activities.senders.selection import failover_order
 from activities.senders.sms import SmsSender
 from store.crypto import CredentialCipher
 from store.db import Database
-from store.models import Environment, Integration, Organization, Subscriber
+from store.models import Environment, Integration, Organization, Subscriber, WebhookEndpoint
 from tests.fakes.fixtures import fake_fixture, http_fakes_fixture  # noqa: F401  (fixtures)
 from tests.fakes.http_api import FakeHttpProviders
 from workflows.details import Detail, DetailSource, DetailStatus
@@ -388,3 +389,49 @@ async def test_no_backoff_after_the_last_try(setup: Setup) -> None:
     sender = SmsSender(cipher=CIPHER, providers=setup.providers, attempts=1, backoff=3600)
     await asyncio.wait_for(sender.deliver(batch), timeout=120)
     assert batch.result.failed == [setup.subscriber.id] and len(setup.fake.to("ACfirst")) == 1
+
+
+def failovers(channel: str) -> float:
+    return REGISTRY.get_sample_value("tidings_provider_failovers_total", {"channel": channel}) or 0.0
+
+
+async def test_a_resumed_provider_that_fails_hands_over_to_the_rest(setup: Setup) -> None:
+    """After a crash on Resend, the retry asks Resend first and, if Resend is down, moves on once
+    through the other integrations (Resend had not acted: it answered 503)."""
+    resend = await setup.integration("resend", "email", MAIL, priority=1)
+    sendgrid = await setup.integration("sendgrid", "email", MAIL, primary=True)
+    await setup.sender(MailSender).deliver(setup.batch("email"))
+    async with setup.db.session() as session:
+        await session.exec(  # type: ignore[call-overload]
+            text(
+                "update messages set status = 'sending', integration_id = :i where environment_id = :e"
+            ).bindparams(i=resend.id, e=setup.env.id)
+        )
+    setup.fake.fail("/emails", 503)
+    before = failovers("email")
+    retried = setup.batch("email")
+    await setup.sender(MailSender, attempts=2).deliver(retried)
+    assert len(setup.fake.to("/emails")) == 2  # Resend once per try, not once per copy of it
+    assert len(setup.fake.to("/v3/mail/send")) == 2  # the first delivery, then the hand-over
+    assert failovers("email") - before == 1
+    assert await setup.row() == ("sent", sendgrid.id, "sendgrid")
+
+
+async def test_sent_and_failed_messages_are_announced_to_webhooks(setup: Setup) -> None:
+    async with setup.db.session() as session:
+        session.add(
+            WebhookEndpoint(environment_id=setup.env.id, url="https://hooks.example", secret_encrypted="x")
+        )
+    await setup.integration("twilio", "sms", twilio("ACfirst"), primary=True)
+    await setup.sender().deliver(setup.batch())
+    setup.fake.fail("ACfirst", 400)
+    await setup.sender().deliver(setup.batch(tx="tx-2"))
+    async with setup.db.session() as session:
+        types = (
+            await session.exec(  # type: ignore[call-overload]
+                text(
+                    "select event_type from webhook_deliveries where environment_id = :e order by created_at"
+                ).bindparams(e=setup.env.id)
+            )
+        ).all()
+    assert sorted(t[0] for t in types) == ["message.failed", "message.sent"]

@@ -249,3 +249,8 @@ async def test_tenant_and_its_workflow_override(tenancy: Tenancy) -> None:
         db=tenancy.db, environment_id="elsewhere", row=tenancy.row, payload={}, tenant="plain", actor=None
     )
     assert other.status == "no_tenant_found"
+
+
+def test_an_optional_variable_does_not_hide_the_required_after_it() -> None:
+    row = definition(steps=variables({"name": "optional"}, {"name": "needed", "required": True}))
+    assert missing_required(row, {}) == ["needed (Value)"]
