@@ -11,14 +11,21 @@ request models, through the functions below.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections import OrderedDict, deque
 from typing import Any
 
 from api.errors import error_body
+from api.unavailable import UNAVAILABLE_TYPES, unavailable_reason
 from store.subscribers import MAX_DEVICE_TOKENS  # sent in one update, and kept (the newest)
 from workflows.steps.timing import MAX_DELAY, UNIT_SECONDS
+
+log = logging.getLogger("tidings.api")
+
+#: Probes that need no key and must answer while the database is down (they report it).
+HEALTH_PATHS = ("/v1/health-check", "/health/")
 
 #: transactionId: Temporal workflow IDs are capped at 1000 bytes and ours are ``<environment>:<tx>``.
 MAX_TRANSACTION_ID_BYTES = 256
@@ -194,7 +201,20 @@ class DoorGuard:
             return
         authenticated = False
         if scheme == "ApiKey" and key:
-            env = await environment_for_api_key(state, key, scope)
+            try:
+                env = await environment_for_api_key(state, key, scope)
+            except UNAVAILABLE_TYPES as exc:  # the key cannot be checked: the database is gone or locked
+                neighbour = unavailable_reason(exc)
+                if neighbour is None:
+                    raise
+                if str(scope.get("path", "")).startswith(HEALTH_PATHS):  # need no key: they say what is down
+                    await self.app(scope, receive, send)
+                    return
+                log.warning("%s unavailable checking an API key on %s: %s", neighbour, scope.get("path"), exc)
+                retry = str(getattr(getattr(state, "settings", None), "retry_after_seconds", 5))
+                message = f"{neighbour} is unavailable; nothing was done, retry later"
+                await _answer(scope, send, 503, message, {"retry-after": retry})
+                return
             if env is None:
                 throttle.fail(ip, now)
                 await _answer(scope, send, 401, "API Key not found")

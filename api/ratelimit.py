@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import api_key_of, environment_of_key
 from api.errors import error_body
+from api.unavailable import UNAVAILABLE_TYPES, unavailable_reason
 from store.db import Database
 from store.ratelimit import forget_before, spend
 
@@ -107,7 +108,12 @@ class RateLimits:
         if not settings.rate_limit_enabled or api_key is None:
             await self.app(scope, receive, send)
             return
-        env = await environment_of_key(state, api_key, scope)
+        try:
+            env = await environment_of_key(state, api_key, scope)
+        except UNAVAILABLE_TYPES as exc:
+            if unavailable_reason(exc) is None:
+                raise
+            env = None  # not counted: the route answers for the database (503), or a probe reports it
         if env is None:
             await self.app(scope, receive, send)
             return

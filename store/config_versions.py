@@ -142,11 +142,14 @@ def on_config_write(engine: AsyncEngine, callback: Callable[[], None]) -> None:
             conn.info["config_written"] = True
 
     def commit(conn: Any) -> None:
-        if conn.info.pop("config_written", False):
+        if not conn.invalidated and conn.info.pop("config_written", False):
             callback()
 
     def rollback(conn: Any) -> None:
-        conn.info.pop("config_written", None)
+        # A connection the database dropped is invalidated: touching its ``info`` would try to reconnect
+        # (PendingRollbackError) and hide the real error; its DBAPI connection (and info) is gone anyway.
+        if not conn.invalidated:
+            conn.info.pop("config_written", None)
 
     event.listen(engine.sync_engine, "after_cursor_execute", after_execute)
     event.listen(engine.sync_engine, "commit", commit)
