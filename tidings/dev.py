@@ -59,6 +59,10 @@ def run_dev(settings: Settings) -> None:
         wait_until_listening,
     )
 
+    # Ctrl-C (and SIGTERM, as from a process manager) stops everything — also when `tidings dev` was
+    # started by a shell that ignores SIGINT (a background job), which Python would otherwise inherit.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     data = settings.data_dir.resolve()
     with_mailbox = settings.dev_mailbox and settings.smtp_host in ("127.0.0.1", "localhost")
     ports = {
@@ -170,6 +174,10 @@ def run_dev(settings: Settings) -> None:
         stop()
     if failed:
         raise SystemExit(1)
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _write_private(path: Path, text: str) -> Path:

@@ -77,6 +77,10 @@ async def start_dev(data: Path, env: dict[str, str], log: Path) -> tuple[asyncio
             env=env,
             stdout=asyncio.subprocess.PIPE,
             stderr=sink,
+            # Started as a background job is (`tidings dev &`, CI): with SIGINT ignored, which a child
+            # inherits. Ctrl-C must still stop it and its children.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+            start_new_session=True,  # its own process group, so a failed stop can take all of it down
         )
     assert proc.stdout is not None
     lines: list[str] = []
@@ -103,7 +107,7 @@ async def stop_dev(proc: asyncio.subprocess.Process, log: Path | None = None) ->
     try:
         await asyncio.wait_for(proc.wait(), 120)
     except TimeoutError:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         told = (await asyncio.to_thread(log.read_text))[-3000:] if log else ""
         raise AssertionError(f"tidings dev did not stop after Ctrl-C:\n{told}") from None
 
