@@ -11,6 +11,7 @@ import pytest
 
 from api.errors import BadRequest
 from api.trigger_checks import admit, missing_required, reserved_variables_missing, with_defaults
+from store.config_cache import lazy_session
 from store.db import Database
 from store.models import Environment, Organization, Tenant, WorkflowDefinition, WorkflowOverride
 
@@ -91,14 +92,16 @@ class Tenancy:
     async def admit(
         self, row: WorkflowDefinition | None = None, tenant: Any = None, payload: Any = None
     ) -> Any:
-        return await admit(
-            db=self.db,
-            environment_id=self.env.id,
-            row=row or self.row,
-            payload=payload or {},
-            tenant=tenant,
-            actor=None,
-        )
+        async with lazy_session(self.db) as lazy:  # no cache: every check reads the database
+            return await admit(
+                lazy=lazy,
+                cache=None,
+                environment_id=self.env.id,
+                row=row or self.row,
+                payload=payload or {},
+                tenant=tenant,
+                actor=None,
+            )
 
 
 @pytest.fixture
@@ -245,9 +248,16 @@ async def test_tenant_and_its_workflow_override(tenancy: Tenancy) -> None:
     assert (await tenancy.admit(inactive, tenant="prefs")).status == "processed"
     assert (await tenancy.admit(inactive, tenant="plain")).status == "trigger_not_active"
     # Another environment's tenant is unknown here.
-    other = await admit(
-        db=tenancy.db, environment_id="elsewhere", row=tenancy.row, payload={}, tenant="plain", actor=None
-    )
+    async with lazy_session(tenancy.db) as lazy:
+        other = await admit(
+            lazy=lazy,
+            cache=None,
+            environment_id="elsewhere",
+            row=tenancy.row,
+            payload={},
+            tenant="plain",
+            actor=None,
+        )
     assert other.status == "no_tenant_found"
 
 
