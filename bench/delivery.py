@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from bench.baseline import INSERT_ONE, InsertInput, message_row
@@ -71,6 +73,61 @@ def cpu_per_delivered(row: Row, results: dict[str, Any]) -> None:
         row.note = "partial: " + "; ".join(partial)
 
 
+async def race_sides(
+    stack: Stack,
+    row: Row,
+    sides: list[tuple[str, Callable[[int], Awaitable[bool]], str]],
+    count: Callable[[str], Awaitable[int]],
+    *,
+    n: int,
+    concurrency: int,
+    run: str,
+    stall: float,
+    limit: float,
+    verb: str,
+) -> dict[str, Any]:
+    """Run each side's ``n`` calls at ``concurrency``, then wait until ``count(prefix)`` reaches what was
+    accepted (``stall`` s without progress or ``limit`` s in all end the wait); set ``row.value`` (the
+    side named "tidings") and ``row.baseline`` to their rates and ``row.note`` to what fell short."""
+    results: dict[str, Any] = {}
+    for side, call, prefix in sides:
+        before = stack.cpu()
+        t0 = time.perf_counter()
+        load = await run_n(n, concurrency, call)
+        accepted = time.perf_counter() - t0
+        got = await wait_for_count(
+            partial(count, prefix),
+            load.ok,
+            stall=stall,
+            limit=max(limit - accepted, 1.0),
+            alive=stack.check_alive,
+        )
+        elapsed = got.at - t0
+        if not got.reached and side == "tidings":
+            await terminate_running(stack, f"{stack.env_id}:{prefix}-{run}-")
+        results[side] = {
+            "reached": got.reached,
+            "delivered": got.count,
+            "accepted": load.ok,
+            "accept_seconds": round(accepted, 2),
+            "seconds": round(elapsed, 2),
+            "rate": got.count / elapsed if elapsed > 0 else 0.0,
+            "cpu_ms_per_op": cpu_per_op(stack, before, got.count),
+            "error": load.first_error,
+        }
+    b, t = results["baseline"], results["tidings"]
+    row.baseline = b["rate"] if b["reached"] else None
+    row.value = t["rate"] if t["reached"] else None
+    problems = [
+        f"{side}: {r['delivered']}/{r['accepted']} {verb} in {r['seconds']:.0f}s ({r['rate']:.1f}/s), "
+        f"then no progress for {stall:.0f}s or over {limit:.0f}s in all {r['error']}".strip()
+        for side, r in results.items()
+        if not r["reached"] or r["accepted"] < n
+    ]
+    row.note = "; ".join(problems) + (worker_hint(stack) if problems else "")
+    return results
+
+
 async def e2e_rate(stack: Stack, scale: Scale, row: Row, cpu_row: Row | None = None) -> None:
     n, c = scale.e2e_triggers, scale.concurrency
     run = secrets.token_hex(3)
@@ -100,42 +157,18 @@ async def e2e_rate(stack: Stack, scale: Scale, row: Row, cpu_row: Row | None = N
             resp = await http.post("/v1/events/trigger", json=trigger_body(f"e2et-{run}-{i}"))
             return resp.status_code == 201
 
-        results: dict[str, Any] = {}
-        for side, call, prefix in (("baseline", baseline, "e2eb"), ("tidings", tidings, "e2et")):
-            before = stack.cpu()
-            t0 = time.perf_counter()
-            load = await run_n(n, c, call)
-            accepted = time.perf_counter() - t0
-            got = await wait_for_count(
-                lambda p=prefix: stack.count_messages(like=f"{p}-{run}-%"),
-                load.ok,
-                stall=scale.stall,
-                limit=max(scale.e2e_limit - accepted, 1.0),
-                alive=stack.check_alive,
-            )
-            elapsed = got.at - t0
-            if not got.reached and side == "tidings":
-                await terminate_running(stack, f"{stack.env_id}:{prefix}-{run}-")
-            results[side] = {
-                "reached": got.reached,
-                "delivered": got.count,
-                "accepted": load.ok,
-                "accept_seconds": round(accepted, 2),
-                "seconds": round(elapsed, 2),
-                "rate": got.count / elapsed if elapsed > 0 else 0.0,
-                "cpu_ms_per_op": cpu_per_op(stack, before, got.count),
-                "error": load.first_error,
-            }
-        b, t = results["baseline"], results["tidings"]
-        row.baseline = b["rate"] if b["reached"] else None
-        row.value = t["rate"] if t["reached"] else None
-        problems = [
-            f"{side}: {r['delivered']}/{r['accepted']} delivered in {r['seconds']:.0f}s ({r['rate']:.1f}/s), "
-            f"then no progress for {scale.stall:.0f}s or over {scale.e2e_limit:.0f}s in all {r['error']}".strip()
-            for side, r in results.items()
-            if not r["reached"] or r["accepted"] < n
-        ]
-        row.note = "; ".join(problems) + (worker_hint(stack) if problems else "")
+        results = await race_sides(
+            stack,
+            row,
+            [("baseline", baseline, "e2eb"), ("tidings", tidings, "e2et")],
+            lambda prefix: stack.count_messages(like=f"{prefix}-{run}-%"),
+            n=n,
+            concurrency=c,
+            run=run,
+            stall=scale.stall,
+            limit=scale.e2e_limit,
+            verb="delivered",
+        )
         row.extra = {
             "triggers": n,
             **{f"{k}_detail": {kk: vv for kk, vv in v.items() if kk != "rate"} for k, v in results.items()},

@@ -10,15 +10,14 @@ one remote activity sleeps 200 ms and stores one message row (``bench/baseline.p
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
 from bench.baseline import SLOW_ONE, InsertInput
-from bench.load import run_n, wait_for_count
+from bench.delivery import race_sides
+from bench.load import wait_for_count
 from bench.results import Row
 from bench.scale import Scale
-from bench.stack import EMAIL_WORKFLOW, Stack, terminate_running, worker_hint
-from bench.trigger import cpu_per_op
+from bench.stack import EMAIL_WORKFLOW, Stack, worker_hint
 
 MAIL_SUBSCRIBER = "bench-mail"
 
@@ -100,42 +99,18 @@ async def slow_provider_rate(stack: Stack, scale: Scale, row: Row) -> None:
                 return await stack.count_messages(like=f"{prefix}-{run}-%")
             return await count_sent(stack, f"{prefix}-{run}-%")
 
-        results: dict[str, Any] = {}
-        for side, call, prefix in (("baseline", baseline, "slowb"), ("tidings", tidings, "slowt")):
-            before = stack.cpu()
-            t0 = time.perf_counter()
-            load = await run_n(n, c, call)
-            accepted = time.perf_counter() - t0
-            got = await wait_for_count(
-                lambda p=prefix: stored(p),
-                load.ok,
-                stall=scale.stall,
-                limit=max(scale.slow_limit - accepted, 1.0),
-                alive=stack.check_alive,
-            )
-            elapsed = got.at - t0
-            if not got.reached and side == "tidings":
-                await terminate_running(stack, f"{stack.env_id}:{prefix}-{run}-")
-            results[side] = {
-                "reached": got.reached,
-                "delivered": got.count,
-                "accepted": load.ok,
-                "accept_seconds": round(accepted, 2),
-                "seconds": round(elapsed, 2),
-                "rate": got.count / elapsed if elapsed > 0 else 0.0,
-                "cpu_ms_per_op": cpu_per_op(stack, before, got.count),
-                "error": load.first_error,
-            }
-        b, t = results["baseline"], results["tidings"]
-        row.baseline = b["rate"] if b["reached"] else None
-        row.value = t["rate"] if t["reached"] else None
-        problems = [
-            f"{side}: {r['delivered']}/{r['accepted']} sent in {r['seconds']:.0f}s ({r['rate']:.1f}/s), "
-            f"then no progress for {scale.stall:.0f}s or over {scale.slow_limit:.0f}s in all {r['error']}".strip()
-            for side, r in results.items()
-            if not r["reached"] or r["accepted"] < n
-        ]
-        row.note = "; ".join(problems) + (worker_hint(stack) if problems else "")
+        results = await race_sides(
+            stack,
+            row,
+            [("baseline", baseline, "slowb"), ("tidings", tidings, "slowt")],
+            stored,
+            n=n,
+            concurrency=c,
+            run=run,
+            stall=scale.stall,
+            limit=scale.slow_limit,
+            verb="sent",
+        )
         async with stack.http(stack.provider_url, 1) as fake:
             provider = (await fake.get("/count")).json()
         row.extra = {
