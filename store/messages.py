@@ -40,21 +40,7 @@ async def record_messages(
     missing = [sid for sid in wanted if sid not in ids]
     if missing:
         where = {k: first[k] for k in ("environment_id", "transaction_id", "step_id")}
-        found = await select_keyed(
-            session,
-            Message,
-            where=where,
-            key="subscriber_id",
-            values=missing,
-            columns=["subscriber_id", "id"],
-        )
-        if found is None:
-            stmt = select(Message.subscriber_id, Message.id).where(
-                *[getattr(Message, k) == v for k, v in where.items()],
-                col(Message.subscriber_id).in_(missing),
-            )
-            found = list((await session.exec(stmt)).all())
-        ids.update({sub: mid for sub, mid in found})
+        ids.update(await _existing_ids(session, Message, where, missing))
     return ids
 
 
@@ -95,21 +81,7 @@ async def record_notifications(
     missing = [r["subscriber_id"] for r in rows if r["subscriber_id"] not in ids]
     if missing:
         where = {k: rows[0][k] for k in ("environment_id", "transaction_id")}
-        found = await select_keyed(
-            session,
-            Notification,
-            where=where,
-            key="subscriber_id",
-            values=missing,
-            columns=["subscriber_id", "id"],
-        )
-        if found is None:
-            stmt = select(Notification.subscriber_id, Notification.id).where(
-                *[getattr(Notification, k) == v for k, v in where.items()],
-                col(Notification.subscriber_id).in_(missing),
-            )
-            found = list((await session.exec(stmt)).all())
-        ids.update({sub: nid for sub, nid in found})
+        ids.update(await _existing_ids(session, Notification, where, missing))
     return ids
 
 
@@ -333,3 +305,25 @@ async def set_action(
 
 #: The name the v2 routes use.
 _payload_conditions = json_conditions
+
+
+async def _existing_ids(
+    session: Any, model: type[Message] | type[Notification], where: dict[str, Any], subscriber_ids: list[str]
+) -> dict[str, str]:
+    """subscriber_id → id of the rows already stored under ``where`` (what a retried bulk write found):
+    one keyed join where the database has it, else an ``IN`` list."""
+    found = await select_keyed(
+        session,
+        model,
+        where=where,
+        key="subscriber_id",
+        values=subscriber_ids,
+        columns=["subscriber_id", "id"],
+    )
+    if found is None:
+        stmt = select(model.subscriber_id, model.id).where(  # type: ignore[call-overload]
+            *[getattr(model, k) == v for k, v in where.items()],
+            col(model.subscriber_id).in_(subscriber_ids),
+        )
+        found = list((await session.exec(stmt)).all())
+    return {sub: row_id for sub, row_id in found}
