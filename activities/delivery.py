@@ -12,7 +12,6 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
@@ -23,10 +22,10 @@ from activities.sandbox_jobs import RenderedFields
 from activities.senders.base import Batch, Rendered, Sender
 from activities.translations import step_references
 from store.db import Database
-from store.messages import add_details
-from store.models import Message, Notification, Subscriber
+from store.messages import add_details, notification_ids, step_read_states
+from store.models import Subscriber
 from store.preferences import schedules_of
-from store.subscribers import load_subscribers
+from store.subscribers import get_subscriber, load_subscribers
 from store.translations import resource_translations
 from store.views import subscriber_view
 from store.webhook_events import WORKFLOW_COMPLETED, emit
@@ -292,14 +291,12 @@ class DeliveryActivities:
         return {"by_locale": {row.locale: row.content for row in rows}, "default_locale": self.default_locale}
 
     async def notification_ids(self, session: Any, ctx: DeliveryContext, ids: list[str]) -> dict[str, str]:
-        if not ids:
-            return {}
-        stmt = select(Notification.subscriber_id, Notification.id).where(
-            Notification.environment_id == ctx.environment_id,
-            Notification.transaction_id == ctx.transaction_id,
-            col(Notification.subscriber_id).in_(ids),
+        return await notification_ids(
+            session=session,
+            environment_id=ctx.environment_id,
+            transaction_id=ctx.transaction_id,
+            subscriber_ids=ids,
         )
-        return {s: n for s, n in (await session.exec(stmt)).all()}
 
     async def step_states(
         self, session: AsyncSession, ctx: DeliveryContext, step: StepSpec, ids: list[str]
@@ -308,16 +305,13 @@ class DeliveryActivities:
         refs = previous_step_ids(step)
         if not refs or not ids:
             return {}
-        stmt = select(Message.subscriber_id, Message.step_id, Message.read, Message.seen).where(
-            Message.environment_id == ctx.environment_id,
-            Message.transaction_id == ctx.transaction_id,
-            col(Message.step_id).in_(refs),
-            col(Message.subscriber_id).in_(ids),
+        return await step_read_states(
+            session=session,
+            environment_id=ctx.environment_id,
+            transaction_id=ctx.transaction_id,
+            step_ids=list(refs),
+            subscriber_ids=ids,
         )
-        states: dict[str, dict[str, dict[str, bool]]] = {}
-        for sid, step_id, read, seen in (await session.exec(stmt)).all():
-            states.setdefault(sid, {})[step_id] = {"read": bool(read), "seen": bool(seen)}
-        return states
 
     async def actor_view(self, session: AsyncSession, ctx: DeliveryContext) -> dict[str, Any] | None:
         """The actor as a subscriber entity (what ``{{actor.firstName}}`` and ``on: actor`` read)."""
@@ -326,12 +320,9 @@ class DeliveryActivities:
         actor_id = ctx.actor.get("subscriberId")
         row = None
         if actor_id is not None:
-            stmt = select(Subscriber).where(
-                Subscriber.environment_id == ctx.environment_id,
-                Subscriber.subscriber_id == str(actor_id),
-                col(Subscriber.deleted).is_(False),
+            row = await get_subscriber(
+                session=session, environment_id=ctx.environment_id, subscriber_id=str(actor_id)
             )
-            row = (await session.exec(stmt)).first()
         return {**ctx.actor, **subscriber_view(row)} if row is not None else dict(ctx.actor)
 
     @activity.defn(name=CHECK_CONDITIONS)

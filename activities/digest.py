@@ -6,7 +6,6 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -17,8 +16,7 @@ from activities.schedule import next_timed, zone
 from store import digests
 from store.db import Database
 from store.messages import add_details
-from store.models import Subscriber
-from store.subscribers import upsert_recipients
+from store.subscribers import subscriber_zones, upsert_recipients
 from tidings.metrics import DIGEST_EVENTS
 from workflows.details import Detail, DetailSource, DetailStatus, detail_row
 from workflows.digest import ADD_SIGNAL
@@ -99,14 +97,9 @@ class DigestActivities:
         if not request.subscriber_ids:
             return JoinDigestResult()
         async with self.db.session() as session:
-            found = await session.exec(
-                select(Subscriber.id, Subscriber.timezone, Subscriber.subscriber_id).where(
-                    col(Subscriber.id).in_(request.subscriber_ids)
-                )
-            )
-            rows = found.all()
-            timezones: dict[str, str | None] = {sid: tz for sid, tz, _ in rows}
-            external = {sid: ext for sid, _, ext in rows}
+            zones = await subscriber_zones(session=session, ids=request.subscriber_ids)
+            timezones: dict[str, str | None] = {sid: tz for sid, (tz, _) in zones.items()}
+            external = {sid: ext for sid, (_, ext) in zones.items()}
         try:
             ends = window_ends(step, ctx, at, timezones)
             backoff = is_backoff(step.metadata)

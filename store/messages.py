@@ -327,3 +327,43 @@ async def _existing_ids(
         )
         found = list((await session.exec(stmt)).all())
     return {sub: row_id for sub, row_id in found}
+
+
+async def notification_ids(
+    *, session: AsyncSession, environment_id: str, transaction_id: str, subscriber_ids: list[str]
+) -> dict[str, str]:
+    """subscriber id → id of its activity-feed row for the transaction."""
+    if not subscriber_ids:
+        return {}
+    stmt = select(Notification.subscriber_id, Notification.id).where(
+        Notification.environment_id == environment_id,
+        Notification.transaction_id == transaction_id,
+        col(Notification.subscriber_id).in_(subscriber_ids),
+    )
+    return {s: n for s, n in (await session.exec(stmt)).all()}
+
+
+async def step_read_states(
+    *,
+    session: AsyncSession,
+    environment_id: str,
+    transaction_id: str,
+    step_ids: list[str],
+    subscriber_ids: list[str],
+) -> dict[str, dict[str, dict[str, bool]]]:
+    """subscriber id → step id → ``{read, seen}`` of the transaction's messages of those steps."""
+    stmt = select(Message.subscriber_id, Message.step_id, Message.read, Message.seen).where(
+        Message.environment_id == environment_id,
+        Message.transaction_id == transaction_id,
+        col(Message.step_id).in_(step_ids),
+        col(Message.subscriber_id).in_(subscriber_ids),
+    )
+    states: dict[str, dict[str, dict[str, bool]]] = {}
+    for sid, step_id, read, seen in (await session.exec(stmt)).all():
+        states.setdefault(sid, {})[step_id] = {"read": bool(read), "seen": bool(seen)}
+    return states
+
+
+async def set_message_fields(*, session: AsyncSession, message_id: str, values: dict[str, Any]) -> None:
+    """Update one message's columns (a sender settling its status, provider and error)."""
+    await session.exec(update(Message).where(col(Message.id) == message_id).values(**values))  # type: ignore[call-overload]

@@ -361,3 +361,13 @@ async def subscriber_timezones(*, session: AsyncSession, ids: list[str]) -> dict
     """Internal subscriber id → IANA timezone (``None`` when unset), for a cohort in one query."""
     found = await session.exec(select(Subscriber.id, Subscriber.timezone).where(col(Subscriber.id).in_(ids)))
     return dict(found.all())
+
+
+async def subscriber_zones(*, session: AsyncSession, ids: list[str]) -> dict[str, tuple[str | None, str]]:
+    """Internal subscriber id → (IANA timezone or ``None``, external subscriberId), for a cohort."""
+    found = await session.exec(
+        select(Subscriber.id, Subscriber.timezone, Subscriber.subscriber_id).where(
+            col(Subscriber.id).in_(ids)
+        )
+    )
+    return {sid: (tz, ext) for sid, tz, ext in found.all()}

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from opentelemetry import trace
-from sqlmodel import col, update
 from temporalio import activity
 
 from activities.providers.base import Provider, ProviderError, SendResult
@@ -28,7 +27,7 @@ from activities.senders.base import Batch, Rendered, Sender
 from store.crypto import CredentialCipher
 from store.db import utcnow
 from store.integrations import active_integrations
-from store.messages import existing_messages, record_messages
+from store.messages import existing_messages, record_messages, set_message_fields
 from store.models import Integration, Message
 from store.webhook_events import MESSAGE_FAILED, MESSAGE_SENT, emit
 from tidings.metrics import MESSAGES, PROVIDER_ATTEMPTS, PROVIDER_FAILOVERS, SEND_SECONDS
@@ -381,7 +380,7 @@ class ProviderSender(Sender, ABC):
         if error is not None:
             values["error_text"] = error[:500]
         async with batch.db.session() as session:
-            await session.exec(update(Message).where(col(Message.id) == message_id).values(**values))  # type: ignore[call-overload]
+            await set_message_fields(session=session, message_id=message_id, values=values)
             if event is not None:
                 await emit(
                     session, environment_id=batch.context.environment_id, event=event[0], data=event[1]
