@@ -21,7 +21,7 @@ from api.app import create_app
 from tests.support import Env, Stack, eventually
 from tests.timing_support import define, details, digest, in_app, in_app_contents, settle_digests, step
 from tidings.devserver import dev_server_args, free_port, wait_for_port
-from tidings.temporal import connect
+from tidings.startup import wait_for_temporal
 from worker import build_worker
 from workflows.models import execution_id
 
@@ -136,7 +136,12 @@ async def test_temporal_server_restart_keeps_delay_and_digest(
     port = free_port()
     args = dev_server_args(port=port, ui_port=None, db_file=tmp_path / "temporal.db")
     processes.append(start_server(args, port))
-    client = await connect(f"127.0.0.1:{port}", "default")
+    # A fresh server opens its port before its frontend is healthy: connect as the worker does, retrying.
+    client = await wait_for_temporal(
+        stack.settings.model_copy(
+            update={"temporal_address": f"127.0.0.1:{port}", "startup_timeout_seconds": 60}
+        )
+    )
     queue = f"restart-{secrets.token_hex(4)}"
     settings = stack.settings.model_copy(update={"task_queue": queue})
     async with (

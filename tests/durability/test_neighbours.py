@@ -34,7 +34,7 @@ from tests.support import Env, Stack, eventually
 from tests.timing_support import define, in_app, in_app_contents
 from tidings.bootstrap import create_environment_key
 from tidings.devserver import dev_server_args, free_port, wait_for_port
-from tidings.temporal import connect
+from tidings.startup import wait_for_temporal
 from workflows.models import execution_id
 
 FAST = {"db_timeout_seconds": 1.0, "temporal_timeout_seconds": 2.0, "retry_after_seconds": 7}
@@ -134,7 +134,10 @@ def temporal_process(tmp_path: Path) -> Iterator[dict[str, Any]]:
 async def temporal_stack(stack: Stack, address: str) -> AsyncIterator[tuple[Env, Client, Any]]:
     from worker import build_worker
 
-    client = await connect(address, "default")
+    # A fresh server opens its port before its frontend is healthy: connect as the worker does, retrying.
+    client = await wait_for_temporal(
+        stack.settings.model_copy(update={"temporal_address": address, "startup_timeout_seconds": 60})
+    )
     queue = f"faults-{secrets.token_hex(4)}"
     settings = stack.settings.model_copy(update={"task_queue": queue, **FAST})
     base = await stack.new_env()
