@@ -73,6 +73,18 @@ def cpu_per_delivered(row: Row, results: dict[str, Any]) -> None:
         row.note = "partial: " + "; ".join(partial)
 
 
+def bare_starts(stack: Stack, workflow: str, prefix: str) -> Callable[[int], Awaitable[bool]]:
+    """The baseline side of a rate row: call ``i`` starts bare ``workflow`` storing message ``prefix-i``."""
+
+    async def start(i: int) -> bool:
+        tx = f"{prefix}-{i}"
+        req = InsertInput(environment_id=stack.env_id, subscriber_id=stack.subscriber_pk, transaction_id=tx)
+        await stack.client.start_workflow(workflow, req, id=tx, task_queue=stack.baseline_queue)
+        return True
+
+    return start
+
+
 async def race_sides(
     stack: Stack,
     row: Row,
@@ -145,13 +157,7 @@ async def e2e_rate(stack: Stack, scale: Scale, row: Row, cpu_row: Row | None = N
             task_queue=stack.baseline_queue,
         )
 
-        async def baseline(i: int) -> bool:
-            tx = f"e2eb-{run}-{i}"
-            req = InsertInput(
-                environment_id=stack.env_id, subscriber_id=stack.subscriber_pk, transaction_id=tx
-            )
-            await stack.client.start_workflow(INSERT_ONE, req, id=tx, task_queue=stack.baseline_queue)
-            return True
+        baseline = bare_starts(stack, INSERT_ONE, f"e2eb-{run}")
 
         async def tidings(i: int) -> bool:
             resp = await http.post("/v1/events/trigger", json=trigger_body(f"e2et-{run}-{i}"))

@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 
 from bench.baseline import SLOW_ONE, InsertInput
-from bench.delivery import race_sides
+from bench.delivery import bare_starts, race_sides
 from bench.load import wait_for_count
 from bench.results import Row
 from bench.scale import Scale
@@ -82,13 +82,7 @@ async def slow_provider_rate(stack: Stack, scale: Scale, row: Row) -> None:
             task_queue=stack.baseline_queue,
         )
 
-        async def baseline(i: int) -> bool:
-            tx = f"slowb-{run}-{i}"
-            req = InsertInput(
-                environment_id=stack.env_id, subscriber_id=stack.subscriber_pk, transaction_id=tx
-            )
-            await stack.client.start_workflow(SLOW_ONE, req, id=tx, task_queue=stack.baseline_queue)
-            return True
+        baseline = bare_starts(stack, SLOW_ONE, f"slowb-{run}")
 
         async def tidings(i: int) -> bool:
             resp = await http.post("/v1/events/trigger", json=email_body(f"slowt-{run}-{i}"))
