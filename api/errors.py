@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.unavailable import UNAVAILABLE_TYPES, bad_input, unavailable_reason
+from api.unavailable import UNAVAILABLE_TYPES, bad_input, unavailable_answer, unavailable_reason
 from store.db import iso, utcnow
 
 log = logging.getLogger("tidings.api")
@@ -230,10 +230,8 @@ def install(app: FastAPI) -> None:
         if neighbour is None:
             raise exc  # a bug, not a neighbour: the 500 handler below
         log.warning("%s unavailable on %s %s: %s", neighbour, request.method, request.url.path, exc)
-        settings = getattr(request.app.state, "settings", None)
-        retry = str(getattr(settings, "retry_after_seconds", 5))
-        message = f"{neighbour} is unavailable; nothing was done, retry later"
-        return error_response(request, 503, message, {"Retry-After": retry})
+        message, headers = unavailable_answer(neighbour, getattr(request.app.state, "settings", None))
+        return error_response(request, 503, message, headers)
 
     for kind in UNAVAILABLE_TYPES:
         app.add_exception_handler(kind, _unavailable)

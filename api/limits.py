@@ -18,7 +18,7 @@ from collections import OrderedDict, deque
 from typing import Any
 
 from api.errors import error_body
-from api.unavailable import UNAVAILABLE_TYPES, unavailable_reason
+from api.unavailable import UNAVAILABLE_TYPES, unavailable_answer, unavailable_reason
 from store.subscribers import MAX_DEVICE_TOKENS  # sent in one update, and kept (the newest)
 from workflows.steps.timing import MAX_DELAY, UNIT_SECONDS
 
@@ -211,9 +211,8 @@ class DoorGuard:
                     await self.app(scope, receive, send)
                     return
                 log.warning("%s unavailable checking an API key on %s: %s", neighbour, scope.get("path"), exc)
-                retry = str(getattr(getattr(state, "settings", None), "retry_after_seconds", 5))
-                message = f"{neighbour} is unavailable; nothing was done, retry later"
-                await _answer(scope, send, 503, message, {"retry-after": retry})
+                message, headers = unavailable_answer(neighbour, getattr(state, "settings", None))
+                await _answer(scope, send, 503, message, headers)
                 return
             if env is None:
                 throttle.fail(ip, now)

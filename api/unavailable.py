@@ -75,6 +75,12 @@ def unavailable_reason(exc: BaseException) -> str | None:
     return None
 
 
+def unavailable_answer(neighbour: str, settings: Any) -> tuple[str, dict[str, str]]:
+    """The 503's message and ``Retry-After`` header when ``neighbour`` is unavailable."""
+    retry = str(getattr(settings, "retry_after_seconds", 5))
+    return f"{neighbour} is unavailable; nothing was done, retry later", {"Retry-After": retry}
+
+
 #: Exception classes worth asking :func:`unavailable_reason` about (one HTTP handler each).
 UNAVAILABLE_TYPES: tuple[type[Exception], ...] = (
     TemporalUnavailable,
