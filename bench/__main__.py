@@ -125,9 +125,7 @@ async def run(scale: Scale, out: Path, only: set[str], keep: bool, profile: Path
             ),
             (
                 ["digest_absorb_rate"],
-                lambda: digest_rate(
-                    stack, scale, r["digest_absorb_rate"], delivery_estimate(r["e2e_delivered_rate"])
-                ),
+                lambda: digest_rate(stack, scale, r["digest_absorb_rate"], front_rate(r)),
                 scale.digest_window_max * 2 + 900,
             ),
             (
@@ -162,6 +160,11 @@ async def run(scale: Scale, out: Path, only: set[str], keep: bool, profile: Path
             write_results(rows, out)
             log(f"done in {time.monotonic() - t0:.0f}s: " + "; ".join(_short(rows[n]) for n in names))
     return rows
+
+
+def front_rate(rows: dict[str, Row]) -> float | None:
+    """How fast this run's front door accepts triggers: the accept row, else the delivery rate reached."""
+    return rows["trigger_accept_rate"].value or delivery_estimate(rows["e2e_delivered_rate"])
 
 
 def delivery_estimate(row: Row) -> float | None:

@@ -66,14 +66,15 @@ async def _signal(handle: object, i: int) -> bool:
     return True
 
 
-async def digest_rate(stack: Stack, scale: Scale, row: Row, delivered_rate: float | None) -> None:
+async def digest_rate(stack: Stack, scale: Scale, row: Row, front_rate: float | None) -> None:
     n, c = scale.digest_events, scale.concurrency
     row.baseline = await signal_baseline(stack, n, c)
     if problem := worker_problem(stack):
         row.fail(problem)
         return
-    # The window must outlast absorption: size it from this run's delivery rate.
-    window = 60.0 if not delivered_rate else n / delivered_rate * 1.5 + 20
+    # The window must outlast absorption. A digest-first trigger is absorbed at the front door (one
+    # signal-with-start, docs/digest.md), so size it from this run's front-door rate, with room to spare.
+    window = 60.0 if not front_rate else n / front_rate * 2 + 20
     window = min(max(window, 30.0), scale.digest_window_max)
     # ... and the whole run must fit its time budget: triggering, the window, then the send.
     fits = time_left() - n / 40 - 45
