@@ -129,7 +129,7 @@ class DigestActivities:
         acc = {
             sid: digests.accumulator_id(
                 environment_id=ctx.environment_id,
-                workflow_id=ctx.workflow.id,
+                definition_id=ctx.workflow.id,
                 step_id=step.step_id,
                 subscriber_id=digests.subscriber_key(external[sid]),
                 key_value=key_value,

@@ -82,7 +82,7 @@ def plan(context: DeliveryContext, to: list[Any], *, broadcast: bool) -> FrontDi
     return FrontDigest(
         accumulator_id=accumulator_id(
             environment_id=context.environment_id,
-            workflow_id=snapshot.id,
+            definition_id=snapshot.id,
             step_id=spec.step_id,
             subscriber_id=subscriber_key(subscriber_id),
             key_value=key_value,

@@ -104,14 +104,14 @@ def validate_code_payload(row: WorkflowDefinition, payload: dict[str, Any]) -> d
 
 
 async def tenant_and_override(
-    *, lazy: LazySession, environment_id: str, identifier: str, workflow_id: str
+    *, lazy: LazySession, environment_id: str, identifier: str, definition_id: str
 ) -> tuple[Tenant | None, WorkflowOverride | None]:
     session = await lazy.get()
     found = await get_tenant(session=session, environment_id=environment_id, identifier=identifier)
     if found is None:
         return None, None
     override = await get_override(
-        session=session, environment_id=environment_id, workflow_id=workflow_id, tenant_id=found.id
+        session=session, environment_id=environment_id, workflow_id=definition_id, tenant_id=found.id
     )
     return found, override
 
@@ -137,7 +137,7 @@ async def admit(
 
         async def read() -> tuple[Tenant | None, WorkflowOverride | None]:
             return await tenant_and_override(
-                lazy=lazy, environment_id=environment_id, identifier=identifier, workflow_id=row.id
+                lazy=lazy, environment_id=environment_id, identifier=identifier, definition_id=row.id
             )
 
         key = ("tenant", identifier, row.id)

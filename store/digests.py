@@ -17,12 +17,13 @@ from store.models import CancelledTransaction, DigestEvent
 
 
 def accumulator_id(
-    *, environment_id: str, workflow_id: str, step_id: str, subscriber_id: str, key_value: Any
+    *, environment_id: str, definition_id: str, step_id: str, subscriber_id: str, key_value: Any
 ) -> str:
-    """The Temporal ID of a digest accumulator. The key value is hashed: it may be long or any JSON;
-    events without the key (``None``) form their own group."""
+    """The Temporal ID of a digest accumulator (``definition_id`` is the workflow definition's row id).
+    The key value is hashed: it may be long or any JSON; events without the key (``None``) form their own
+    group."""
     key = hashlib.sha256(json.dumps(key_value, sort_keys=True, default=str).encode()).hexdigest()[:20]
-    return f"digest:{environment_id}:{workflow_id}:{step_id}:{subscriber_id}:{key}"
+    return f"digest:{environment_id}:{definition_id}:{step_id}:{subscriber_id}:{key}"
 
 
 def subscriber_key(subscriber_id: str) -> str:

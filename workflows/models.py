@@ -47,10 +47,6 @@ def fork_id(environment_id: str, transaction_id: str, current_id: str, suffix: s
 #: still do, so older workers read newer payloads), so both names are read.
 HISTORY_NAME = AliasChoices("workflow_id", "execution_id")
 
-#: The former name of :func:`execution_id`; its one caller left (api/routers/notifications.py) is being
-#: reworked on another branch. Remove once that lands.
-workflow_id = execution_id
-
 
 # Activity names: workflows refer to activities only by name.
 # Notification workflow (started by POST /v1/events/trigger): recipients, channel steps, details.

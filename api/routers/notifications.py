@@ -25,7 +25,7 @@ from store.models import ExecutionDetail, Notification, Subscriber, WorkflowDefi
 from store.stats import daily_graph, sent_counts
 from store.views import compact
 from tidings.settings import Settings
-from workflows.models import workflow_id
+from workflows.models import execution_id
 
 router = WireRouter(prefix="/v1/notifications", tags=["notifications"])
 
@@ -90,7 +90,7 @@ def notification_view(
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     temporal_url = (
-        settings.temporal_execution_url(workflow_id(n.environment_id, n.transaction_id)) if settings else None
+        settings.temporal_execution_url(execution_id(n.environment_id, n.transaction_id)) if settings else None
     )
     return compact(
         {

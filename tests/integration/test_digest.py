@@ -167,7 +167,7 @@ async def test_long_window_continues_as_new_without_losing_events(stack: Stack) 
         internal = (await env.sql("select id from subscribers where environment_id = :e", e=env.id))[0][0]
         accumulator = accumulator_id(
             environment_id=env.id,
-            workflow_id=workflow_row,
+            definition_id=workflow_row,
             step_id="digest",
             subscriber_id=subscriber_key("can"),
             key_value=None,

@@ -22,14 +22,14 @@ from tests.timing_support import (
     settle_digests,
     time_skipping_stack,
 )
-from workflows.models import DIGEST_ACCUMULATOR_WORKFLOW, AccumulatorInput, DigestSignal, workflow_id
+from workflows.models import DIGEST_ACCUMULATOR_WORKFLOW, AccumulatorInput, DigestSignal, execution_id
 
 EVENTS = "{{ step.total_count }}:{% for e in step.events %}{{ e.n }},{% endfor %}"
 
 
 async def has_execution(env: Env, client: Client, tx: str) -> bool:
     try:
-        await client.get_workflow_handle(workflow_id(env.id, tx)).describe()
+        await client.get_workflow_handle(execution_id(env.id, tx)).describe()
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return False
@@ -80,7 +80,7 @@ async def test_duplicate_transaction_is_counted_once_across_continue_as_new(stac
         workflow_row = await define(env, "front-dup", [digest(amount=5), in_app("after", EVENTS)])
         accumulator = accumulator_id(
             environment_id=env.id,
-            workflow_id=workflow_row,
+            definition_id=workflow_row,
             step_id="digest",
             subscriber_id=subscriber_key("dupe"),
             key_value=None,

@@ -70,7 +70,7 @@ async def statuses(db: Database) -> dict[str, tuple[str, str | None]]:
 
 
 def test_accumulator_id_is_stable_and_separates_keys() -> None:
-    base = {"environment_id": "e", "workflow_id": "w", "step_id": "d", "subscriber_id": "s"}
+    base = {"environment_id": "e", "definition_id": "w", "step_id": "d", "subscriber_id": "s"}
     a = digests.accumulator_id(**base, key_value="a")
     # Pinned: a release that changed the ID would split windows that are open while it deploys
     # (new events would start a second accumulator next to the running one).

@@ -217,7 +217,7 @@ async def test_window_never_sends_an_event_that_is_no_longer_pending(env: Env) -
     internal = (await env.sql("select id from subscribers where environment_id = :e", e=env.id))[0][0]
     accumulator = accumulator_id(
         environment_id=env.id,
-        workflow_id=workflow_row,
+        definition_id=workflow_row,
         step_id="digest",
         subscriber_id=subscriber_key("once"),
         key_value=None,

@@ -39,7 +39,7 @@ def test_digest_first_single_subscriber_goes_to_its_accumulator() -> None:
     assert front.step_id == "d" and front.subscriber_id == "ada"
     assert front.accumulator_id == accumulator_id(
         environment_id="env",
-        workflow_id="wf",
+        definition_id="wf",
         step_id="d",
         subscriber_id=subscriber_key("ada"),
         key_value=None,

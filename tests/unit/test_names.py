@@ -7,6 +7,7 @@ from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from workflows import models
 from workflows.models import FireDigestResult, ScheduledRun
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,3 +38,8 @@ def test_temporal_ids_are_named_execution_id_and_keep_their_recorded_wire_name()
     for model in (ScheduledRun, FireDigestResult):
         assert model.model_fields["execution_id"].serialization_alias == "workflow_id", model.__name__
         assert "workflow_id" not in model.model_fields  # one name in Python: the one that says which id
+
+
+def test_workflow_id_is_no_python_name_for_a_temporal_id() -> None:
+    """``workflow_id`` was both a Temporal ID and a definition row id; the Temporal one is ``execution_id``."""
+    assert not hasattr(models, "workflow_id")
