@@ -22,7 +22,7 @@ from store.models import Tenant, WorkflowDefinition, WorkflowOverride
 from store.tenants import get_override, get_tenant, tenant_context
 from workflows.catalog import code_workflow
 from workflows.paths import MISSING, deep_merge, get_path, set_path
-from workflows.step_json import scheduled_delay_path, step_variables
+from workflows.step_json import scheduled_delay_path, step_active, step_variables
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}.\d{3}Z")
 MISSING_KEYS = "payload is missing required key(s) and type(s): "
@@ -156,7 +156,7 @@ async def admit(
         admission.status = "trigger_not_active"
     elif not steps:
         admission.status = "no_workflow_steps_defined"
-    elif not any(s.get("active", True) is not False for s in steps):
+    elif not any(step_active(s) for s in steps):
         admission.status = "no_workflow_active_steps_defined"
     if admission.status != "processed":
         return admission

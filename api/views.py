@@ -29,6 +29,7 @@ from store.preferences import merge_channels, workflow_channels
 from store.views import compact
 from store.webhooks import webhook_id
 from store.workflows_store import CHANNELS as DEFINITION_CHANNELS
+from workflows.step_json import listed_step
 
 
 def integration_view(row: Integration, cipher: CredentialCipher) -> dict[str, Any]:
@@ -246,7 +247,7 @@ def definition_view(
         "preferenceSettings": row.preference_settings or dict.fromkeys(DEFINITION_CHANNELS, True),
         "critical": row.critical,
         "tags": list(row.tags or []),
-        "steps": [{**s, "_parentId": None} if "template" in s else s for s in (row.steps or [])],
+        "steps": [listed_step(s) for s in row.steps or []],
         "_organizationId": organization_id,
         "_creatorId": None,
         "_environmentId": row.environment_id,

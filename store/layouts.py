@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.db import utcnow
 from store.models import Layout, WorkflowDefinition
+from workflows.step_json import step_layout_id
 
 BODY_PLACEHOLDER = "{{{body}}}"
 
@@ -122,12 +123,8 @@ async def layout_in_use(*, session: AsyncSession, environment_id: str, layout_id
     stmt = select(WorkflowDefinition.steps).where(
         WorkflowDefinition.environment_id == environment_id, col(WorkflowDefinition.deleted).is_(False)
     )
-    for steps in (await session.exec(stmt)).all():
-        for step in steps or []:
-            template = step.get("template") or {}
-            if layout_id in (template.get("layoutId"), template.get("_layoutId")):
-                return True
-    return False
+    rows = (await session.exec(stmt)).all()
+    return any(step_layout_id(step) == layout_id for steps in rows for step in steps or [])
 
 
 async def delete_layout(*, session: AsyncSession, row: Layout) -> None:

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.db import utcnow
 from store.models import SubscriberPreference, WorkflowDefinition
+from workflows.step_json import step_active, step_type
 
 CHANNELS = ("in_app", "email", "sms", "chat", "push")
 GLOBAL = "global"
@@ -30,10 +31,8 @@ def workflow_channels(definition: WorkflowDefinition) -> list[str]:
     """The channels of the workflow's active steps, in step order (code workflows list their outline)."""
     found: list[str] = []
     for step in definition.steps or []:
-        if step.get("active", True) is False:
-            continue
-        kind = (step.get("template") or {}).get("type") or step.get("type")
-        if kind in CHANNELS and kind not in found:
+        kind = step_type(step)
+        if step_active(step) and kind in CHANNELS and kind not in found:
             found.append(kind)
     return found
 

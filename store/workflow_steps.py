@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from store.ids import new_id
+from workflows.step_json import step_templates
 
 #: Keys whose values are user data: never renamed.
 _DATA_KEYS = frozenset({"data", "value", "payload", "customData", "defaultValue", "preferenceSettings"})
@@ -170,10 +171,9 @@ def template_paths(texts: list[str]) -> list[str]:
 
 def build_triggers(identifier: str, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Novu's ``triggers``: the identifier, payload variables, and the reserved/subscriber variables used."""
-    texts = [t for s in steps for t in _texts(s.get("template") or {})]
-    for step in steps:
-        for variant in step.get("variants") or []:
-            texts.extend(_texts(variant.get("template") or {}))
+    by_step = [step_templates(s) for s in steps]
+    texts = [t for templates in by_step for t in _texts(templates[0])]
+    texts += [t for templates in by_step for variant in templates[1:] for t in _texts(variant)]
     variables: list[dict[str, Any]] = []
     reserved: dict[str, list[dict[str, str]]] = {}
     subscriber: list[dict[str, str]] = []

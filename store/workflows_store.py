@@ -12,6 +12,7 @@ from store.db import utcnow
 from store.definitions import get_definition
 from store.models import NotificationGroup, WorkflowDefinition, WorkflowOverride
 from store.workflow_steps import build_triggers, normalize_step, slugify
+from workflows.step_json import step_id, unconditioned_variants
 
 CHANNELS = ("email", "sms", "in_app", "chat", "push")
 
@@ -138,16 +139,15 @@ async def resolve_group(
 
 def prepare_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     prepared = [normalize_step(s) for s in steps]
-    ids = [s["uuid"] for s in prepared]
+    ids = [step_id(s, i) for i, s in enumerate(prepared)]
     if len(set(ids)) != len(ids):
         raise DefinitionError("invalid", "Step ids (uuid) must be unique within a workflow")
-    for step in prepared:
-        for variant in step["variants"]:
-            if not variant.get("filters"):
-                raise DefinitionError(
-                    "invalid",
-                    f"Variant conditions are required, variant name {variant.get('name')} id {variant['_id']}",
-                )
+    unconditioned = [v for step in prepared for v in unconditioned_variants(step)]
+    if unconditioned:
+        name, variant_id = unconditioned[0]
+        raise DefinitionError(
+            "invalid", f"Variant conditions are required, variant name {name} id {variant_id}"
+        )
     return prepared
 
 

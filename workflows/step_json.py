@@ -25,6 +25,16 @@ def _template(step: dict[str, Any]) -> dict[str, Any]:
     return template if isinstance(template, dict) else {}
 
 
+def step_active(step: dict[str, Any]) -> bool:
+    """A step (or variant) is active unless it says ``active: false``."""
+    return step.get("active", True) is not False
+
+
+def step_id(step: dict[str, Any], index: int) -> str:
+    """The step's id: its ``uuid``, else ``_id``, else ``stepId``, else its position."""
+    return str(step.get("uuid") or step.get("_id") or step.get("stepId") or f"step-{index}")
+
+
 def step_type(step: dict[str, Any]) -> str | None:
     """``template.type`` (Novu's place for it), else a top-level ``type``."""
     return _template(step).get("type") or step.get("type")
@@ -36,8 +46,31 @@ def step_variables(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def step_layout_id(step: dict[str, Any]) -> str | None:
+    """The layout the step's template names (``layoutId``, or ``_layoutId`` as Novu stores it)."""
     template = _template(step)
     return template.get("layoutId") or template.get("_layoutId")
+
+
+def step_variants(step: dict[str, Any]) -> list[VariantSpec]:
+    """The step's variants, typed."""
+    return [VariantSpec(**variant_fields(v)) for v in step.get("variants") or []]
+
+
+def unconditioned_variants(step: dict[str, Any]) -> list[tuple[str | None, str | None]]:
+    """``(name, _id)`` of the step's variants that have no conditions (Novu refuses such a variant).
+    Reads the fields untyped: a stored step is checked before anything validates its template's types."""
+    fields = (variant_fields(v) for v in step.get("variants") or [])
+    return [(f["name"], f["variant_id"]) for f in fields if not f["filters"]]
+
+
+def step_templates(step: dict[str, Any]) -> list[dict[str, Any]]:
+    """The step's template and its variants' templates (what the trigger's variables are read from)."""
+    return [_template(step), *(_template(v) for v in step.get("variants") or [])]
+
+
+def listed_step(step: dict[str, Any]) -> dict[str, Any]:
+    """A stored step as ``GET /v1/workflows`` lists it: Novu adds ``_parentId`` to steps with a template."""
+    return {**step, "_parentId": None} if "template" in step else step
 
 
 def scheduled_delay_path(step: dict[str, Any]) -> str | None:
@@ -66,24 +99,23 @@ def variant_fields(variant: dict[str, Any]) -> dict[str, Any]:
     return {
         "variant_id": variant.get("_id"),
         "name": variant.get("name"),
-        "active": variant.get("active", True) is not False,
+        "active": step_active(variant),
         "filters": list(variant.get("filters") or []),
         **_template_fields(_template(variant)),
     }
 
 
 def spec_from_novu(step: dict[str, Any], index: int) -> StepSpec:
-    """One Novu step → a spec. The step id is its ``uuid`` (else ``_id``, else ``stepId``, else position)."""
+    """One Novu step → a spec (its id is :func:`step_id`)."""
     template = _template(step)
-    step_id = str(step.get("uuid") or step.get("_id") or step.get("stepId") or f"step-{index}")
     return StepSpec(
-        step_id=step_id,
+        step_id=step_id(step, index),
         type=cast(StepType, step_type(step) or "in_app"),
         name=step.get("name") or template.get("name"),
-        active=step.get("active", True) is not False,
+        active=step_active(step),
         should_stop_on_fail=bool(step.get("shouldStopOnFail", False)),
         filters=list(step.get("filters") or []),
-        variants=[VariantSpec(**variant_fields(v)) for v in step.get("variants") or []],
+        variants=step_variants(step),
         layout_id=step_layout_id(step),
         metadata=dict(step.get("metadata") or {}),
         variables=list(template.get("variables") or []),

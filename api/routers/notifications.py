@@ -90,7 +90,9 @@ def notification_view(
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     temporal_url = (
-        settings.temporal_execution_url(execution_id(n.environment_id, n.transaction_id)) if settings else None
+        settings.temporal_execution_url(execution_id(n.environment_id, n.transaction_id))
+        if settings
+        else None
     )
     return compact(
         {

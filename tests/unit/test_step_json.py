@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-import re
+import ast
 from pathlib import Path
 from typing import Any
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from store.models import WorkflowDefinition
+from store.preferences import workflow_channels
 from workflows.models import DeliverInput, DeliveryContext, StepSpec, VariantSpec, WorkflowSnapshot
 from workflows.step_json import (
+    listed_step,
     scheduled_delay_path,
     spec_from_novu,
     spec_to_novu,
+    step_active,
+    step_layout_id,
+    step_templates,
     step_type,
     step_variables,
+    unconditioned_variants,
     variant_from_code,
     with_variant,
 )
@@ -77,16 +84,49 @@ def test_readers_of_stored_steps() -> None:
     assert listed["uuid"] == "welcome-sms" and step_type(listed) == "sms"
 
 
-def test_only_step_json_reads_a_steps_template_outside_the_store() -> None:
-    """``store/`` normalises the JSON it stores (store/workflow_steps.py); above it, one module reads it."""
-    reads = re.compile(r"""\.get\(\s*["']template["']""")
+def step_json_reads(path: Path) -> list[int]:
+    """Lines reading a step's ``template`` or ``variants`` (``x.get("template")``, ``x["variants"]``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+            key = node.args[0] if node.args else None
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            key = node.slice
+        else:
+            continue
+        if isinstance(key, ast.Constant) and key.value in STEP_KEYS:
+            found.append(node.lineno)
+    return found
+
+
+STEP_KEYS = ("template", "variants")
+#: The one reader, and the normaliser that writes the stored shape (store/workflow_steps.py).
+STEP_JSON_HOMES = ("workflows/step_json.py", "store/workflow_steps.py")
+
+
+def test_only_step_json_reads_a_steps_template_or_variants() -> None:
     found = [
-        str(path.relative_to(ROOT))
-        for top in ("api", "activities", "tidings", "workflows")
+        f"{path.relative_to(ROOT)}:{line}"
+        for top in ("api", "activities", "store", "tidings", "workflows")
         for path in sorted((ROOT / top).rglob("*.py"))
-        if path.name != "step_json.py" and reads.search(path.read_text())
+        if str(path.relative_to(ROOT)) not in STEP_JSON_HOMES
+        for line in step_json_reads(path)
     ]
     assert found == []
+
+
+def test_store_readers_of_steps_go_through_step_json() -> None:
+    """Layouts in use, a workflow's channels and the variant check read steps the interpreter's way."""
+    assert step_active(REST_STEP) and not step_active({"active": False})
+    assert step_layout_id({"template": {"_layoutId": "L"}}) == "L"
+    assert unconditioned_variants(REST_STEP) == []
+    loose = {"variants": [{"_id": "v", "name": "all", "filters": [], "template": {"subject": 1}}]}
+    assert unconditioned_variants(loose) == [("all", "v")]
+    assert step_templates(REST_STEP)[1:] == [v["template"] for v in REST_STEP["variants"]]
+    assert listed_step(REST_STEP)["_parentId"] is None and "_parentId" not in listed_step({"type": "x"})
+    channels = [{"template": {"type": "sms"}}, {"type": "email", "active": False}, {"type": "sms"}]
+    definition = WorkflowDefinition(environment_id="e", name="n", trigger_identifier="n", steps=channels)
+    assert workflow_channels(definition) == ["sms"]
 
 
 def test_a_step_activity_gets_its_step_not_the_definitions_step_list() -> None:
