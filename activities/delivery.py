@@ -20,6 +20,7 @@ from activities.preferences import filter_by_preferences
 from activities.sandbox import SandboxPool
 from activities.sandbox_jobs import RenderedFields
 from activities.senders.base import Batch, Rendered, Sender
+from activities.template_subscriber import template_subscriber
 from activities.translations import step_references
 from store.db import Database
 from store.messages import add_details, notification_ids, step_read_states
@@ -27,7 +28,6 @@ from store.models import Subscriber
 from store.preferences import schedules_of
 from store.subscribers import get_subscriber, load_subscribers
 from store.translations import resource_translations
-from store.views import subscriber_view
 from store.webhook_events import WORKFLOW_COMPLETED, emit
 from tidings.send_windows import Weekly, WindowError, next_open, step_window, subscriber_schedule, zone
 from workflows.details import Detail, DetailSource, DetailStatus, detail_row
@@ -56,12 +56,10 @@ TRANSLATION_MISSING = "Translation missing"
 WINDOW_WAIT = "Step delayed until the send window opens"
 
 
-def facts_item(
-    sub: Subscriber, view: dict[str, Any], step_messages: dict[str, dict[str, bool]]
-) -> dict[str, Any]:
-    """One subscriber's part of a sandbox job: the view templates read and the facts filters read."""
+def facts_item(sub: Subscriber, step_messages: dict[str, dict[str, bool]]) -> dict[str, Any]:
+    """One subscriber's part of a sandbox job: the variables templates read and the facts filters read."""
     return {
-        "subscriber": view,
+        "subscriber": template_subscriber(sub),
         "facts": {
             "is_online": sub.is_online,
             "last_online_at": sub.last_online_at.isoformat() if sub.last_online_at else None,
@@ -174,7 +172,7 @@ class DeliveryActivities:
         items = []
         for sid in present:
             sub = subscribers[sid]
-            item = facts_item(sub, subscriber_view(sub), step_messages.get(sid, {}))
+            item = facts_item(sub, step_messages.get(sid, {}))
             items.append({**item, "blocked": sid in blocked, "locale": sub.locale})
         shared = {
             **shared_part(ctx, actor),
@@ -323,7 +321,7 @@ class DeliveryActivities:
             row = await get_subscriber(
                 session=session, environment_id=ctx.environment_id, subscriber_id=str(actor_id)
             )
-        return {**ctx.actor, **subscriber_view(row)} if row is not None else dict(ctx.actor)
+        return {**ctx.actor, **template_subscriber(row)} if row is not None else dict(ctx.actor)
 
     @activity.defn(name=CHECK_CONDITIONS)
     async def check_conditions(self, request: ConditionsInput) -> ConditionsResult:
@@ -339,10 +337,7 @@ class DeliveryActivities:
         if not step.filters:  # no tenant code to run
             result.passed = present
             return result
-        items = [
-            facts_item(subscribers[s], subscriber_view(subscribers[s]), step_messages.get(s, {}))
-            for s in present
-        ]
+        items = [facts_item(subscribers[s], step_messages.get(s, {})) for s in present]
         shared = {**shared_part(ctx, actor), "filters": step.filters}
         outcomes = await self.sandbox.run("conditions", shared, items, tenant=ctx.environment_id)
         for sid, outcome in zip(present, outcomes, strict=True):

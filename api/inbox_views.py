@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from api.wire import compact
 from store.db import iso
 from store.models import Message, Subscriber, WorkflowDefinition
-from store.views import compact
 
 # Novu's in-app redirect rule: http(s) URLs, app-relative paths, or template placeholders.
 _REDIRECT = re.compile(r"^(?:\{\{[^}]*\}\}.*|https?://[^\s/$.?#][^\s{}]*|/(?!/)[^\s{}]*)$")

@@ -9,11 +9,11 @@ from pydantic import BaseModel, ConfigDict, StrictBool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.errors import BadRequest
+from api.wire import compact
 from store.db import iso
 from store.models import Subscriber, Topic, TopicSubscriber
 from store.tenancy import EnvironmentRef
 from store.topic_subscriptions import environment_workflows, identifier_of, load_subscriber_rows, load_topics
-from store.views import compact
 
 
 class SubscriberIdentifier(BaseModel):

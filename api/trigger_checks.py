@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from api.errors import BadRequest, validation_messages
 from store.config_cache import ConfigCache, LazySession
 from store.models import Tenant, WorkflowDefinition, WorkflowOverride
-from store.tenants import get_override, get_tenant, tenant_context
+from store.tenants import get_override, get_tenant
 from workflows.catalog import code_workflow
 from workflows.paths import MISSING, deep_merge, get_path, set_path
 from workflows.step_json import scheduled_delay_path, step_active, step_variables
@@ -101,6 +101,11 @@ def validate_code_payload(row: WorkflowDefinition, payload: dict[str, Any]) -> d
         errors = [{**e, "loc": ("payload", *e["loc"])} for e in exc.errors()]
         raise BadRequest(validation_messages(errors, None)) from exc
     return {**payload, **validated.model_dump(mode="json")}
+
+
+def tenant_context(tenant: Tenant) -> dict[str, Any]:
+    """What templates and conditions see as ``tenant`` (the trigger carries it to the workflow)."""
+    return {"_id": tenant.id, "identifier": tenant.identifier, "name": tenant.name, "data": tenant.data or {}}
 
 
 async def tenant_and_override(

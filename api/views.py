@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.wire import compact
 from store.crypto import CredentialCipher
 from store.db import iso
 from store.integrations import mask
@@ -17,6 +18,7 @@ from store.models import (
     Layout,
     Message,
     NotificationGroup,
+    Subscriber,
     SubscriberPreference,
     Tenant,
     WebhookDelivery,
@@ -26,10 +28,36 @@ from store.models import (
 )
 from store.preferences import CHANNELS as PREFERENCE_CHANNELS
 from store.preferences import merge_channels, workflow_channels
-from store.views import compact
 from store.webhooks import webhook_id
 from store.workflows_store import CHANNELS as DEFINITION_CHANNELS
 from workflows.step_json import listed_step
+
+
+def subscriber_view(sub: Subscriber, *, organization_id: str | None = None) -> dict[str, Any]:
+    """Novu's ``SubscriberResponseDto`` (templates read their own copy: ``activities.template_subscriber``)."""
+    return compact(
+        {
+            "_id": sub.id,
+            "_organizationId": organization_id,
+            "_environmentId": sub.environment_id,
+            "subscriberId": sub.subscriber_id,
+            "firstName": sub.first_name,
+            "lastName": sub.last_name,
+            "email": sub.email,
+            "phone": sub.phone,
+            "avatar": sub.avatar,
+            "locale": sub.locale,
+            "timezone": sub.timezone,
+            "data": sub.data,
+            "channels": sub.channels or [],
+            "isOnline": sub.is_online,
+            "lastOnlineAt": iso(sub.last_online_at),
+            "deleted": sub.deleted,
+            "createdAt": iso(sub.created_at),
+            "updatedAt": iso(sub.updated_at),
+            "__v": 0,
+        }
+    )
 
 
 def integration_view(row: Integration, cipher: CredentialCipher) -> dict[str, Any]:

@@ -13,6 +13,11 @@ from api.limits import query_bound
 T = TypeVar("T")
 
 
+def compact(view: dict[str, Any]) -> dict[str, Any]:
+    """Drop null fields, as Novu's documents omit unset ones (the TypeScript SDK rejects nulls)."""
+    return {k: v for k, v in view.items() if v is not None}
+
+
 def ok(value: Any) -> dict[str, Any]:
     """Novu's success envelope for a non-paginated result."""
     return {"data": value}

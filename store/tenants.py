@@ -74,11 +74,6 @@ async def delete_tenant(*, session: AsyncSession, tenant: Tenant) -> None:
     await session.flush()
 
 
-def tenant_context(tenant: Tenant) -> dict[str, Any]:
-    """What templates and conditions see as ``tenant``."""
-    return {"_id": tenant.id, "identifier": tenant.identifier, "name": tenant.name, "data": tenant.data or {}}
-
-
 # --- workflow overrides ----------------------------------------------------------------------------
 
 

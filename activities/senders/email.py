@@ -22,11 +22,11 @@ from activities.senders.channel import (
     idempotency_key,
 )
 from activities.senders.selection import failover_order
+from activities.template_subscriber import template_subscriber
 from activities.translations import Translator, references
 from store.layouts import layout_for_email
 from store.models import Integration, Layout
 from store.translations import resource_translations
-from store.views import subscriber_view
 from workflows.details import Detail, DetailStatus
 
 BODY_TAG = re.compile(r"<body[^>]*>", re.IGNORECASE)
@@ -118,7 +118,7 @@ class EmailSender(ProviderSender):
         }
         items = [
             {
-                "subscriber": subscriber_view(r.subscriber),
+                "subscriber": template_subscriber(r.subscriber),
                 "body": contents[r.subscriber.id],
                 "preheader": r.preheader or "",
                 "subject": r.subject or "",

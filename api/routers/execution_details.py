@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import Query
 
+from api.activity_views import detail_view
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.responses import ExecutionDetailOut
-from api.routers.notifications import detail_view
 from api.wire import Data, WireRouter, ok
 from store.activity import execution_details, get_notification
 from store.ids import is_object_id

@@ -9,11 +9,10 @@ from fastapi import Query, Response
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.responses import Deleted, MessageOut
-from api.views import message_view
+from api.views import message_view, subscriber_view
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.activity import delete_message, delete_transaction_messages, list_messages, subscribers_by_id
 from store.subscribers import get_subscriber
-from store.views import subscriber_view
 
 router = WireRouter(prefix="/v1/messages", tags=["messages"])
 

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.responses_v2 import FilterCount, InboxList, InboxNotificationOut
-from api.wire import Data, WireRouter, ok, query_bool, query_int
+from api.wire import Data, WireRouter, compact, ok, query_bool, query_int
 from store.db import iso, utcnow
 from store.inbox import change_action, change_notifications, reload
 from store.models import Message, Subscriber, WorkflowDefinition
@@ -34,7 +34,6 @@ from store.subscriber_notifications import (
 )
 from store.subscribers import get_subscriber
 from store.tenancy import EnvironmentRef
-from store.views import compact
 
 router = WireRouter(prefix="/v2/subscribers/{subscriber_id}/notifications", tags=["notifications v2"])
 

@@ -16,6 +16,7 @@ from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.limits import MAX_DEVICE_TOKENS
 from api.responses import BulkSubscribersOut, Deleted, SubscriberOut
+from api.views import subscriber_view
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.models import Subscriber
 from store.subscribers import (
@@ -31,7 +32,6 @@ from store.subscribers import (
     upsert_subscriber,
 )
 from store.tenancy import EnvironmentRef
-from store.views import subscriber_view
 from store.webhook_events import (
     SUBSCRIBER_CREATED,
     SUBSCRIBER_DELETED,

@@ -26,7 +26,7 @@ from api.subscription_views import (
     topic_view,
 )
 from api.v2wire import CursorQuery, cursor_list, cursor_query
-from api.wire import CursorList, Data, WireRouter, ok, query_bool
+from api.wire import CursorList, Data, WireRouter, compact, ok, query_bool
 from store.cursor import CursorPage, InvalidCursor
 from store.models import Topic, TopicSubscriber
 from store.subscribers import get_subscriber
@@ -49,7 +49,6 @@ from store.topic_subscriptions import (
     valid_topic_key,
 )
 from store.topics import get_topic
-from store.views import compact
 
 router = WireRouter(tags=["topics v2"])
 

@@ -33,3 +33,38 @@ def test_activities_build_no_sql() -> None:
 
 def test_the_api_builds_no_sql() -> None:
     assert query_imports("api") == []
+
+
+#: Keys of Novu's documents: a dict in store/ that sets one of them from a row is a wire serializer.
+NOVU_DOCUMENT_KEYS = {"_id", "_environmentId", "_organizationId", "createdAt", "updatedAt"}
+#: Novu JSON that store/ holds on purpose: the stored step shape (normalised on write) and the outbound
+#: webhook event payload written to the outbox in the same transaction as the change it reports.
+STORED_NOVU_JSON = {"store/workflow_steps.py", "store/webhook_events.py"}
+
+
+def wire_documents(path: Path) -> list[str]:
+    """Dict displays setting a Novu document key to a computed value (sort maps name columns: constants)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.endswith("_view"):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} def {node.name}")
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if (
+                    isinstance(key, ast.Constant)
+                    and key.value in NOVU_DOCUMENT_KEYS
+                    and not isinstance(value, ast.Constant)
+                ):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} {key.value!r}")
+    return found
+
+
+def test_the_store_returns_rows_not_novu_documents() -> None:
+    """api/ owns the wire format (issue 16 item 5): store/ builds no Novu document from a row."""
+    found = [
+        hit
+        for path in sorted((ROOT / "store").rglob("*.py"))
+        if str(path.relative_to(ROOT)) not in STORED_NOVU_JSON and "migrations" not in path.parts
+        for hit in wire_documents(path)
+    ]
+    assert found == []
