@@ -1,13 +1,23 @@
-"""The two shapes ``@novu/js`` parses: an Inbox notification (REST) and a raw message (socket)."""
+"""Inbox shapes: what ``@novu/js`` parses (an Inbox notification over REST, a raw message on the socket, the
+Inbox's preference items) and the v2 REST ``/v2/subscribers/{id}/notifications`` document.
+
+The v2 document (:func:`subscriber_notification_view`) and the Inbox's (:func:`notification_view`) are both
+Novu's ``InboxNotification`` and differ in details (subject falls back to the title, non-text bodies as
+JSON, snooze judged by time); they sit side by side here so that one can become the other.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+from api.preference_views import global_preference_view, workflow_preference_view
 from api.wire import compact
-from store.db import iso
-from store.models import Message, Subscriber, WorkflowDefinition
+from store.db import iso, utcnow
+from store.models import Message, Subscriber, SubscriberPreference, WorkflowDefinition
+from store.preferences import GLOBAL, TEMPLATE
+from store.subscriber_notifications import SEVERITY
 
 # Novu's in-app redirect rule: http(s) URLs, app-relative paths, or template placeholders.
 _REDIRECT = re.compile(r"^(?:\{\{[^}]*\}\}.*|https?://[^\s/$.?#][^\s{}]*|/(?!/)[^\s{}]*)$")
@@ -135,3 +145,99 @@ def socket_message_view(
 def unread_counts(total: int) -> dict[str, Any]:
     """Novu's unread counts by severity (Tidings has no severities: everything counts as ``none``)."""
     return {"total": total, "severity": {"high": 0, "medium": 0, "low": 0, "none": total}}
+
+
+def inbox_global_preference_view(row: SubscriberPreference | None) -> dict[str, Any]:
+    """The Inbox's global preference item (``level: global``), with the delivery schedule if one is set."""
+    pref = global_preference_view(row)["preference"]
+    view = {"level": GLOBAL, "enabled": pref["enabled"], "channels": pref["channels"]}
+    if row is not None and row.schedule:
+        view["schedule"] = row.schedule  # @novu/js reads the delivery schedule from here
+    return view
+
+
+def inbox_workflow_preference_view(
+    definition: WorkflowDefinition, row: SubscriberPreference | None
+) -> dict[str, Any]:
+    """The Inbox's preference item of one workflow (``level: template``)."""
+    pref = workflow_preference_view(definition, row)["preference"]
+    return {
+        "level": TEMPLATE,
+        "enabled": pref["enabled"],
+        "channels": pref["channels"],
+        "workflow": {
+            "id": definition.id,
+            "identifier": definition.trigger_identifier,
+            "name": definition.name,
+            "critical": definition.critical,
+            "tags": definition.tags or [],
+            "severity": "none",
+        },
+    }
+
+
+def _v2_action(msg: Message, kind: str) -> dict[str, Any] | None:
+    """The primary or secondary action of a v2 notification, from the message's CTA buttons."""
+    cta = msg.cta or {}
+    action = cta.get("action") or {}
+    button = next((b for b in action.get("buttons") or [] if b.get("type") == kind), None)
+    if button is None:
+        return None
+    result = action.get("result") or {}
+    view: dict[str, Any] = {
+        "label": button.get("content") or "",
+        "isCompleted": action.get("status") == "done" and result.get("type") == kind,
+    }
+    if button.get("url"):
+        view["redirect"] = {"url": button["url"]}
+    return view
+
+
+def subscriber_notification_view(
+    msg: Message, sub: Subscriber, workflow: WorkflowDefinition | None
+) -> dict[str, Any]:
+    """Novu's ``InboxNotificationDto`` of a v1 in-app message row."""
+    content = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
+    redirect_data = (msg.cta or {}).get("data") or {}
+    view: dict[str, Any] = compact(
+        {
+            "id": msg.id,
+            "transactionId": msg.transaction_id,
+            "subject": msg.subject or msg.title,
+            "body": content,
+            "to": compact(
+                {
+                    "id": sub.id,
+                    "subscriberId": sub.subscriber_id,
+                    "firstName": sub.first_name,
+                    "lastName": sub.last_name,
+                    "avatar": sub.avatar,
+                }
+            ),
+            "isRead": msg.read,
+            "isSeen": msg.seen,
+            "isArchived": msg.archived,
+            "isSnoozed": bool(msg.snoozed_until and msg.snoozed_until > utcnow()),
+            "createdAt": iso(msg.created_at),
+            "readAt": iso(msg.last_read_date) if msg.read else None,
+            "firstSeenAt": iso(msg.last_seen_date) if msg.seen else None,
+            "avatar": msg.avatar,
+            "primaryAction": _v2_action(msg, "primary"),
+            "secondaryAction": _v2_action(msg, "secondary"),
+            "channelType": "in_app",
+            "tags": msg.tags or [],
+            "data": msg.data,
+            "redirect": {"url": redirect_data["url"]} if redirect_data.get("url") else None,
+            "severity": SEVERITY,
+        }
+    )
+    if workflow is not None:
+        view["workflow"] = {
+            "id": workflow.id,
+            "identifier": workflow.trigger_identifier,
+            "name": workflow.name,
+            "critical": workflow.critical,
+            "severity": SEVERITY,
+            "tags": workflow.tags or [],
+        }
+    return view

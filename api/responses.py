@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from api.wire import NovuObject
+from api.wire import NovuObject, WireModel
 
 Doc = dict[str, Any]
 
@@ -370,3 +370,23 @@ class ScheduleOut(NovuObject):
 
 class Acknowledged(NovuObject):
     acknowledged: bool | None = None
+
+
+class FeedOut(WireModel):
+    """Novu's ``FeedResponseDto``."""
+
+    id: str = Field(serialization_alias="_id")
+    name: str
+    identifier: str
+    environment_id: str = Field(serialization_alias="_environmentId")
+    organization_id: str = Field(serialization_alias="_organizationId")
+    created_at: str | None = Field(serialization_alias="createdAt")
+
+
+class TriggerOut(WireModel):
+    """Novu's ``TriggerEventResponseDto``: ``transactionId`` once accepted, ``error`` when refused."""
+
+    acknowledged: bool
+    status: str
+    transactionId: str | None = None
+    error: list[str] | None = None

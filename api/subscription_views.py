@@ -13,7 +13,13 @@ from api.wire import compact
 from store.db import iso
 from store.models import Subscriber, Topic, TopicSubscriber
 from store.tenancy import EnvironmentRef
-from store.topic_subscriptions import environment_workflows, identifier_of, load_subscriber_rows, load_topics
+from store.topic_subscriptions import (
+    SubscriptionOutcome,
+    environment_workflows,
+    identifier_of,
+    load_subscriber_rows,
+    load_topics,
+)
 
 
 class SubscriberIdentifier(BaseModel):
@@ -184,3 +190,16 @@ class Views:
         if row.preferences:
             view["preferences"] = self.preferences(row)
         return view
+
+
+def batch_result(outcome: SubscriptionOutcome, views: Views, requested: int) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "data": [views.subscription(r) for r in outcome.rows],
+        "meta": {"totalCount": requested, "successful": len(outcome.rows), "failed": len(outcome.errors)},
+    }
+    if outcome.errors:
+        result["errors"] = outcome.errors
+    if outcome.errors and not outcome.rows:
+        # Novu answers 400 with the whole result when every subscription failed.
+        raise BadRequest({"message": result, **result})
+    return result

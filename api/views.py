@@ -2,34 +2,46 @@
 
 ``store/`` returns rows (SQLModel tables); these functions turn them into the camelCase JSON Novu's clients
 read (``_id``, ``_environmentId``, ``createdAt``), which the routes' response models (``api.responses``)
-describe. The Inbox's shapes are in ``api.inbox_views``; v2 topic subscriptions in ``api.subscription_views``.
+describe; webhook event data (``subscriber_event``, ``workflow_event``) is built here too. Elsewhere: the
+activity feed in ``api.activity_views``, preferences in ``api.preference_views``, the Inbox's shapes (and
+v2 subscriber notifications) in ``api.inbox_views``, v2 topic subscriptions in ``api.subscription_views``.
+Routers only route: they call the store and one of these.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from temporalio.client import ScheduleDescription
+
+from api.responses import FeedOut
 from api.wire import compact
 from store.crypto import CredentialCipher
 from store.db import iso
 from store.integrations import mask
 from store.models import (
+    ApiKey,
+    Environment,
+    Feed,
     Integration,
     Layout,
     Message,
     NotificationGroup,
+    RecurringSchedule,
     Subscriber,
-    SubscriberPreference,
     Tenant,
+    Topic,
+    TopicSubscriber,
+    Translation,
     WebhookDelivery,
     WebhookEndpoint,
     WorkflowDefinition,
     WorkflowOverride,
 )
-from store.preferences import CHANNELS as PREFERENCE_CHANNELS
-from store.preferences import merge_channels, workflow_channels
+from store.tenancy import EnvironmentRef
 from store.webhooks import webhook_id
 from store.workflows_store import CHANNELS as DEFINITION_CHANNELS
+from tidings import schedules as temporal_schedules
 from workflows.step_json import listed_step
 
 
@@ -98,59 +110,6 @@ def layout_view(row: Layout, organization_id: str) -> dict[str, Any]:
         "isDeleted": row.deleted,
         "createdAt": iso(row.created_at),
         "updatedAt": iso(row.updated_at),
-    }
-
-
-def global_preference_view(preference: SubscriberPreference | None) -> dict[str, Any]:
-    """``{preference: {enabled, channels}}`` with all five channels (missing ones are on)."""
-    stored = (preference.channels if preference is not None else None) or {}
-    return {
-        "preference": {
-            "enabled": preference.enabled if preference is not None else True,
-            "channels": {c: bool(stored.get(c, True)) for c in PREFERENCE_CHANNELS},
-        }
-    }
-
-
-def template_view(definition: WorkflowDefinition) -> dict[str, Any]:
-    triggers = definition.triggers or [
-        {"type": "event", "identifier": definition.trigger_identifier, "variables": []}
-    ]
-    view: dict[str, Any] = {
-        "_id": definition.id,
-        "name": definition.name,
-        "critical": definition.critical,
-        "triggers": triggers,
-        "tags": definition.tags or [],
-    }
-    if definition.data is not None:
-        view["data"] = definition.data
-    return view
-
-
-def workflow_preference_view(
-    definition: WorkflowDefinition,
-    preference: SubscriberPreference | None,
-    *,
-    override: dict[str, Any] | None = None,
-    include_inactive_channels: bool = False,
-) -> dict[str, Any]:
-    """One element of ``GET …/preferences``: the workflow and the subscriber's merged preference."""
-    channels = PREFERENCE_CHANNELS if include_inactive_channels else workflow_channels(definition)
-    values, overrides = merge_channels(
-        channels,
-        template=definition.preference_settings,
-        override=override,
-        subscriber=preference.channels if preference is not None else None,
-    )
-    return {
-        "template": template_view(definition),
-        "preference": {
-            "enabled": preference.enabled if preference is not None else True,
-            "channels": values,
-            "overrides": overrides,
-        },
-        "type": "SUBSCRIBER_WORKFLOW",
     }
 
 
@@ -308,3 +267,122 @@ def group_view(group: NotificationGroup, organization_id: str) -> dict[str, Any]
     if group.parent_id:
         view["_parentId"] = group.parent_id
     return view
+
+
+def environment_view(env: Environment) -> dict[str, Any]:
+    return {
+        "_id": env.id,
+        "name": env.name,
+        "_organizationId": env.organization_id,
+        "identifier": env.identifier,
+        # The public id browsers pass to the Inbox (``POST /v1/inbox/session``); never a secret.
+        "applicationIdentifier": env.identifier,
+    }
+
+
+def api_key_view(key: ApiKey) -> dict[str, Any]:
+    """Keys are stored hashed, so only their last four characters can be shown."""
+    return {"key": f"****{key.hint}", "_id": key.id}
+
+
+def feed_view(feed: Feed, env: EnvironmentRef) -> FeedOut:
+    return FeedOut(
+        id=feed.id,
+        name=feed.name,
+        identifier=feed.identifier,
+        environment_id=feed.environment_id,
+        organization_id=env.organization_id,
+        created_at=iso(feed.created_at),
+    )
+
+
+def schedule_view(row: RecurringSchedule, described: ScheduleDescription | None) -> dict[str, Any]:
+    return {
+        "_id": row.id,
+        "_environmentId": row.environment_id,
+        "workflowId": row.workflow_identifier,
+        "to": row.to,
+        "payload": row.payload,
+        "repeat": row.repeat,
+        "timezone": row.timezone,
+        "startAt": iso(row.start_at),
+        "endAt": iso(row.end_at),
+        "origin": row.origin,
+        "key": row.key,
+        **temporal_schedules.temporal_view(row.id, described),
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+
+
+def feed_item_view(msg: Message, sub: Subscriber, env: EnvironmentRef) -> dict[str, Any]:
+    """One message of ``GET /v1/subscribers/{subscriberId}/notifications/feed``."""
+    item = message_view(msg, organization_id=env.organization_id)
+    item["subscriber"] = compact(
+        {
+            "_id": sub.id,
+            "subscriberId": sub.subscriber_id,
+            "firstName": sub.first_name,
+            "lastName": sub.last_name,
+            "avatar": sub.avatar,
+        }
+    )
+    item["template"] = {"_id": msg.workflow_id, "tags": msg.tags or []}
+    return item
+
+
+def subscriber_event(sub: Subscriber) -> dict[str, Any]:
+    """What ``subscriber.*`` webhooks carry: the ids a consumer joins on."""
+    return {"subscriberId": sub.subscriber_id, "_id": sub.id}
+
+
+def workflow_event(row: Any, identifier: str | None = None) -> dict[str, Any]:
+    """What ``workflow.*`` webhooks carry: the definition's ``_id`` and trigger identifier."""
+    return {"_id": row.id, "workflowId": identifier or row.trigger_identifier, "name": row.name}
+
+
+def topic_view(topic: Topic, env: EnvironmentRef, subscribers: list[str]) -> dict[str, Any]:
+    return {
+        "_id": topic.id,
+        "_organizationId": env.organization_id,
+        "_environmentId": topic.environment_id,
+        "key": topic.key,
+        "name": topic.name,
+        "subscribers": subscribers,
+    }
+
+
+def member_view(member: TopicSubscriber, env: EnvironmentRef) -> dict[str, Any]:
+    return {
+        "_organizationId": env.organization_id,
+        "_environmentId": member.environment_id,
+        "_subscriberId": member.subscriber_id,
+        "_topicId": member.topic_id,
+        "topicKey": member.topic_key,
+        "externalSubscriberId": member.external_subscriber_id,
+    }
+
+
+def translation_view(row: Translation) -> dict[str, Any]:
+    return {
+        "resourceId": row.resource_id,
+        "resourceType": row.resource_type,
+        "locale": row.locale,
+        "content": row.content,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+
+
+def translation_group_view(
+    resource_id: str, resource_type: str, name: str, rows: list[Translation]
+) -> dict[str, Any]:
+    """A resource's translations: which locales it has, first created and last updated."""
+    return {
+        "resourceId": resource_id,
+        "resourceType": resource_type,
+        "resourceName": name,
+        "locales": [r.locale for r in rows],
+        "createdAt": iso(min(r.created_at for r in rows)),
+        "updatedAt": iso(max(r.updated_at for r in rows)),
+    }

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from api.responses import TriggerOut
 from api.responses_v2 import InboxList
-from api.routers.events import TriggerOut
 from api.wire import Data, WireRouter
 
 REQUESTS = 400

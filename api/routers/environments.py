@@ -7,22 +7,12 @@ from typing import Any
 from api.deps import CurrentEnv, DbDep
 from api.errors import NotFound
 from api.responses import ApiKeyOut, EnvironmentOut
+from api.views import api_key_view, environment_view
 from api.wire import Data, WireRouter, ok
 from store.models import Environment
 from store.tenancy import environment_api_keys, organization_environments
 
 router = WireRouter(prefix="/v1", tags=["environments"])
-
-
-def environment_view(env: Environment) -> dict[str, Any]:
-    return {
-        "_id": env.id,
-        "name": env.name,
-        "_organizationId": env.organization_id,
-        "identifier": env.identifier,
-        # The public id browsers pass to the Inbox (``POST /v1/inbox/session``); never a secret.
-        "applicationIdentifier": env.identifier,
-    }
 
 
 @router.get("/environments/me", response_model=Data[EnvironmentOut])
@@ -47,4 +37,4 @@ async def api_keys(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     """Keys are stored hashed, so only their last four characters can be shown."""
     async with db.session() as session:
         rows = await environment_api_keys(session=session, environment_id=env.id)
-    return ok([{"key": f"****{r.hint}", "_id": r.id} for r in rows])
+    return ok([api_key_view(r) for r in rows])

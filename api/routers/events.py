@@ -13,9 +13,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import CurrentEnv, DbDep, TemporalDep
 from api.errors import NotFound, TidingsError
 from api.limits import check_delay_override, check_transaction_id, check_trigger_size
-from api.responses import TriggerProgressOut
+from api.responses import TriggerOut, TriggerProgressOut
 from api.triggering import TriggerBody, TriggerService, normalize_to, recipients_text
-from api.wire import Data, WireModel, WireRouter, ok
+from api.wire import Data, WireRouter, ok
 from store.activity import transaction_counts
 from tidings.metrics import TRIGGER_SECONDS, TRIGGERS
 from workflows.models import PROGRESS_QUERY, FanoutProgress, execution_id
@@ -59,15 +59,6 @@ class BroadcastBody(BaseModel):
         check_trigger_size(fields)
         check_delay_override(self.overrides)
         return self
-
-
-class TriggerOut(WireModel):
-    """Novu's ``TriggerEventResponseDto``: ``transactionId`` once accepted, ``error`` when refused."""
-
-    acknowledged: bool
-    status: str
-    transactionId: str | None = None
-    error: list[str] | None = None
 
 
 @router.post("/trigger", status_code=201, response_model=Data[TriggerOut], response_model_exclude_unset=True)

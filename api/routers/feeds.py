@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import Conflict
-from api.wire import Data, WireModel, WireRouter
-from store.db import iso
+from api.responses import FeedOut
+from api.views import feed_view
+from api.wire import Data, WireRouter
 from store.feeds import create_feed, delete_feed, list_feeds
-from store.models import Feed
-from store.tenancy import EnvironmentRef
 
 router = WireRouter(prefix="/v1/feeds", tags=["feeds"])
 
@@ -18,28 +17,6 @@ router = WireRouter(prefix="/v1/feeds", tags=["feeds"])
 class FeedBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
     name: str
-
-
-class FeedOut(WireModel):
-    """Novu's ``FeedResponseDto``."""
-
-    id: str = Field(serialization_alias="_id")
-    name: str
-    identifier: str
-    environment_id: str = Field(serialization_alias="_environmentId")
-    organization_id: str = Field(serialization_alias="_organizationId")
-    created_at: str | None = Field(serialization_alias="createdAt")
-
-
-def feed_view(feed: Feed, env: EnvironmentRef) -> FeedOut:
-    return FeedOut(
-        id=feed.id,
-        name=feed.name,
-        identifier=feed.identifier,
-        environment_id=feed.environment_id,
-        organization_id=env.organization_id,
-        created_at=iso(feed.created_at),
-    )
 
 
 @router.post("", status_code=201, response_model=Data[FeedOut])

@@ -12,9 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import DbDep
 from api.errors import BadRequest, NotFound
 from api.inbox_auth import InboxDep, InboxSession
+from api.inbox_views import inbox_global_preference_view, inbox_workflow_preference_view
 from api.responses_v2 import InboxPreferenceOut
 from api.routers.subscriber_schedule import ScheduleBody
-from api.views import global_preference_view, workflow_preference_view
 from api.wire import Data, WireRouter, ok
 from store.definitions import get_definition
 from store.models import SubscriberPreference, WorkflowDefinition
@@ -52,36 +52,11 @@ class BulkBody(BaseModel):
     preferences: list[BulkItem] = Field(max_length=100)
 
 
-def global_view(row: SubscriberPreference | None) -> dict[str, Any]:
-    pref = global_preference_view(row)["preference"]
-    view = {"level": GLOBAL, "enabled": pref["enabled"], "channels": pref["channels"]}
-    if row is not None and row.schedule:
-        view["schedule"] = row.schedule  # @novu/js reads the delivery schedule from here
-    return view
-
-
 class GlobalBody(ChannelsBody):
     """``PATCH /v1/inbox/preferences``: channels and/or the delivery schedule (``preferences.schedule``
     of @novu/js), which holds back email, SMS, push and chat outside its hours (docs/send-windows.md)."""
 
     schedule: ScheduleBody | None = None
-
-
-def workflow_view(definition: WorkflowDefinition, row: SubscriberPreference | None) -> dict[str, Any]:
-    pref = workflow_preference_view(definition, row)["preference"]
-    return {
-        "level": TEMPLATE,
-        "enabled": pref["enabled"],
-        "channels": pref["channels"],
-        "workflow": {
-            "id": definition.id,
-            "identifier": definition.trigger_identifier,
-            "name": definition.name,
-            "critical": definition.critical,
-            "tags": definition.tags or [],
-            "severity": "none",
-        },
-    }
 
 
 @router.get("", response_model=Data[list[InboxPreferenceOut]])
@@ -93,11 +68,11 @@ async def list_preferences(request: Request, inbox: InboxDep, db: DbDep) -> dict
         stored = await subscriber_preferences(session=s, subscriber_id=inbox.subscriber.id)
     by_workflow = {p.workflow_id: p for p in stored if p.level == TEMPLATE}
     global_row = next((p for p in stored if p.level == GLOBAL), None)
-    views = [global_view(global_row)]
+    views = [inbox_global_preference_view(global_row)]
     for d in definitions:
         if d.critical or (tags and not tags.intersection(d.tags or [])):
             continue
-        views.append(workflow_view(d, by_workflow.get(d.id)))
+        views.append(inbox_workflow_preference_view(d, by_workflow.get(d.id)))
     return ok(views)
 
 
@@ -105,7 +80,7 @@ async def list_preferences(request: Request, inbox: InboxDep, db: DbDep) -> dict
 async def get_global(inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     async with db.session() as s:
         row = await get_preference(session=s, subscriber_id=inbox.subscriber.id, level=GLOBAL)
-    return ok(global_view(row))
+    return ok(inbox_global_preference_view(row))
 
 
 async def _update(
@@ -141,7 +116,7 @@ async def update_global(body: GlobalBody, inbox: InboxDep, db: DbDep) -> dict[st
                 subscriber_id=inbox.subscriber.id,
                 schedule=body.schedule.model_dump(exclude_none=True),
             )
-    return ok(global_view(row))
+    return ok(inbox_global_preference_view(row))
 
 
 async def _workflow(s: AsyncSession, inbox: InboxSession, key: str) -> WorkflowDefinition:
@@ -161,7 +136,7 @@ async def update_bulk(body: BulkBody, inbox: InboxDep, db: DbDep) -> dict[str, A
         views = []
         for item, definition in zip(body.preferences, definitions, strict=True):
             row = await _update(s, inbox, TEMPLATE, item.channels(), definition.id)
-            views.append(workflow_view(definition, row))
+            views.append(inbox_workflow_preference_view(definition, row))
     return ok(views)
 
 
@@ -171,4 +146,4 @@ async def update_workflow(workflow_id: str, body: ChannelsBody, inbox: InboxDep,
     async with db.session() as s:
         definition = await _workflow(s, inbox, workflow_id)
         row = await _update(s, inbox, TEMPLATE, body.channels(), definition.id)
-    return ok(workflow_view(definition, row))
+    return ok(inbox_workflow_preference_view(definition, row))

@@ -16,13 +16,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
+from api.inbox_views import subscriber_notification_view
 from api.responses_v2 import FilterCount, InboxList, InboxNotificationOut
-from api.wire import Data, WireRouter, compact, ok, query_bool, query_int
-from store.db import iso, utcnow
+from api.wire import Data, WireRouter, ok, query_bool, query_int
+from store.db import utcnow
 from store.inbox import change_action, change_notifications, reload
-from store.models import Message, Subscriber, WorkflowDefinition
+from store.models import Message, Subscriber
 from store.subscriber_notifications import (
-    SEVERITY,
     NotificationFilter,
     UnknownCursor,
     change_all,
@@ -93,70 +93,6 @@ def parse_filter(raw: dict[str, Any]) -> NotificationFilter:
     return flt
 
 
-def action_view(msg: Message, kind: str) -> dict[str, Any] | None:
-    cta = msg.cta or {}
-    action = cta.get("action") or {}
-    button = next((b for b in action.get("buttons") or [] if b.get("type") == kind), None)
-    if button is None:
-        return None
-    result = action.get("result") or {}
-    view: dict[str, Any] = {
-        "label": button.get("content") or "",
-        "isCompleted": action.get("status") == "done" and result.get("type") == kind,
-    }
-    if button.get("url"):
-        view["redirect"] = {"url": button["url"]}
-    return view
-
-
-def notification_view(msg: Message, sub: Subscriber, workflow: WorkflowDefinition | None) -> dict[str, Any]:
-    """Novu's ``InboxNotificationDto`` of a v1 in-app message row."""
-    content = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
-    redirect_data = (msg.cta or {}).get("data") or {}
-    view: dict[str, Any] = compact(
-        {
-            "id": msg.id,
-            "transactionId": msg.transaction_id,
-            "subject": msg.subject or msg.title,
-            "body": content,
-            "to": compact(
-                {
-                    "id": sub.id,
-                    "subscriberId": sub.subscriber_id,
-                    "firstName": sub.first_name,
-                    "lastName": sub.last_name,
-                    "avatar": sub.avatar,
-                }
-            ),
-            "isRead": msg.read,
-            "isSeen": msg.seen,
-            "isArchived": msg.archived,
-            "isSnoozed": bool(msg.snoozed_until and msg.snoozed_until > utcnow()),
-            "createdAt": iso(msg.created_at),
-            "readAt": iso(msg.last_read_date) if msg.read else None,
-            "firstSeenAt": iso(msg.last_seen_date) if msg.seen else None,
-            "avatar": msg.avatar,
-            "primaryAction": action_view(msg, "primary"),
-            "secondaryAction": action_view(msg, "secondary"),
-            "channelType": "in_app",
-            "tags": msg.tags or [],
-            "data": msg.data,
-            "redirect": {"url": redirect_data["url"]} if redirect_data.get("url") else None,
-            "severity": SEVERITY,
-        }
-    )
-    if workflow is not None:
-        view["workflow"] = {
-            "id": workflow.id,
-            "identifier": workflow.trigger_identifier,
-            "name": workflow.name,
-            "critical": workflow.critical,
-            "severity": SEVERITY,
-            "tags": workflow.tags or [],
-        }
-    return view
-
-
 async def require_subscriber(session: AsyncSession, env: EnvironmentRef, subscriber_id: str) -> Subscriber:
     sub = await get_subscriber(session=session, environment_id=env.id, subscriber_id=subscriber_id)
     if sub is None:
@@ -166,7 +102,7 @@ async def require_subscriber(session: AsyncSession, env: EnvironmentRef, subscri
 
 async def views_of(session: AsyncSession, sub: Subscriber, rows: list[Message]) -> list[dict[str, Any]]:
     workflows = await workflows_by_id(session=session, ids=[m.workflow_id or "" for m in rows])
-    return [notification_view(m, sub, workflows.get(m.workflow_id or "")) for m in rows]
+    return [subscriber_notification_view(m, sub, workflows.get(m.workflow_id or "")) for m in rows]
 
 
 @router.get("", response_model=InboxList)

@@ -10,8 +10,8 @@ from pydantic_core import PydanticCustomError
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
+from api.preference_views import global_preference_view, workflow_preference_view
 from api.responses import WorkflowPreferenceOut
-from api.views import global_preference_view, workflow_preference_view
 from api.wire import Data, WireRouter, ok, query_bool
 from store.definitions import get_definition
 from store.preferences import (

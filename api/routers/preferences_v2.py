@@ -14,12 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
+from api.preference_views import global_preference_view, v2_workflow_preference_view
 from api.responses_v2 import PreferencesV2Out, WorkflowPreferenceV2
-from api.views import global_preference_view
 from api.wire import Data, WireRouter, ok
-from store.db import iso
 from store.definitions import get_definition
-from store.models import Subscriber, SubscriberPreference, WorkflowDefinition
+from store.models import Subscriber, WorkflowDefinition
 from store.preferences import (
     GLOBAL,
     TEMPLATE,
@@ -70,32 +69,6 @@ class BulkBody(BaseModel):
     preferences: Annotated[list[BulkItem], Field(min_length=1, max_length=100)]
 
 
-def workflow_info(definition: WorkflowDefinition) -> dict[str, Any]:
-    return {
-        "slug": definition.trigger_identifier,
-        "identifier": definition.trigger_identifier,
-        "name": definition.name,
-        "updatedAt": iso(definition.updated_at),
-    }
-
-
-def workflow_entry(definition: WorkflowDefinition, row: SubscriberPreference | None) -> dict[str, Any]:
-    channels, overrides = merge_channels(
-        workflow_channels(definition),
-        template=definition.preference_settings,
-        subscriber=row.channels if row is not None else None,
-    )
-    entry: dict[str, Any] = {
-        "enabled": row.enabled if row is not None else True,
-        "channels": channels,
-        "overrides": overrides,
-        "workflow": workflow_info(definition),
-    }
-    if row is not None:
-        entry["updatedAt"] = iso(row.updated_at)
-    return entry
-
-
 async def _require_subscriber(session: AsyncSession, env: EnvironmentRef, subscriber_id: str) -> Subscriber:
     sub = await get_subscriber(session=session, environment_id=env.id, subscriber_id=subscriber_id)
     if sub is None:
@@ -125,7 +98,7 @@ async def _preferences(
     global_row = next((p for p in rows if p.level == GLOBAL), None)
     return {
         "global": global_preference_view(global_row)["preference"],
-        "workflows": [workflow_entry(d, stored.get(d.id)) for d in definitions],
+        "workflows": [v2_workflow_preference_view(d, stored.get(d.id)) for d in definitions],
     }
 
 

@@ -12,14 +12,13 @@ from typing import Any
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from temporalio.client import ScheduleDescription
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentEnv, DbDep, SettingsDep, TemporalDep
 from api.errors import BadRequest, NotFound, Unprocessable
 from api.responses import Acknowledged, Deleted, ScheduleOut
+from api.views import schedule_view
 from api.wire import Data, Page, WireRouter, ok, query_int
-from store.db import iso
 from store.definitions import get_definition
 from store.models import RecurringSchedule
 from store.schedules import create_schedule, delete_schedule, get_schedule, list_schedules, update_schedule
@@ -66,25 +65,6 @@ class CreateScheduleBody(ScheduleFields):
     to: str | int | dict[str, Any] | list[Any]
     repeat: Repeat
     timezone: str = "UTC"
-
-
-def view(row: RecurringSchedule, described: ScheduleDescription | None) -> dict[str, Any]:
-    return {
-        "_id": row.id,
-        "_environmentId": row.environment_id,
-        "workflowId": row.workflow_identifier,
-        "to": row.to,
-        "payload": row.payload,
-        "repeat": row.repeat,
-        "timezone": row.timezone,
-        "startAt": iso(row.start_at),
-        "endAt": iso(row.end_at),
-        "origin": row.origin,
-        "key": row.key,
-        **temporal_schedules.temporal_view(row.id, described),
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-    }
 
 
 def request_for(row: RecurringSchedule) -> ScheduleRequest:
@@ -140,7 +120,7 @@ async def create(
             )
         except RPCError as exc:
             raise temporal_refused(exc) from exc
-    return ok(view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
+    return ok(schedule_view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
 
 
 @router.get("", response_model=Page[ScheduleOut])
@@ -157,7 +137,7 @@ async def list_all(
         rows, total = await list_schedules(
             session=session, environment_id=env.id, offset=page_no * size, limit=size
         )
-    data = [view(row, await temporal_schedules.describe(temporal, env.id, row.id)) for row in rows]
+    data = [schedule_view(row, await temporal_schedules.describe(temporal, env.id, row.id)) for row in rows]
     return {
         "data": data,
         "page": page_no,
@@ -170,7 +150,7 @@ async def list_all(
 @router.get("/{schedule_id}", response_model=Data[ScheduleOut])
 async def get_one(schedule_id: str, env: CurrentEnv, db: DbDep, temporal: TemporalDep) -> dict[str, Any]:
     row = await load(db, env.id, schedule_id)
-    return ok(view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
+    return ok(schedule_view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
 
 
 @router.patch("/{schedule_id}", response_model=Data[ScheduleOut])
@@ -212,7 +192,7 @@ async def patch(
             )
         except RPCError as exc:
             raise temporal_refused(exc) from exc
-    return ok(view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
+    return ok(schedule_view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
 
 
 class PauseBody(BaseModel):
@@ -227,7 +207,7 @@ async def pause(
     row = await load(db, env.id, schedule_id)
     handle = temporal.get_schedule_handle(temporal_schedules.temporal_schedule_id(env.id, row.id))
     await handle.pause(note=(body.note if body else None) or "Paused through the Tidings API")
-    return ok(view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
+    return ok(schedule_view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
 
 
 @router.post("/{schedule_id}/unpause", response_model=Data[ScheduleOut])
@@ -237,7 +217,7 @@ async def unpause(
     row = await load(db, env.id, schedule_id)
     handle = temporal.get_schedule_handle(temporal_schedules.temporal_schedule_id(env.id, row.id))
     await handle.unpause(note=(body.note if body else None) or "Unpaused through the Tidings API")
-    return ok(view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
+    return ok(schedule_view(row, await temporal_schedules.describe(temporal, env.id, row.id)))
 
 
 @router.post("/{schedule_id}/trigger", status_code=201, response_model=Data[Acknowledged])

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.responses import Count, MessageOut
-from api.views import message_view
+from api.views import feed_item_view, message_view
 from api.wire import Data, Page, WireRouter, ok, query_bool, query_int
 from store.message_events import message_changed
 from store.messages import (
@@ -30,7 +30,6 @@ from store.messages import (
     set_action,
     unseen_count,
 )
-from store.models import Message, Subscriber
 from store.subscribers import get_subscriber
 from store.tenancy import EnvironmentRef
 
@@ -120,23 +119,6 @@ async def resolve_feeds(
     return await feed_ids_for(session=session, environment_id=env.id, identifiers=identifiers)
 
 
-def feed_item(msg: Message, sub: Subscriber, env: EnvironmentRef) -> dict[str, Any]:
-    item = message_view(msg, organization_id=env.organization_id)
-    item["subscriber"] = {
-        k: v
-        for k, v in {
-            "_id": sub.id,
-            "subscriberId": sub.subscriber_id,
-            "firstName": sub.first_name,
-            "lastName": sub.last_name,
-            "avatar": sub.avatar,
-        }.items()
-        if v is not None
-    }
-    item["template"] = {"_id": msg.workflow_id, "tags": msg.tags or []}
-    return item
-
-
 @router.get("/{subscriber_id}/notifications/feed", response_model=Page[MessageOut])
 async def notifications_feed(
     subscriber_id: str,
@@ -176,7 +158,7 @@ async def notifications_feed(
             payload=payload_filter,
         )
     return {
-        "data": [feed_item(m, sub, env) for m in rows],
+        "data": [feed_item_view(m, sub, env) for m in rows],
         "totalCount": len(rows),
         "hasMore": has_more,
         "pageSize": limit_n,

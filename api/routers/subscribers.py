@@ -16,7 +16,7 @@ from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.limits import MAX_DEVICE_TOKENS
 from api.responses import BulkSubscribersOut, Deleted, SubscriberOut
-from api.views import subscriber_view
+from api.views import subscriber_event, subscriber_view
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.models import Subscriber
 from store.subscribers import (
@@ -142,10 +142,6 @@ class OnlineBody(BaseModel):
     online: StrictBool | None = None
 
 
-def public(sub: Subscriber, env: EnvironmentRef) -> dict[str, Any]:
-    return subscriber_view(sub, organization_id=env.organization_id)
-
-
 async def require(
     session: AsyncSession, env: EnvironmentRef, subscriber_id: str, error: Exception
 ) -> Subscriber:
@@ -183,11 +179,6 @@ async def apply_credentials(
     )
 
 
-def subscriber_event(sub: Subscriber) -> dict[str, Any]:
-    """What ``subscriber.*`` webhooks carry: the ids a consumer joins on."""
-    return {"subscriberId": sub.subscriber_id, "_id": sub.id}
-
-
 @router.get("", response_model=Page[SubscriberOut])
 async def list_all(
     env: CurrentEnv, db: DbDep, page: str | None = Query(None), limit: str | None = Query(None)
@@ -200,7 +191,7 @@ async def list_all(
         "page": page_n,
         "hasMore": len(rows) == limit_n,
         "pageSize": limit_n,
-        "data": [public(s, env) for s in rows],
+        "data": [subscriber_view(s, organization_id=env.organization_id) for s in rows],
     }
 
 
@@ -218,7 +209,7 @@ async def create_subscriber(body: SubscriberBody, env: CurrentEnv, db: DbDep) ->
             sub = await apply_credentials(session, env, sub, channel, append=True)
         event = SUBSCRIBER_CREATED if created else SUBSCRIBER_UPDATED
         await emit(session, environment_id=env.id, event=event, data=subscriber_event(sub))
-    return ok(public(sub, env))
+    return ok(subscriber_view(sub, organization_id=env.organization_id))
 
 
 @router.post("/bulk", status_code=201, response_model=Data[BulkSubscribersOut])
@@ -251,7 +242,7 @@ async def read_subscriber(subscriber_id: str, env: CurrentEnv, db: DbDep) -> dic
         sub = await require(
             session, env, subscriber_id, NotFound(f"Subscriber not found for id {subscriber_id}")
         )
-    return ok(public(sub, env))
+    return ok(subscriber_view(sub, organization_id=env.organization_id))
 
 
 @router.put("/{subscriber_id}", response_model=Data[SubscriberOut])
@@ -266,7 +257,7 @@ async def put_subscriber(
             session=session, row=sub, fields=body.model_dump(include=body.model_fields_set)
         )
         await emit(session, environment_id=env.id, event=SUBSCRIBER_UPDATED, data=subscriber_event(sub))
-    return ok(public(sub, env))
+    return ok(subscriber_view(sub, organization_id=env.organization_id))
 
 
 @router.delete("/{subscriber_id}", response_model=Data[Deleted])
@@ -288,7 +279,7 @@ async def _credentials(
             session, env, subscriber_id, BadRequest(f"SubscriberId: {subscriber_id} not found")
         )
         sub = await apply_credentials(session, env, sub, body, append=append)
-    return ok(public(sub, env))
+    return ok(subscriber_view(sub, organization_id=env.organization_id))
 
 
 @router.put("/{subscriber_id}/credentials", response_model=Data[SubscriberOut])
@@ -325,4 +316,4 @@ async def online_status(subscriber_id: str, body: OnlineBody, env: CurrentEnv, d
     async with db.session() as session:
         sub = await require(session, env, subscriber_id, NotFound("Subscriber not found"))
         sub = await set_online(session=session, row=sub, online=online)
-    return ok(public(sub, env))
+    return ok(subscriber_view(sub, organization_id=env.organization_id))

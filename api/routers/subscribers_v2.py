@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound
 from api.responses import Deleted, SubscriberOut
-from api.routers.subscribers import Email, Locale, Timezone, public
+from api.routers.subscribers import Email, Locale, Timezone
 from api.v2wire import CursorQuery, cursor_list, cursor_query
+from api.views import subscriber_view
 from api.wire import CursorList, Data, WireRouter, ok, query_bool
 from store.cursor import InvalidCursor
 from store.subscriber_search import SUBSCRIBER_ORDER, search_subscribers
@@ -79,7 +80,7 @@ async def search(
             )
         except InvalidCursor as exc:
             raise BadRequest(f"Invalid cursor: {exc}") from exc
-    return cursor_list(result, lambda s: public(s, env))
+    return cursor_list(result, lambda s: subscriber_view(s, organization_id=env.organization_id))
 
 
 @router.post("", status_code=201, response_model=Data[SubscriberOut])
@@ -99,7 +100,7 @@ async def create(
                 # The SDKs parse a 409 as the existing subscriber; Novu's error fields come along.
                 raise Conflict(
                     {
-                        **public(existing, env),
+                        **subscriber_view(existing, organization_id=env.organization_id),
                         "message": f"Subscriber with subscriberId: {body.subscriberId} already exists",
                         "error": "Conflict",
                     }
@@ -109,7 +110,7 @@ async def create(
         )
         if created and sub.data is None:
             sub = await patch_subscriber(session=session, row=sub, fields={"data": {}})
-    return ok(public(sub, env))
+    return ok(subscriber_view(sub, organization_id=env.organization_id))
 
 
 @router.get("/{subscriber_id}", response_model=Data[SubscriberOut])
@@ -118,7 +119,7 @@ async def retrieve(subscriber_id: str, env: CurrentEnv, db: DbDep) -> dict[str, 
         sub = await get_subscriber(session=session, environment_id=env.id, subscriber_id=subscriber_id)
     if sub is None:
         raise not_found(subscriber_id)
-    return ok(public(sub, env))
+    return ok(subscriber_view(sub, organization_id=env.organization_id))
 
 
 @router.patch("/{subscriber_id}", response_model=Data[SubscriberOut])
@@ -130,7 +131,7 @@ async def patch(subscriber_id: str, body: PatchSubscriberBody, env: CurrentEnv, 
         sub = await patch_subscriber(
             session=session, row=sub, fields=body.model_dump(include=body.model_fields_set)
         )
-    return ok(public(sub, env))
+    return ok(subscriber_view(sub, organization_id=env.organization_id))
 
 
 @router.delete("/{subscriber_id}", response_model=Data[Deleted])

@@ -11,8 +11,8 @@ from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound
 from api.limits import MAX_TOPIC_SUBSCRIBERS
 from api.responses import IdOut, TopicMemberOut, TopicMembersOut, TopicOut
+from api.views import member_view, topic_view
 from api.wire import Data, Page, WireRouter, ok, query_int
-from store.models import Topic, TopicSubscriber
 from store.topics import (
     add_members,
     create_topic,
@@ -41,28 +41,6 @@ class RenameBody(BaseModel):
 
 class MembersBody(BaseModel):
     subscribers: list[str] = Field(max_length=MAX_TOPIC_SUBSCRIBERS)
-
-
-def topic_view(topic: Topic, env: CurrentEnv, subscribers: list[str]) -> dict[str, Any]:
-    return {
-        "_id": topic.id,
-        "_organizationId": env.organization_id,
-        "_environmentId": topic.environment_id,
-        "key": topic.key,
-        "name": topic.name,
-        "subscribers": subscribers,
-    }
-
-
-def member_view(member: TopicSubscriber, env: CurrentEnv) -> dict[str, Any]:
-    return {
-        "_organizationId": env.organization_id,
-        "_environmentId": member.environment_id,
-        "_subscriberId": member.subscriber_id,
-        "_topicId": member.topic_id,
-        "topicKey": member.topic_key,
-        "externalSubscriberId": member.external_subscriber_id,
-    }
 
 
 def not_found(key: str, env: CurrentEnv) -> NotFound:

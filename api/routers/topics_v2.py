@@ -22,6 +22,7 @@ from api.subscription_views import (
     DeleteSubscriptionsBody,
     UpdateSubscriptionBody,
     Views,
+    batch_result,
     normalize_preferences,
     topic_view,
 )
@@ -34,7 +35,6 @@ from store.tenancy import EnvironmentRef
 from store.topic_subscriptions import (
     SUBSCRIPTION_ORDER,
     TOPIC_ORDER,
-    SubscriptionOutcome,
     SubscriptionSpec,
     delete_topic_and_subscriptions,
     find_subscription,
@@ -89,19 +89,6 @@ def limit_list(items: list[Any] | None, too_many: str, empty: str) -> None:
         raise BadRequest([too_many])
     if items is not None and not items:
         raise BadRequest([empty])
-
-
-def batch_result(outcome: SubscriptionOutcome, views: Views, requested: int) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "data": [views.subscription(r) for r in outcome.rows],
-        "meta": {"totalCount": requested, "successful": len(outcome.rows), "failed": len(outcome.errors)},
-    }
-    if outcome.errors:
-        result["errors"] = outcome.errors
-    if outcome.errors and not outcome.rows:
-        # Novu answers 400 with the whole result when every subscription failed.
-        raise BadRequest({"message": result, **result})
-    return result
 
 
 # ---------------------------------------------------------------- topics

@@ -23,8 +23,8 @@ from api.responses_v2 import (
     TranslationOut,
     UploadResultOut,
 )
+from api.views import translation_group_view, translation_view
 from api.wire import Data, WireRouter, ok
-from store.db import iso
 from store.definitions import get_definition
 from store.layouts import get_layout, layout_by_identifier
 from store.models import Layout, Translation
@@ -104,17 +104,6 @@ class ImportMasterBody(BaseModel):
     masterJson: dict[str, Any]
 
 
-def view(row: Translation) -> dict[str, Any]:
-    return {
-        "resourceId": row.resource_id,
-        "resourceType": row.resource_type,
-        "locale": row.locale,
-        "content": row.content,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-    }
-
-
 async def resource(session: Any, env_id: str, resource_type: str, resource_id: str) -> tuple[str, str]:
     """(canonical id, display name) of the workflow (trigger identifier) or layout (identifier)."""
     if resource_type == "workflow":
@@ -145,7 +134,7 @@ async def create(body: CreateTranslationBody, env: CurrentEnv, db: DbDep) -> dic
             locale=body.locale,
             content=body.content,
         )
-        return ok(view(row))
+        return ok(translation_view(row))
 
 
 @router.get("/master-json", response_model=Data[MasterJsonOut])
@@ -278,16 +267,7 @@ async def group(resource_type: str, resource_id: str, env: CurrentEnv, db: DbDep
         )
     if not rows:
         raise NotFound(f"No translations for {resource_type} {resource_id}")
-    return ok(
-        {
-            "resourceId": canonical,
-            "resourceType": resource_type,
-            "resourceName": name,
-            "locales": [r.locale for r in rows],
-            "createdAt": iso(min(r.created_at for r in rows)),
-            "updatedAt": iso(max(r.updated_at for r in rows)),
-        }
-    )
+    return ok(translation_group_view(canonical, resource_type, name, rows))
 
 
 @router.delete("/{resource_type}/{resource_id}", status_code=204)
@@ -309,7 +289,7 @@ async def get_one(
 ) -> dict[str, Any]:
     async with db.session() as session:
         row = await find(session, env.id, resource_type, resource_id, locale)
-    return ok(view(row))
+    return ok(translation_view(row))
 
 
 @router.delete("/{resource_type}/{resource_id}/{locale}", status_code=204)

@@ -15,7 +15,7 @@ from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound, validation_messages
 from api.limits import check_steps
 from api.responses import VariablesOut, WorkflowCreatedOut, WorkflowOut
-from api.views import definition_view
+from api.views import definition_view, workflow_event
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.definitions import get_definition
 from store.webhook_events import WORKFLOW_CREATED, WORKFLOW_DELETED, WORKFLOW_UPDATED, emit
@@ -93,11 +93,6 @@ def parse(model: type[BaseModel], body: Any) -> BaseModel:
 def fail(exc: DefinitionError) -> NoReturn:
     error = {"not_found": NotFound, "conflict": Conflict}.get(exc.kind, BadRequest)
     raise error(exc.message) from exc
-
-
-def workflow_event(row: Any, identifier: str | None = None) -> dict[str, Any]:
-    """What ``workflow.*`` webhooks carry: the definition's ``_id`` and trigger identifier."""
-    return {"_id": row.id, "workflowId": identifier or row.trigger_identifier, "name": row.name}
 
 
 async def view_one(db: Any, env: Any, row: Any) -> dict[str, Any]:

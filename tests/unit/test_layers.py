@@ -42,7 +42,7 @@ NOVU_DOCUMENT_KEYS = {"_id", "_environmentId", "_organizationId", "createdAt", "
 STORED_NOVU_JSON = {"store/workflow_steps.py", "store/webhook_events.py"}
 
 
-def wire_documents(path: Path) -> list[str]:
+def wire_documents(path: Path, keys: set[str] = NOVU_DOCUMENT_KEYS) -> list[str]:
     """Dict displays setting a Novu document key to a computed value (sort maps name columns: constants)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -52,7 +52,7 @@ def wire_documents(path: Path) -> list[str]:
             for key, value in zip(node.keys, node.values, strict=True):
                 if (
                     isinstance(key, ast.Constant)
-                    and key.value in NOVU_DOCUMENT_KEYS
+                    and key.value in keys
                     and not isinstance(value, ast.Constant)
                 ):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno} {key.value!r}")
@@ -66,5 +66,14 @@ def test_the_store_returns_rows_not_novu_documents() -> None:
         for path in sorted((ROOT / "store").rglob("*.py"))
         if str(path.relative_to(ROOT)) not in STORED_NOVU_JSON and "migrations" not in path.parts
         for hit in wire_documents(path)
+    ]
+    assert found == []
+
+
+def test_routers_only_route() -> None:
+    """Novu documents are built in api/*views.py, not in routers (an ``{_id}``-only answer is no document)."""
+    keys = NOVU_DOCUMENT_KEYS - {"_id"}
+    found = [
+        hit for path in sorted((ROOT / "api" / "routers").glob("*.py")) for hit in wire_documents(path, keys)
     ]
     assert found == []
