@@ -2,7 +2,9 @@
 
 Each model declares the fields Novu's clients read, under Novu's names (``_id``, ``_environmentId``,
 ``createdAt``); views may send more (``extra="allow"``) and may leave optional fields out (routes serialize
-with ``exclude_unset``, see ``api.wire.WireRouter``). Routes declare ``response_model=Data[XOut]``,
+with ``exclude_unset``, see ``api.wire.WireRouter``). A field without a default is one every answer carries
+(``required`` in ``/openapi.json``; its type says whether it may be ``null``), compared with Novu's own
+``required`` lists; the rest are sent when set. Routes declare ``response_model=Data[XOut]``,
 ``Page[XOut]`` or a small result model.
 """
 
@@ -20,21 +22,21 @@ Doc = dict[str, Any]
 class Deleted(NovuObject):
     """``{acknowledged: true, status: "deleted"}``."""
 
-    acknowledged: bool | None = None
-    status: str | None = None
+    acknowledged: bool
+    status: str
 
 
 class Count(NovuObject):
-    count: int | None = None
+    count: int
 
 
 class SubscriberOut(NovuObject):
     """Novu's ``SubscriberResponseDto``."""
 
-    id_: str | None = Field(None, alias="_id")
-    organization_id: str | None = Field(None, alias="_organizationId")
-    environment_id: str | None = Field(None, alias="_environmentId")
-    subscriberId: str | None = None
+    id_: str = Field(alias="_id")
+    organization_id: str = Field(alias="_organizationId")
+    environment_id: str = Field(alias="_environmentId")
+    subscriberId: str
     firstName: str | None = None
     lastName: str | None = None
     email: str | None = None
@@ -43,12 +45,12 @@ class SubscriberOut(NovuObject):
     locale: str | None = None
     timezone: str | None = None
     data: Doc | None = None
-    channels: list[Any] | None = None
+    channels: list[Any]
     isOnline: bool | None = None
     lastOnlineAt: str | None = None
-    deleted: bool | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    deleted: bool
+    createdAt: str
+    updatedAt: str
 
 
 class SubscriberRef(NovuObject):
@@ -66,54 +68,66 @@ class BulkSubscribersOut(NovuObject):
     failed: list[Any] | None = None
 
 
+class MessageSubscriberOut(NovuObject):
+    """The subscriber of a message: the whole ``SubscriberResponseDto`` (``/v1/messages``) or its brief
+    (``_id``, ``subscriberId``, names and avatar: the subscriber feed)."""
+
+    id_: str = Field(alias="_id")
+    subscriberId: str
+    firstName: str | None = None
+    lastName: str | None = None
+    avatar: str | None = None
+
+
 class MessageOut(NovuObject):
     """Novu's ``MessageResponseDto``."""
 
-    id_: str | None = Field(None, alias="_id")
+    id_: str = Field(alias="_id")
     template_id: str | None = Field(None, alias="_templateId")
-    environment_id: str | None = Field(None, alias="_environmentId")
-    organization_id: str | None = Field(None, alias="_organizationId")
+    environment_id: str = Field(alias="_environmentId")
+    organization_id: str = Field(alias="_organizationId")
     notification_id: str | None = Field(None, alias="_notificationId")
-    subscriber_id: str | None = Field(None, alias="_subscriberId")
+    subscriber_id: str = Field(alias="_subscriberId")
+    message_template_id: str = Field(alias="_messageTemplateId")
     feed_id: str | None = Field(None, alias="_feedId")
     templateIdentifier: str | None = None
-    transactionId: str | None = None
-    channel: str | None = None
+    transactionId: str
+    channel: str
     providerId: str | None = None
     content: Any = None
     subject: str | None = None
-    seen: bool | None = None
-    read: bool | None = None
-    archived: bool | None = None
-    deleted: bool | None = None
-    cta: Doc | None = None
-    payload: Doc | None = None
-    status: str | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
-    subscriber: SubscriberOut | None = None
+    seen: bool
+    read: bool
+    archived: bool
+    deleted: bool
+    cta: Doc
+    payload: Doc
+    status: str
+    createdAt: str
+    updatedAt: str
+    subscriber: MessageSubscriberOut | None = None
 
 
 class TopicOut(NovuObject):
     """Novu's ``TopicDto``."""
 
-    id_: str | None = Field(None, alias="_id")
-    organization_id: str | None = Field(None, alias="_organizationId")
-    environment_id: str | None = Field(None, alias="_environmentId")
-    key: str | None = None
-    name: str | None = None
-    subscribers: list[str] | None = None
+    id_: str = Field(alias="_id")
+    organization_id: str = Field(alias="_organizationId")
+    environment_id: str = Field(alias="_environmentId")
+    key: str
+    name: str
+    subscribers: list[str]
 
 
 class TopicMemberOut(NovuObject):
     """Novu's ``TopicSubscriberDto``."""
 
-    organization_id: str | None = Field(None, alias="_organizationId")
-    environment_id: str | None = Field(None, alias="_environmentId")
-    subscriber_id: str | None = Field(None, alias="_subscriberId")
-    topic_id: str | None = Field(None, alias="_topicId")
-    topicKey: str | None = None
-    externalSubscriberId: str | None = None
+    organization_id: str = Field(alias="_organizationId")
+    environment_id: str = Field(alias="_environmentId")
+    subscriber_id: str = Field(alias="_subscriberId")
+    topic_id: str = Field(alias="_topicId")
+    topicKey: str
+    externalSubscriberId: str
 
 
 class TopicMembersOut(NovuObject):
@@ -126,41 +140,57 @@ class TopicMembersOut(NovuObject):
 class ExecutionDetailOut(NovuObject):
     """Novu's ``ExecutionDetailsResponseDto``."""
 
-    id_: str | None = Field(None, alias="_id")
-    organization_id: str | None = Field(None, alias="_organizationId")
+    id_: str = Field(alias="_id")
+    organization_id: str = Field(alias="_organizationId")
     job_id: str | None = Field(None, alias="_jobId")
-    environment_id: str | None = Field(None, alias="_environmentId")
+    environment_id: str = Field(alias="_environmentId")
     notification_id: str | None = Field(None, alias="_notificationId")
     subscriber_id: str | None = Field(None, alias="_subscriberId")
     message_id: str | None = Field(None, alias="_messageId")
     providerId: str | None = None
-    transactionId: str | None = None
+    transactionId: str
     channel: str | None = None
-    detail: str | None = None
-    source: str | None = None
-    status: str | None = None
-    isTest: bool | None = None
-    isRetry: bool | None = None
+    detail: str
+    source: str
+    status: str
+    isTest: bool
+    isRetry: bool
     raw: str | None = None
-    createdAt: str | None = None
+    createdAt: str
 
 
 class NotificationOut(NovuObject):
     """Novu's ``ActivityNotificationResponseDto`` (one entry of the activity feed)."""
 
-    id_: str | None = Field(None, alias="_id")
-    environment_id: str | None = Field(None, alias="_environmentId")
-    organization_id: str | None = Field(None, alias="_organizationId")
+    id_: str = Field(alias="_id")
+    environment_id: str = Field(alias="_environmentId")
+    organization_id: str = Field(alias="_organizationId")
     template_id: str | None = Field(None, alias="_templateId")
-    subscriber_id: str | None = Field(None, alias="_subscriberId")
-    transactionId: str | None = None
-    createdAt: str | None = None
-    channels: list[str] | None = None
-    payload: Doc | None = None
-    tags: list[str] | None = None
+    subscriber_id: str = Field(alias="_subscriberId")
+    transactionId: str
+    createdAt: str
+    channels: list[str]
+    payload: Doc
+    tags: list[str]
     subscriber: Doc | None = None
     template: Doc | None = None
-    jobs: list[Doc] | None = None
+    jobs: list[Doc]
+
+
+class StatsOut(NovuObject):
+    """Novu's ``ActivityStatsResponseDto``: notifications of the last 7 and 30 days."""
+
+    weeklySent: int
+    monthlySent: int
+
+
+class GraphDayOut(NovuObject):
+    """Novu's ``ActivityGraphStatesResponse``: one UTC day (``_id`` is ``YYYY-MM-DD``)."""
+
+    id_: str = Field(alias="_id")
+    count: int
+    templates: list[str]
+    channels: list[str]
 
 
 class TriggerProgressOut(NovuObject):
@@ -177,122 +207,122 @@ class CancelOut(NovuObject):
 
 
 class EnvironmentOut(NovuObject):
-    id_: str | None = Field(None, alias="_id")
-    organization_id: str | None = Field(None, alias="_organizationId")
-    name: str | None = None
-    identifier: str | None = None
-    applicationIdentifier: str | None = None
+    id_: str = Field(alias="_id")
+    organization_id: str = Field(alias="_organizationId")
+    name: str
+    identifier: str
+    applicationIdentifier: str
 
 
 class ApiKeyOut(NovuObject):
-    id_: str | None = Field(None, alias="_id")
-    key: str | None = None
+    id_: str = Field(alias="_id")
+    key: str
 
 
 class IntegrationOut(NovuObject):
     """Novu's ``IntegrationResponseDto`` (secret credentials masked)."""
 
-    id_: str | None = Field(None, alias="_id")
-    environment_id: str | None = Field(None, alias="_environmentId")
-    organization_id: str | None = Field(None, alias="_organizationId")
-    name: str | None = None
-    identifier: str | None = None
-    providerId: str | None = None
-    channel: str | None = None
-    credentials: Doc | None = None
-    active: bool | None = None
-    deleted: bool | None = None
-    primary: bool | None = None
-    priority: int | None = None
-    conditions: list[Any] | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    id_: str = Field(alias="_id")
+    environment_id: str = Field(alias="_environmentId")
+    organization_id: str = Field(alias="_organizationId")
+    name: str
+    identifier: str
+    providerId: str
+    channel: str
+    credentials: Doc
+    active: bool
+    deleted: bool
+    primary: bool
+    priority: int
+    conditions: list[Any]
+    createdAt: str
+    updatedAt: str
 
 
 class LayoutOut(NovuObject):
     """Novu's ``LayoutResponseDto``."""
 
-    id_: str | None = Field(None, alias="_id")
-    organization_id: str | None = Field(None, alias="_organizationId")
-    environment_id: str | None = Field(None, alias="_environmentId")
-    name: str | None = None
-    identifier: str | None = None
-    description: str | None = None
-    channel: str | None = None
-    content: str | None = None
-    contentType: str | None = None
-    variables: list[Any] | None = None
-    isDefault: bool | None = None
-    isDeleted: bool | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    id_: str = Field(alias="_id")
+    organization_id: str = Field(alias="_organizationId")
+    environment_id: str = Field(alias="_environmentId")
+    name: str
+    identifier: str
+    description: str | None
+    channel: str
+    content: str
+    contentType: str
+    variables: list[Any]
+    isDefault: bool
+    isDeleted: bool
+    createdAt: str
+    updatedAt: str
 
 
 class IdOut(NovuObject):
     """``{_id}`` (what a create answers with when Novu sends the id only)."""
 
-    id_: str | None = Field(None, alias="_id")
+    id_: str = Field(alias="_id")
 
 
 class GroupOut(NovuObject):
     """Novu's ``NotificationGroupResponseDto``."""
 
-    id_: str | None = Field(None, alias="_id")
-    name: str | None = None
-    environment_id: str | None = Field(None, alias="_environmentId")
-    organization_id: str | None = Field(None, alias="_organizationId")
+    id_: str = Field(alias="_id")
+    name: str
+    environment_id: str = Field(alias="_environmentId")
+    organization_id: str = Field(alias="_organizationId")
     parent_id: str | None = Field(None, alias="_parentId")
-    createdAt: str | None = None
+    createdAt: str
 
 
 class TenantOut(NovuObject):
     """Novu's ``GetTenantResponseDto``."""
 
-    id_: str | None = Field(None, alias="_id")
-    environment_id: str | None = Field(None, alias="_environmentId")
-    identifier: str | None = None
-    name: str | None = None
-    data: Doc | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    id_: str = Field(alias="_id")
+    environment_id: str = Field(alias="_environmentId")
+    identifier: str
+    name: str | None
+    data: Doc
+    createdAt: str
+    updatedAt: str
 
 
 class OverrideOut(NovuObject):
     """Novu's ``WorkflowOverrideResponseDto``."""
 
-    id_: str | None = Field(None, alias="_id")
-    organization_id: str | None = Field(None, alias="_organizationId")
-    environment_id: str | None = Field(None, alias="_environmentId")
-    workflow_id: str | None = Field(None, alias="_workflowId")
-    tenant_id: str | None = Field(None, alias="_tenantId")
-    active: bool | None = None
-    preferenceSettings: Doc | None = None
-    deleted: bool | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    id_: str = Field(alias="_id")
+    organization_id: str = Field(alias="_organizationId")
+    environment_id: str = Field(alias="_environmentId")
+    workflow_id: str = Field(alias="_workflowId")
+    tenant_id: str = Field(alias="_tenantId")
+    active: bool
+    preferenceSettings: Doc
+    deleted: bool
+    createdAt: str
+    updatedAt: str
 
 
 class WorkflowOut(NovuObject):
     """Novu's ``WorkflowResponse`` (plus ``origin``: ``code`` or ``rest``)."""
 
-    id_: str | None = Field(None, alias="_id")
-    name: str | None = None
-    description: str | None = None
-    active: bool | None = None
-    draft: bool | None = None
-    preferenceSettings: Doc | None = None
-    critical: bool | None = None
-    tags: list[str] | None = None
-    steps: list[Doc] | None = None
-    organization_id: str | None = Field(None, alias="_organizationId")
-    environment_id: str | None = Field(None, alias="_environmentId")
-    triggers: list[Doc] | None = None
+    id_: str = Field(alias="_id")
+    name: str
+    description: str
+    active: bool
+    draft: bool
+    preferenceSettings: Doc
+    critical: bool
+    tags: list[str]
+    steps: list[Doc]
+    organization_id: str = Field(alias="_organizationId")
+    environment_id: str = Field(alias="_environmentId")
+    triggers: list[Doc]
     notification_group_id: str | None = Field(None, alias="_notificationGroupId")
-    deleted: bool | None = None
+    deleted: bool
     data: Doc | None = None
-    origin: str | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    origin: str
+    createdAt: str
+    updatedAt: str
 
 
 class WorkflowCreatedOut(NovuObject):
@@ -307,8 +337,8 @@ class VariablesOut(NovuObject):
 
 
 class PreferenceState(NovuObject):
-    enabled: bool | None = None
-    channels: dict[str, bool] | None = None
+    enabled: bool
+    channels: dict[str, bool]
     overrides: list[Any] | None = None
 
 
@@ -316,60 +346,60 @@ class WorkflowPreferenceOut(NovuObject):
     """Novu's ``UpdateSubscriberPreferenceResponseDto``: ``{template, preference, type?}``."""
 
     template: Doc | None = None
-    preference: PreferenceState | None = None
+    preference: PreferenceState
     type: str | None = None
 
 
 class WebhookEndpointOut(NovuObject):
-    id_: str | None = Field(None, alias="_id")
-    environment_id: str | None = Field(None, alias="_environmentId")
-    url: str | None = None
-    events: list[str] | None = None
-    description: str | None = None
-    active: bool | None = None
-    disabledReason: str | None = None
+    id_: str = Field(alias="_id")
+    environment_id: str = Field(alias="_environmentId")
+    url: str
+    events: list[str]
+    description: str | None
+    active: bool
+    disabledReason: str | None
     secret: str | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    createdAt: str
+    updatedAt: str
 
 
 class SecretOut(NovuObject):
-    secret: str | None = None
+    secret: str
 
 
 class WebhookDeliveryOut(NovuObject):
-    id_: str | None = Field(None, alias="_id")
-    webhookId: str | None = None
-    endpoint_id: str | None = Field(None, alias="_endpointId")
-    event: str | None = None
-    status: str | None = None
-    attempts: int | None = None
-    lastStatusCode: int | None = None
-    lastError: str | None = None
-    nextAttemptAt: str | None = None
-    deliveredAt: str | None = None
-    createdAt: str | None = None
-    payload: Any = None
+    id_: str = Field(alias="_id")
+    webhookId: str
+    endpoint_id: str = Field(alias="_endpointId")
+    event: str
+    status: str
+    attempts: int
+    lastStatusCode: int | None
+    lastError: str | None
+    nextAttemptAt: str | None
+    deliveredAt: str | None
+    createdAt: str
+    payload: Any
 
 
 class ScheduleOut(NovuObject):
-    id_: str | None = Field(None, alias="_id")
-    environment_id: str | None = Field(None, alias="_environmentId")
-    workflowId: str | None = None
-    to: Any = None
-    payload: Doc | None = None
-    repeat: Doc | None = None
-    timezone: str | None = None
-    startAt: str | None = None
-    endAt: str | None = None
-    origin: str | None = None
-    key: str | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    id_: str = Field(alias="_id")
+    environment_id: str = Field(alias="_environmentId")
+    workflowId: str
+    to: Any
+    payload: Doc
+    repeat: Doc
+    timezone: str
+    startAt: str | None
+    endAt: str | None
+    origin: str
+    key: str | None
+    createdAt: str
+    updatedAt: str
 
 
 class Acknowledged(NovuObject):
-    acknowledged: bool | None = None
+    acknowledged: bool
 
 
 class FeedOut(WireModel):

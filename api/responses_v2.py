@@ -28,36 +28,36 @@ class WorkflowBrief(NovuObject):
 
 class InboxAction(NovuObject):
     label: str | None = None
-    isCompleted: bool | None = None
+    isCompleted: bool
     redirect: Doc | None = None
 
 
 class InboxNotificationOut(NovuObject):
     """Novu's ``InboxNotificationDto`` (Inbox and v2 subscriber notifications)."""
 
-    id: str | None = None
-    transactionId: str | None = None
+    id: str
+    transactionId: str
     subject: str | None = None
-    body: str | None = None
-    to: Doc | None = None
-    isRead: bool | None = None
-    isSeen: bool | None = None
-    isArchived: bool | None = None
-    isSnoozed: bool | None = None
+    body: str
+    to: Doc
+    isRead: bool
+    isSeen: bool
+    isArchived: bool
+    isSnoozed: bool
     snoozedUntil: str | None = None
-    createdAt: str | None = None
+    createdAt: str
     readAt: str | None = None
     firstSeenAt: str | None = None
     archivedAt: str | None = None
     avatar: str | None = None
     primaryAction: InboxAction | None = None
     secondaryAction: InboxAction | None = None
-    channelType: str | None = None
-    tags: list[str] | None = None
+    channelType: str
+    tags: list[str]
     redirect: Doc | None = None
     data: Doc | None = None
     workflow: WorkflowBrief | None = None
-    severity: str | None = None
+    severity: str
 
 
 class InboxList(NovuObject):
@@ -69,8 +69,8 @@ class InboxList(NovuObject):
 
 
 class FilterCount(NovuObject):
-    count: int | None = None
-    filter: Doc | None = None
+    count: int
+    filter: Doc
 
 
 class CountsOut(NovuObject):
@@ -94,9 +94,9 @@ class InboxSessionOut(NovuObject):
 class InboxPreferenceOut(NovuObject):
     """An Inbox preference: ``{level, enabled, channels, workflow?, schedule?}``."""
 
-    level: str | None = None
-    enabled: bool | None = None
-    channels: dict[str, bool] | None = None
+    level: str
+    enabled: bool
+    channels: dict[str, bool]
     workflow: WorkflowBrief | None = None
     schedule: Doc | None = None
 
@@ -111,11 +111,11 @@ class WebPushOut(NovuObject):
 class TopicV2Out(NovuObject):
     """Novu's v2 ``TopicResponseDto``."""
 
-    id_: str | None = Field(None, alias="_id")
-    key: str | None = None
-    name: str | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    id_: str = Field(alias="_id")
+    key: str
+    name: str
+    createdAt: str
+    updatedAt: str
 
 
 class SubscriptionPreferenceOut(NovuObject):
@@ -128,14 +128,14 @@ class SubscriptionPreferenceOut(NovuObject):
 class SubscriptionOut(NovuObject):
     """Novu's ``TopicSubscriptionResponseDto``."""
 
-    id_: str | None = Field(None, alias="_id")
+    id_: str = Field(alias="_id")
     identifier: str | None = None
     name: str | None = None
-    topic: Doc | None = None
-    subscriber: Doc | None = None
+    topic: Doc
+    subscriber: Doc | None
     preferences: list[SubscriptionPreferenceOut] | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    createdAt: str
+    updatedAt: str
 
 
 class SubscriptionBriefOut(NovuObject):
@@ -151,15 +151,15 @@ class SubscriptionBatchOut(NovuObject):
     """``{data: [subscription], meta: {totalCount, successful, failed}, errors?}``."""
 
     data: list[SubscriptionOut]
-    meta: Doc | None = None
+    meta: Doc
     errors: list[Any] | None = None
 
 
 class WorkflowPreferenceV2(NovuObject):
-    enabled: bool | None = None
-    channels: dict[str, bool] | None = None
+    enabled: bool
+    channels: dict[str, bool]
     overrides: list[Any] | None = None
-    workflow: Doc | None = None
+    workflow: Doc
     updatedAt: str | None = None
     level: str | None = None
 
@@ -167,26 +167,26 @@ class WorkflowPreferenceV2(NovuObject):
 class PreferencesV2Out(NovuObject):
     """Novu's ``GetSubscriberPreferencesDto``: ``{global, workflows}``."""
 
-    global_: Doc | None = Field(None, alias="global")
-    workflows: list[WorkflowPreferenceV2] | None = None
+    global_: Doc = Field(alias="global")
+    workflows: list[WorkflowPreferenceV2]
 
 
 class TranslationOut(NovuObject):
-    resourceId: str | None = None
-    resourceType: str | None = None
-    locale: str | None = None
-    content: Doc | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    resourceId: str
+    resourceType: str
+    locale: str
+    content: Doc
+    createdAt: str
+    updatedAt: str
 
 
 class TranslationGroupOut(NovuObject):
-    resourceId: str | None = None
-    resourceType: str | None = None
-    resourceName: str | None = None
-    locales: list[str] | None = None
-    createdAt: str | None = None
-    updatedAt: str | None = None
+    resourceId: str
+    resourceType: str
+    resourceName: str
+    locales: list[str]
+    createdAt: str
+    updatedAt: str
 
 
 class MasterJsonOut(NovuObject):

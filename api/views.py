@@ -45,7 +45,7 @@ from tidings import schedules as temporal_schedules
 from workflows.step_json import listed_step
 
 
-def subscriber_view(sub: Subscriber, *, organization_id: str | None = None) -> dict[str, Any]:
+def subscriber_view(sub: Subscriber, *, organization_id: str) -> dict[str, Any]:
     """Novu's ``SubscriberResponseDto`` (templates read their own copy: ``activities.template_subscriber``)."""
     return compact(
         {
@@ -140,7 +140,7 @@ def tenant_view(tenant: Tenant) -> dict[str, Any]:
     }
 
 
-def message_view(msg: Message, *, organization_id: str | None = None) -> dict[str, Any]:
+def message_view(msg: Message, *, organization_id: str) -> dict[str, Any]:
     return compact(
         {
             "_id": msg.id,

@@ -9,7 +9,7 @@ from fastapi import Query
 from api.activity_views import graph_view, notification_view, stats_view
 from api.deps import CurrentEnv, DbDep, SettingsDep
 from api.errors import NotFound
-from api.responses import NotificationOut
+from api.responses import GraphDayOut, NotificationOut, StatsOut
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.activity import (
     details_for_notifications,
@@ -95,13 +95,13 @@ async def list_(
     return {"page": page_no, "hasMore": len(data) == PAGE_SIZE, "pageSize": PAGE_SIZE, "data": data}
 
 
-@router.get("/stats", response_model=Data[dict[str, Any]])
+@router.get("/stats", response_model=Data[StatsOut])
 async def stats(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         return ok(stats_view(await sent_counts(session=session, environment_id=env.id, now=utcnow())))
 
 
-@router.get("/graph/stats", response_model=Data[list[dict[str, Any]]])
+@router.get("/graph/stats", response_model=Data[list[GraphDayOut]])
 async def graph_stats(env: CurrentEnv, db: DbDep, days: str | None = None) -> dict[str, Any]:
     span = query_int("days", days, default=32, minimum=1, maximum=366)
     async with db.session() as session:

@@ -77,9 +77,15 @@ async def test_a_response_model_sends_exactly_what_the_view_built() -> None:
     """Declared-but-unset fields are not sent as null, undeclared ones pass through, ``id`` stays ``id``."""
     import httpx
     from fastapi import FastAPI
+    from pydantic import Field
 
-    from api.responses import SubscriberOut
-    from api.wire import Data, Page, WireRouter
+    from api.wire import Data, NovuObject, Page, WireRouter
+
+    class SubscriberOut(NovuObject):  # declared fields all optional: what is unset must stay unsent
+        id_: str | None = Field(None, alias="_id")
+        subscriberId: str | None = None
+        firstName: str | None = None
+        channels: list[Any] | None = None
 
     view = {
         "_id": "s1",
@@ -105,3 +111,28 @@ async def test_a_response_model_sends_exactly_what_the_view_built() -> None:
         assert (await client.get("/one")).json() == {"data": view}
         listed = (await client.get("/page")).json()
     assert listed == {"page": 0, "pageSize": 10, "hasMore": False, "data": [view, {"id": "v2-style"}]}
+
+
+#: Fields every answer carries, by Tidings' view and Novu's ``required`` list (``novu-v1-openapi.json``).
+ALWAYS = {
+    ("/v1/subscribers/{subscriber_id}", "get"): {
+        "_id", "_organizationId", "_environmentId", "subscriberId", "deleted", "createdAt", "updatedAt"
+    },
+    ("/v1/topics/{topic_key}", "get"): {"_organizationId", "_environmentId", "key", "name", "subscribers"},
+    ("/v1/integrations", "post"): {"_environmentId", "_organizationId", "name", "providerId", "active"},
+    ("/v1/notifications/stats", "get"): {"weeklySent", "monthlySent"},
+    ("/v2/subscribers/{subscriber_id}/preferences", "get"): {"global", "workflows"},
+}  # fmt: skip
+
+
+def test_the_document_says_which_fields_every_answer_carries(spec: dict[str, Any]) -> None:
+    """Clients generated from ``/openapi.json`` may rely on these: they are ``required``, and never null."""
+    for (path, method), fields in ALWAYS.items():
+        code = "201" if method == "post" else "200"
+        document = resolve(spec, data_of(spec, path, method, code)["properties"]["data"])
+        assert fields <= set(document.get("required", [])), f"{method.upper()} {path}"
+        for name in fields:
+            assert "anyOf" not in document["properties"][name], f"{method.upper()} {path} {name} is nullable"
+    message = resolve(spec, data_of(spec, "/v1/messages", "get")["properties"]["data"]["items"])
+    assert {"_id", "_subscriberId", "transactionId", "channel", "createdAt"} <= set(message["required"])
+    assert "subject" not in message["required"]  # sent only when the message has one
