@@ -8,9 +8,8 @@ from temporalio.client import Client
 from api.errors import TidingsError
 from api.triggering import TriggerBody, TriggerService
 from store.db import Database
-from store.models import Environment
 from store.schedules import get_schedule
-from store.tenancy import EnvironmentRef
+from store.tenancy import EnvironmentRef, get_environment
 from tidings.schedules import transaction_id
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID, has_search_attribute
@@ -42,7 +41,7 @@ class RecurringActivities:
             row = await get_schedule(
                 session=session, environment_id=request.environment_id, schedule_id=request.schedule_id
             )
-            env = await session.get(Environment, request.environment_id)
+            env = await get_environment(session=session, environment_id=request.environment_id)
         if row is None or env is None:
             return FireScheduleResult(status="schedule_deleted")
         tx = transaction_id(row.id, request.scheduled_at)

@@ -14,6 +14,8 @@ from fastapi import Depends, Request
 from api.errors import Unauthorized
 from store.db import Database
 from store.models import Environment, Subscriber
+from store.subscribers import subscriber_by_id
+from store.tenancy import get_environment
 from tidings.settings import Settings
 
 AUDIENCE = "tidings-inbox"
@@ -68,8 +70,8 @@ async def session_for_token(db: Database, settings: Settings, token: str) -> Inb
     if claims is None:
         return None
     async with db.session() as session:
-        env = await session.get(Environment, claims["env"])
-        sub = await session.get(Subscriber, claims["sub"])
+        env = await get_environment(session=session, environment_id=claims["env"])
+        sub = await subscriber_by_id(session=session, id=claims["sub"])
     if env is None or sub is None or sub.deleted or sub.environment_id != env.id:
         return None
     if env.identifier != claims["app"]:

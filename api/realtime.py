@@ -29,7 +29,8 @@ from api.inbox_views import socket_message_view, unread_counts
 from store.db import Database
 from store.inbox import InboxFilter, count_notifications, live_messages, workflows_for
 from store.message_events import PG_CHANNEL, MessageChange, SqliteEventReader, prune_events
-from store.models import Message, Subscriber
+from store.models import Message
+from store.subscribers import subscriber_by_id
 from tidings.settings import Settings
 
 log = logging.getLogger("tidings.realtime")
@@ -224,7 +225,7 @@ class Realtime:
             while len(self._pushed) > _REMEMBERED:
                 self._pushed.popitem(last=False)
         async with self.db.session() as session:
-            sub = await session.get(Subscriber, change.subscriber_id)
+            sub = await subscriber_by_id(session=session, id=change.subscriber_id)
             if sub is None or sub.environment_id != change.environment_id:
                 return
             rows: list[Message] = []

@@ -141,6 +141,11 @@ async def load_subscribers(*, session: AsyncSession, ids: list[str]) -> dict[str
     return {s.id: s for s in rows}
 
 
+async def subscriber_by_id(*, session: AsyncSession, id: str) -> Subscriber | None:
+    """A row by internal id (deleted or not)."""
+    return await session.get(Subscriber, id)
+
+
 async def list_subscribers(
     *, session: AsyncSession, environment_id: str, page: int, limit: int
 ) -> list[Subscriber]:

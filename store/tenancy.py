@@ -94,6 +94,10 @@ async def environment_for_key(*, session: AsyncSession, key: str) -> Environment
     return EnvironmentRef(id=row.id, organization_id=row.organization_id, name=row.name)
 
 
+async def get_environment(*, session: AsyncSession, environment_id: str) -> Environment | None:
+    return await session.get(Environment, environment_id)
+
+
 async def list_environments(*, session: AsyncSession) -> list[Environment]:
     return list((await session.exec(select(Environment))).all())
 

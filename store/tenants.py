@@ -126,3 +126,8 @@ async def save_override(
     session.add(override)
     await session.flush()
     return override
+
+
+async def delete_override(*, session: AsyncSession, override: WorkflowOverride) -> None:
+    await session.delete(override)
+    await session.flush()

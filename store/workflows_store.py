@@ -80,6 +80,13 @@ async def delete_group(*, session: AsyncSession, group: NotificationGroup) -> No
     await session.flush()
 
 
+async def rename_group(*, session: AsyncSession, group: NotificationGroup, name: str) -> NotificationGroup:
+    group.name = name
+    session.add(group)
+    await session.flush()
+    return group
+
+
 # --- workflows -------------------------------------------------------------------------------------
 
 

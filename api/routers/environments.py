@@ -9,8 +9,7 @@ from api.errors import NotFound
 from api.responses import ApiKeyOut, EnvironmentOut
 from api.views import api_key_view, environment_view
 from api.wire import Data, WireRouter, ok
-from store.models import Environment
-from store.tenancy import environment_api_keys, organization_environments
+from store.tenancy import environment_api_keys, get_environment, organization_environments
 
 router = WireRouter(prefix="/v1", tags=["environments"])
 
@@ -18,7 +17,7 @@ router = WireRouter(prefix="/v1", tags=["environments"])
 @router.get("/environments/me", response_model=Data[EnvironmentOut])
 async def current(env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
-        row = await session.get(Environment, env.id)
+        row = await get_environment(session=session, environment_id=env.id)
     if row is None:
         raise NotFound("Environment not found")
     return ok(environment_view(row))

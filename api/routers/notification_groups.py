@@ -11,7 +11,14 @@ from api.errors import Conflict, NotFound
 from api.responses import Deleted, GroupOut
 from api.views import group_view
 from api.wire import Data, WireRouter, ok
-from store.workflows_store import delete_group, get_group, group_by_name, group_in_use, list_groups
+from store.workflows_store import (
+    delete_group,
+    get_group,
+    group_by_name,
+    group_in_use,
+    list_groups,
+    rename_group,
+)
 
 router = WireRouter(prefix="/v1/notification-groups", tags=["notification-groups"])
 
@@ -54,8 +61,7 @@ async def rename(group_id: str, body: GroupBody, env: CurrentEnv, db: DbDep) -> 
         group = await get_group(session=session, environment_id=env.id, group_id=group_id)
         if group is None:
             raise missing(group_id)
-        group.name = body.name
-        session.add(group)
+        await rename_group(session=session, group=group, name=body.name)
     return ok(group_view(group, env.organization_id))
 
 

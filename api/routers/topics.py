@@ -13,6 +13,7 @@ from api.limits import MAX_TOPIC_SUBSCRIBERS
 from api.responses import IdOut, TopicMemberOut, TopicMembersOut, TopicOut
 from api.views import member_view, topic_view
 from api.wire import Data, Page, WireRouter, ok, query_int
+from store.topic_subscriptions import rename_topic
 from store.topics import (
     add_members,
     create_topic,
@@ -103,9 +104,7 @@ async def rename(topic_key: str, body: RenameBody, env: CurrentEnv, db: DbDep) -
         topic = await get_topic(session=session, environment_id=env.id, key=topic_key)
         if topic is None:
             raise not_found(topic_key, env)
-        topic.name = body.name
-        session.add(topic)
-        await session.flush()
+        await rename_topic(session=session, topic=topic, name=body.name)
         members = await member_ids(session=session, topic_ids=[topic.id])
     return ok(topic_view(topic, env, members[topic.id]))
 

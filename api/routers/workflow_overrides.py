@@ -17,7 +17,7 @@ from api.views import override_view
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.definitions import get_definition
 from store.models import Tenant, WorkflowDefinition, WorkflowOverride
-from store.tenants import find_tenant, get_override, list_overrides, save_override
+from store.tenants import delete_override, find_tenant, get_override, list_overrides, save_override
 
 router = WireRouter(prefix="/v1/workflow-overrides", tags=["workflow-overrides"])
 
@@ -145,5 +145,5 @@ async def update(override_id: str, body: OverrideChanges, env: CurrentEnv, db: D
 async def delete(override_id: str, env: CurrentEnv, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         override = await require_override(session, env, override_id)
-        await session.delete(override)
+        await delete_override(session=session, override=override)
     return ok(True)

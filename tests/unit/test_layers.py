@@ -77,3 +77,26 @@ def test_routers_only_route() -> None:
         hit for path in sorted((ROOT / "api" / "routers").glob("*.py")) for hit in wire_documents(path, keys)
     ]
     assert found == []
+
+
+#: Session calls that read or write rows: only store/ makes them (a router or activity calls a store function).
+ROW_CALLS = {"get", "exec", "execute", "scalar", "scalars", "add", "add_all", "delete"}
+
+
+def session_row_calls(folder: str) -> list[str]:
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ROW_CALLS
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in ("session", "s")
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} session.{node.func.attr}")
+    return found
+
+
+def test_the_api_and_activities_read_and_write_rows_through_the_store() -> None:
+    assert session_row_calls("api") == [] and session_row_calls("activities") == []
