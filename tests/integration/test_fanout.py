@@ -23,7 +23,7 @@ from workflows.models import (
     DeliveryContext,
     FanoutInput,
     RunInput,
-    workflow_id,
+    execution_id,
 )
 from workflows.notification import COHORT_SIZE
 
@@ -104,7 +104,7 @@ async def test_small_topic_stays_in_one_execution(env: Env, stack: Stack) -> Non
     result = await env.settle(tx)
     assert result["subscribers"] == 3
     assert await message_stats(env, tx) == (3, 3)
-    child = stack.client.get_workflow_handle(f"{workflow_id(env.id, tx)}:cohort:0")
+    child = stack.client.get_workflow_handle(f"{execution_id(env.id, tx)}:cohort:0")
     with pytest.raises(RPCError):
         await child.describe()  # no cohort children for an audience that fits one cohort
 
@@ -177,7 +177,7 @@ async def test_continue_as_new_keeps_exactly_once(env: Env, stack: Stack) -> Non
         cohorts_per_run=3,
     )
     handle = await stack.client.start_workflow(
-        FANOUT_WORKFLOW, state, id=workflow_id(env.id, tx), task_queue=stack.settings.task_queue
+        FANOUT_WORKFLOW, state, id=execution_id(env.id, tx), task_queue=stack.settings.task_queue
     )
     result = await asyncio.wait_for(handle.result(), 120)
     assert result["subscribers"] == 230
@@ -201,7 +201,7 @@ async def test_cancel_stops_the_fanout(env: Env, stack: Stack) -> None:
         return (await message_stats(env, tx))[0]
 
     await eventually(some_delivered, timeout=60, interval=0.02)
-    handle = stack.client.get_workflow_handle(workflow_id(env.id, tx))
+    handle = stack.client.get_workflow_handle(execution_id(env.id, tx))
     await handle.cancel()
     with pytest.raises(WorkflowFailureError):
         await asyncio.wait_for(handle.result(), 60)
