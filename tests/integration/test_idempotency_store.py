@@ -127,10 +127,14 @@ async def test_release_leaves_another_environments_claim(db: Database, env_id: s
 async def test_sweep_deletes_expired_records_only(
     db: Database, env_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One claim in ``SWEEP_ONE_IN`` deletes expired records; here every claim does (no randomness)."""
-    await claim(db, env_id, key="expired", ttl=PAST)
+    """One claim in ``SWEEP_ONE_IN`` deletes expired records; here every claim does (no randomness).
+
+    The expired record is written last, so no claim before the patched one could have swept it (a claim
+    sweeps before it inserts): only the patched claim's sweep can remove it."""
     await claim(db, env_id, key="live")
     await done(db, env_id, key="live")
+    await claim(db, env_id, key="expired", ttl=PAST)
+    assert [r[0] for r in await rows(db, env_id)] == ["expired", "live"]
     monkeypatch.setattr(idempotency, "SWEEP_ONE_IN", 1)
     assert (await claim(db, env_id, key="new")).outcome == "claimed"
     assert [r[0] for r in await rows(db, env_id)] == ["live", "new"]
