@@ -9,6 +9,7 @@ acted on (``fake.delivered``) and the execution details, each counted on its own
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
@@ -17,7 +18,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
-from activities.providers.base import EmailMessage, Provider
+from activities.providers.base import EmailMessage, EmailProvider, Provider, ProviderError, SendResult
 from activities.providers.email_http import ResendProvider, SendGridProvider
 from activities.providers.sms import TwilioProvider
 from activities.senders.base import Batch, Rendered
@@ -435,3 +436,43 @@ async def test_sent_and_failed_messages_are_announced_to_webhooks(setup: Setup) 
             )
         ).all()
     assert sorted(t[0] for t in types) == ["message.failed", "message.sent"]
+
+
+class WordyProvider(EmailProvider):
+    """A provider whose refusal is longer than the 500 characters a message keeps of it."""
+
+    provider_id: ClassVar[str] = "wordy"
+
+    async def send(self, message: EmailMessage, credentials: dict[str, Any]) -> SendResult:
+        raise ProviderError("refused: " + "x" * 700, permanent=True)
+
+
+async def test_a_long_provider_error_is_kept_to_its_first_500_characters(setup: Setup) -> None:
+    """The failed message's error text and its ``message.failed`` webhook carry the provider's answer cut
+    at 500 characters: the start of the reason, never an unbounded remote text."""
+    async with setup.db.session() as session:
+        session.add(
+            WebhookEndpoint(environment_id=setup.env.id, url="https://hooks.example", secret_encrypted="x")
+        )
+    setup.providers["wordy"] = WordyProvider()
+    await setup.integration("wordy", "email", MAIL, primary=True)
+    batch = setup.batch("email")
+    await setup.sender(MailSender).deliver(batch)
+    assert batch.result.failed == [setup.subscriber.id]
+    kept = ("refused: " + "x" * 700)[:500]
+    async with setup.db.session() as session:
+        stored = (
+            await session.exec(  # type: ignore[call-overload]
+                text("select error_text from messages where environment_id = :e").bindparams(e=setup.env.id)
+            )
+        ).one()[0]
+        announced = (
+            await session.exec(  # type: ignore[call-overload]
+                text(
+                    "select body from webhook_deliveries where environment_id = :e "
+                    "and event_type = 'message.failed'"
+                ).bindparams(e=setup.env.id)
+            )
+        ).one()[0]
+    assert stored == kept
+    assert kept in json.dumps(announced) and kept + "x" not in json.dumps(announced)
