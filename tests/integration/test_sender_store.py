@@ -476,3 +476,4 @@ async def test_a_long_provider_error_is_kept_to_its_first_500_characters(setup: 
         ).one()[0]
     assert stored == kept
     assert kept in json.dumps(announced) and kept + "x" not in json.dumps(announced)
+    assert '"providerId": "wordy"' in json.dumps(announced)  # the provider that refused it
