@@ -11,6 +11,7 @@ survivors live in ``docs/mutation-report.md``. Not part of ``make test``: run it
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import secrets
@@ -33,8 +34,28 @@ TARGETS: dict[str, str] = {
     "activities/senders/channel.py": "tests/integration/test_sender_store.py",
     "store/idempotency.py": "tests/integration/test_idempotency_store.py",
     "api/trigger_checks.py": "tests/integration/test_trigger_checks_store.py",
-    # Slow (a Temporal server per mutant); not in the default run, ask for it by name.
-    "api/triggering.py": "tests/integration/test_invariants.py tests/integration/test_trigger.py -k duplicate",
+    # A Temporal dev server per mutant (the session stack): about a minute a mutant on a busy machine.
+    "api/triggering.py": " ".join(
+        [
+            "tests/integration/test_invariants.py::test_duplicate_transaction_never_starts_a_second_run_of_a_delay",
+            "tests/integration/test_invariants.py::test_duplicate_transaction_never_starts_a_second_run_of_a_digest",
+            "tests/integration/test_trigger.py::test_duplicate_transaction_delivers_once",
+            "tests/integration/test_engine_trigger.py::test_statuses",
+            "tests/integration/test_api_basics.py::test_unknown_workflow_is_422",
+            "tests/integration/test_api_basics.py::test_trigger_generates_transaction_id_and_upserts_actor",
+            "tests/integration/test_digest_front.py::test_front_door_digest_sends_once_without_trigger_executions",
+            "tests/integration/test_digest_front.py::test_duplicate_transaction_is_counted_once_across_continue_as_new",
+            "tests/integration/test_broadcast.py::test_broadcast_reaches_every_subscriber",
+            "tests/integration/test_front_door_cache.py::test_warm_trigger_reads_nothing_and_sees_other_process_writes",
+        ]
+    ),
+    "api/routers/cancel.py": " ".join(
+        [
+            "tests/integration/test_cancel.py",
+            "tests/integration/test_hostile_cancel.py",
+            "tests/integration/test_digest_front.py::test_cancel_removes_events_from_the_open_window",
+        ]
+    ),
 }
 DEFAULT = [
     "activities/senders/selection.py",
@@ -43,6 +64,8 @@ DEFAULT = [
     "activities/senders/channel.py",
     "store/idempotency.py",
     "api/trigger_checks.py",
+    "api/triggering.py",
+    "api/routers/cancel.py",
 ]
 #: Where a module's invariant lives, when that is not the whole module: mutants in other functions
 #: (constructor defaults, metric labels, small helpers with their own tests) are reported "out of scope".
@@ -56,11 +79,19 @@ SCOPE: dict[str, set[str]] = {
         "try_integration",
         "settle",
     },
+    # Accepting a trigger and starting it once; not the bulk/validation wrappers, the definition snapshot,
+    # or the Temporal UI summary text (``recipients_text``, ``execution_summary``).
+    "api/triggering.py": {"trigger", "load", "read", "start", "start_digest", "broadcast"},
 }
 OUT_OF_SCOPE = "Out of the invariant's scope (SCOPE in tests/mutation/run.py)"
 #: ``TIDINGS_MUTATION_BUDGET_SECONDS``: stop a module's run after this long and report what ran (the rest
 #: "pending"), so a run on a busy machine still ends with a report.
 BUDGET = float(os.environ.get("TIDINGS_MUTATION_BUDGET_SECONDS", "0")) or None
+#: ``TIDINGS_MUTATION_RERUN=survivors``: run again only the mutants that survived, were killed only by a
+#: timeout, or were not run in the stored results (after tests were added for them); the others keep
+#: their stored outcome. The module's source must be unchanged since, so the mutants are the same.
+RERUN = os.environ.get("TIDINGS_MUTATION_RERUN") == "survivors"
+KEPT = "Kept from the stored results (TIDINGS_MUTATION_RERUN=survivors)"
 #: Operators left out, so a run fits in an hour on a small machine: arithmetic/bitwise swaps (here they
 #: hit ``X | None`` annotations and string building, not decisions), ``==``/``!=`` turned into an
 #: ordering or identity test, orderings turned into equality, and ``-x`` → ``~x`` (the same order).
@@ -101,7 +132,21 @@ def migrated_database() -> tuple[str, str]:
     return name, url
 
 
-def run_target(module: str, tests: str, scratch: Path, pg_url: str) -> list[dict[str, object]]:
+Key = tuple[int, str, int]
+
+
+def mutant_key(line: object, operator: object, occurrence: object) -> Key:
+    return int(str(line)), str(operator), int(str(occurrence))
+
+
+def settled(result: dict[str, object]) -> bool:
+    """A stored outcome a re-run of the survivors keeps (a real kill, or left out)."""
+    return result["outcome"] not in ("survived", "pending") and not result.get("timeout")
+
+
+def run_target(
+    module: str, tests: str, scratch: Path, pg_url: str, previous: dict[Key, dict[str, object]]
+) -> list[dict[str, object]]:
     tree = scratch / module.replace("/", "_")
     shutil.copytree(ROOT, tree, ignore=IGNORE)
     config = tree / "cosmic-ray.toml"
@@ -126,6 +171,8 @@ def run_target(module: str, tests: str, scratch: Path, pg_url: str) -> list[dict
     )
     if module in SCOPE:
         skip_out_of_scope(tree / "session.sqlite", SCOPE[module])
+    if previous:
+        keep_settled(tree / "session.sqlite", previous)
     subprocess.run([*cosmic, "baseline", str(config)], cwd=tree, env=env, check=True)
     try:
         subprocess.run(
@@ -140,6 +187,13 @@ def run_target(module: str, tests: str, scratch: Path, pg_url: str) -> list[dict
     for line in dump.splitlines():
         item, result = json.loads(line)
         mutation = item["mutations"][0]
+        if (result or {}).get("output") == KEPT:
+            results.append(
+                previous[
+                    mutant_key(mutation["start_pos"][0], mutation["operator_name"], mutation["occurrence"])
+                ]
+            )
+            continue
         results.append(
             {
                 "module": module,
@@ -147,6 +201,8 @@ def run_target(module: str, tests: str, scratch: Path, pg_url: str) -> list[dict
                 "operator": mutation["operator_name"],
                 "occurrence": mutation["occurrence"],
                 "outcome": outcome(result),
+                # A kill by cosmic-ray's timeout may be the loaded machine, not the tests: reported apart.
+                "timeout": (result or {}).get("output") == "timeout",
                 "diff": (result or {}).get("diff", ""),
             }
         )
@@ -166,6 +222,19 @@ def skip_out_of_scope(session: Path, functions: set[str]) -> None:
                 )
 
 
+def keep_settled(session: Path, previous: dict[Key, dict[str, object]]) -> None:
+    """Skip the mutants whose stored outcome is settled; the dump puts that outcome back."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            m = item.mutations[0]
+            stored = previous.get(mutant_key(m.start_pos[0], m.operator_name, m.occurrence))
+            if stored is not None and settled(stored):
+                db.set_result(item.job_id, WorkResult(output=KEPT, worker_outcome=WorkerOutcome.SKIPPED))
+
+
 def outcome(result: dict[str, str] | None) -> str:
     if result is None:
         return "pending"
@@ -182,8 +251,9 @@ def report(kept: dict[str, dict[str, object]]) -> str:
         "cosmic-ray over the invariant modules; explanations of survivors: "
         "[mutation-report.md](mutation-report.md).",
         "",
-        "| module | run | mutants | skipped | out of scope | killed | survived | incompetent | not run | score |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| module | run | mutants | skipped | out of scope | killed | of which by timeout | survived "
+        "| incompetent | not run | score |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for module in kept:
         counts = Counter(str(r["outcome"]) for r in results if r["module"] == module)
@@ -192,14 +262,20 @@ def report(kept: dict[str, dict[str, object]]) -> str:
         lines.append(
             f"| `{module}` | {kept[module]['run']} | {sum(counts.values())} | {counts['skipped']} "
             f"| {counts['out of scope']} | {counts['killed']} "
+            f"| {sum(1 for r in results if r['module'] == module and r.get('timeout'))} "
             f"| {counts['survived']} "
             f"| {counts['incompetent']} | {counts['pending']} | {score} |"
         )
     lines += [
         "",
         "(`skipped`: operators left out by `EXCLUDED` in `tests/mutation/run.py`; `out of scope`: mutants "
-        "outside the functions `SCOPE` names; `not run`: left when the run's time budget was spent.)",
+        "outside the functions `SCOPE` names; `not run`: left when the run's time budget was spent; "
+        "`by timeout`: killed only because the tests overran cosmic-ray's timeout, listed below.)",
     ]
+    timeouts = [r for r in results if r.get("timeout")]
+    if timeouts:
+        lines += ["", "## Killed only by a timeout", ""]
+        lines += [f"- `{r['module']}`:{r['line']} — {r['operator']} #{r['occurrence']}" for r in timeouts]
     lines += ["", "## Surviving mutants", ""]
     for r in results:
         if r["outcome"] == "survived":
@@ -211,21 +287,32 @@ def report(kept: dict[str, dict[str, object]]) -> str:
 def main(argv: list[str]) -> None:
     chosen = argv or DEFAULT
     started = datetime.now(UTC)
+    # Results are kept per module, so a run of some modules updates only their part of the report.
+    store = ROOT / "docs" / "mutation-results.json"
+    kept = json.loads(store.read_text()) if store.exists() else {}
+    sources = {m: hashlib.sha256((ROOT / m).read_bytes()).hexdigest()[:16] for m in chosen}
     results: list[dict[str, object]] = []
     sys.path.insert(0, str(ROOT))
     database, pg_url = migrated_database()
     try:
         with tempfile.TemporaryDirectory(prefix="tidings-mutation-") as scratch:
             for module in chosen:
-                results += run_target(module, TARGETS[module], Path(scratch), pg_url)
+                stored = kept.get(module, {}).get("results", []) if RERUN else []
+                if stored and kept[module].get("source") != sources[module]:
+                    print(f"{module}: changed since its stored results; all its mutants run again")
+                    stored = []
+                previous = {mutant_key(r["line"], r["operator"], r["occurrence"]): r for r in stored}
+                results += run_target(module, TARGETS[module], Path(scratch), pg_url, previous)
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    # Results are kept per module, so a run of some modules updates only their part of the report.
-    store = ROOT / "docs" / "mutation-results.json"
-    kept = json.loads(store.read_text()) if store.exists() else {}
+    kept = json.loads(store.read_text()) if store.exists() else {}  # again: another run may have written
     for module in chosen:
+        run = f"{started:%Y-%m-%d %H:%M} UTC"
+        if RERUN and module in kept:
+            run = f"{str(kept[module]['run']).split(';')[0]}; survivors re-run {run}"
         kept[module] = {
-            "run": f"{started:%Y-%m-%d %H:%M} UTC",
+            "run": run,
+            "source": sources[module],  # the module's text the mutants were made from
             "results": [r for r in results if r["module"] == module],
         }
     store.write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
