@@ -156,6 +156,11 @@ class Setup:
                 )
             )
 
+    async def db_value(self, sql: str) -> Any:
+        """The one value ``sql`` selects for this test's environment (bound as ``:e``)."""
+        async with self.db.session() as session:
+            return (await session.exec(text(sql).bindparams(e=self.env.id))).one()[0]  # type: ignore[call-overload]
+
     def named(self, detail: str) -> list[tuple[str, str, tuple[Any, ...], dict[str, Any]]]:
         return [d for d in self.details if d[1] == detail]
 
@@ -477,3 +482,66 @@ async def test_a_long_provider_error_is_kept_to_its_first_500_characters(setup: 
     assert stored == kept
     assert kept in json.dumps(announced) and kept + "x" not in json.dumps(announced)
     assert '"providerId": "wordy"' in json.dumps(announced)  # the provider that refused it
+
+
+def attempts_counted(provider: str, outcome: str) -> float:
+    labels = {"provider": provider, "outcome": outcome}
+    return REGISTRY.get_sample_value("tidings_provider_attempts_total", labels) or 0.0
+
+
+async def test_a_failed_try_is_counted_and_reported_by_its_kind(setup: Setup) -> None:
+    """A transient failure is a warning (it is retried), counted as transient; the retry that succeeds
+    records the provider's own message id, which is how its delivery reports are matched later."""
+    await setup.integration("twilio", "sms", twilio("ACfirst"), primary=True)
+    setup.fake.fail("ACfirst", 503, times=1)
+    transient, permanent = attempts_counted("twilio", "transient"), attempts_counted("twilio", "permanent")
+    batch = setup.batch()
+    await setup.sender(attempts=2).deliver(batch)
+    assert batch.result.sent == [setup.subscriber.id]
+    tries = [d for d in setup.named(Detail.PROVIDER_ERROR) if "attempt" in d[3]["raw"]]
+    assert [d[2] for d in tries] == [(DetailStatus.WARNING, DetailSource.INTERNAL)]
+    assert attempts_counted("twilio", "transient") == transient + 1
+    assert attempts_counted("twilio", "permanent") == permanent
+    stored = await setup.db_value("select provider_message_id from messages where environment_id = :e")
+    assert stored == "SM1"  # the fake Twilio's sid for the message
+
+
+async def test_backoff_doubles_between_tries(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``backoff``, then twice that, between three tries: the waits are recorded, not timed."""
+    real_sleep = asyncio.sleep
+    waits: list[float] = []
+
+    async def recorded_sleep(delay: float, *args: Any, **kwargs: Any) -> Any:
+        if delay >= 1000:  # the sender's backoff (anything else sleeping here waits far less)
+            waits.append(delay)
+            delay = 0
+        return await real_sleep(delay, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "sleep", recorded_sleep)
+    await setup.integration("twilio", "sms", twilio("ACfirst"), primary=True)
+    setup.fake.fail("ACfirst", 503)
+    batch = setup.batch()
+    sender = SmsSender(cipher=CIPHER, providers=setup.providers, attempts=3, backoff=1000)
+    await sender.deliver(batch)
+    assert batch.result.failed == [setup.subscriber.id] and len(setup.fake.to("ACfirst")) == 3
+    assert waits == [1000, 2000]
+
+
+class FanoutMail(MailSender):
+    """The fan-out mode (chat and push send through every integration), with email's plan."""
+
+    mode: ClassVar[str] = "fanout"
+
+
+async def test_fanout_row_left_sending_is_not_resent_unless_every_provider_deduplicates(
+    setup: Setup,
+) -> None:
+    await setup.integration("sendgrid", "email", MAIL, primary=True)
+    await setup.integration("resend", "email", MAIL)
+    await setup.sender(FanoutMail).deliver(setup.batch("email"))
+    assert len(setup.fake.to("/v3/mail/send")) == 1 and len(setup.fake.to("/emails")) == 1
+    await setup.set_status("sending")  # the worker died during the calls: SendGrid cannot de-duplicate
+    retried = setup.batch("email")
+    await setup.sender(FanoutMail).deliver(retried)
+    assert len(setup.fake.to("/v3/mail/send")) == 1 and len(setup.fake.to("/emails")) == 1
+    assert (await setup.row())[0] == "warning" and retried.result.sent == [setup.subscriber.id]
