@@ -47,6 +47,9 @@ TARGETS: dict[str, str] = {
             "tests/integration/test_digest_front.py::test_duplicate_transaction_is_counted_once_across_continue_as_new",
             "tests/integration/test_broadcast.py::test_broadcast_reaches_every_subscriber",
             "tests/integration/test_front_door_cache.py::test_warm_trigger_reads_nothing_and_sees_other_process_writes",
+            "tests/integration/test_api_basics.py::test_a_workflow_is_triggered_by_its_identifier_not_its_id",
+            "tests/integration/test_readable_executions.py::test_summaries_and_temporal_link",
+            "tests/integration/test_digest_front.py::test_the_accumulator_names_its_workflow_and_subscriber_in_200_characters",
         ]
     ),
     "api/routers/cancel.py": " ".join(
