@@ -167,6 +167,36 @@ async def test_local_time_splits_the_cohort_by_timezone(stack: Stack) -> None:
         ).status == WorkflowExecutionStatus.RUNNING
 
 
+async def test_cancel_reaches_a_fork_after_the_main_execution_finished(env: Env) -> None:
+    """The UTC subscriber's short delay ends and the main execution completes; the UTC-1 subscriber
+    still waits an hour more in its fork. Cancelling the transaction cancels that fork (a finished
+    execution is passed over, not the end of the search). Not on the time-skipping server: it cannot
+    list executions, which is how cancel finds forks. The time of day is 20 s ahead: a slow start only
+    makes the test fail (the main execution would wait a day), never pass wrongly."""
+    at = (datetime.now(UTC) + timedelta(seconds=20)).strftime("%H:%M:%S")
+    await define(env, "delay-late", delay_flow(type="local_time", atTime=at))
+    to = [{"subscriberId": "utc", "timezone": "UTC"}, {"subscriberId": "west", "timezone": "Etc/GMT+1"}]
+    await env.trigger("delay-late", to, {}, transactionId="dl-4")
+
+    async def forks() -> list[Any] | None:
+        prefix = f"{fork_prefix(env.id, 'dl-4')}at:"
+        found = [w async for w in env.stack.client.list_workflows(f'WorkflowId STARTS_WITH "{prefix}"')]
+        return found or None
+
+    (fork,) = await eventually(forks)
+    await env.settle("dl-4", timeout=120)
+    assert await in_app_contents(env, "utc") == ["Not delayed", "Delayed"]
+    resp = await env.http.delete("/v1/events/trigger/dl-4")
+    assert resp.json() == {"data": True}
+    handle = env.stack.client.get_workflow_handle(fork.id)
+
+    async def cancelled() -> bool:
+        return (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+
+    await eventually(cancelled)
+    assert await in_app_contents(env, "west") == ["Not delayed"]
+
+
 async def test_cancel_finds_the_local_time_fork(env: Env) -> None:
     """The subscriber who wakes later runs in an execution of its own; cancel finds and cancels it with
     the main one. The time of day is half an hour ahead, so no timer fires during the test."""

@@ -57,6 +57,7 @@ TARGETS: dict[str, str] = {
             "tests/integration/test_cancel.py",
             "tests/integration/test_hostile_cancel.py",
             "tests/integration/test_digest_front.py::test_cancel_removes_events_from_the_open_window",
+            "tests/integration/test_delay.py::test_cancel_reaches_a_fork_after_the_main_execution_finished",
         ]
     ),
 }
