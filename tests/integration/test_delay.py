@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.schedule import next_local_time, zone
 from tests.support import Env, Stack, eventually
@@ -167,10 +170,12 @@ async def test_local_time_splits_the_cohort_by_timezone(stack: Stack) -> None:
         ).status == WorkflowExecutionStatus.RUNNING
 
 
-async def test_cancel_reaches_a_fork_after_the_main_execution_finished(env: Env) -> None:
+@pytest.mark.parametrize("main", ["completed", "deleted"])
+async def test_cancel_reaches_a_fork_after_the_main_execution_finished(env: Env, main: str) -> None:
     """The UTC subscriber's short delay ends and the main execution completes; the UTC-1 subscriber
-    still waits an hour more in its fork. Cancelling the transaction cancels that fork (a finished
-    execution is passed over, not the end of the search). Not on the time-skipping server: it cannot
+    still waits an hour more in its fork. Cancelling the transaction cancels that fork: a finished
+    execution, or one already removed by the namespace's retention (a fork may run for days after it,
+    through later delay steps), is passed over, not the end of the search. Not on the time-skipping server: it cannot
     list executions, which is how cancel finds forks. The time of day is 20 s ahead: a slow start only
     makes the test fail (the main execution would wait a day), never pass wrongly."""
     at = (datetime.now(UTC) + timedelta(seconds=20)).strftime("%H:%M:%S")
@@ -186,6 +191,23 @@ async def test_cancel_reaches_a_fork_after_the_main_execution_finished(env: Env)
     (fork,) = await eventually(forks)
     await env.settle("dl-4", timeout=120)
     assert await in_app_contents(env, "utc") == ["Not delayed", "Delayed"]
+    if main == "deleted":  # as retention does
+        root = env.stack.client.get_workflow_handle(execution_id(env.id, "dl-4"))
+        await env.stack.client.workflow_service.delete_workflow_execution(
+            DeleteWorkflowExecutionRequest(
+                namespace=env.stack.client.namespace,
+                workflow_execution=WorkflowExecution(workflow_id=root.id),
+            )
+        )
+
+        async def gone() -> bool:
+            try:
+                await root.describe()
+            except RPCError as exc:
+                return exc.status == RPCStatusCode.NOT_FOUND
+            return False
+
+        await eventually(gone, timeout=60)
     resp = await env.http.delete("/v1/events/trigger/dl-4")
     assert resp.json() == {"data": True}
     handle = env.stack.client.get_workflow_handle(fork.id)
