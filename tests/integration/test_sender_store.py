@@ -37,6 +37,7 @@ from store.db import Database
 from store.models import Environment, Integration, Organization, Subscriber, WebhookEndpoint
 from tests.fakes.fixtures import fake_fixture, http_fakes_fixture  # noqa: F401  (fixtures)
 from tests.fakes.http_api import FakeHttpProviders
+from tests.support import eventually
 from workflows.details import Detail, DetailSource, DetailStatus
 from workflows.models import DeliverInput, DeliverResult, DeliveryContext, StepSpec, WorkflowSnapshot
 
@@ -460,6 +461,8 @@ async def test_a_long_provider_error_is_kept_to_its_first_500_characters(setup: 
             WebhookEndpoint(environment_id=setup.env.id, url="https://hooks.example", secret_encrypted="x")
         )
     setup.providers["wordy"] = WordyProvider()
+    labels = {"channel": "email", "status": "error", "provider": "wordy"}
+    errors_before = REGISTRY.get_sample_value("tidings_messages_total", labels) or 0.0
     await setup.integration("wordy", "email", MAIL, primary=True)
     batch = setup.batch("email")
     await setup.sender(MailSender).deliver(batch)
@@ -482,6 +485,8 @@ async def test_a_long_provider_error_is_kept_to_its_first_500_characters(setup: 
     assert stored == kept
     assert kept in json.dumps(announced) and kept + "x" not in json.dumps(announced)
     assert '"providerId": "wordy"' in json.dumps(announced)  # the provider that refused it
+    labels = {"channel": "email", "status": "error", "provider": "wordy"}
+    assert REGISTRY.get_sample_value("tidings_messages_total", labels) == errors_before + 1
 
 
 def attempts_counted(provider: str, outcome: str) -> float:
@@ -545,3 +550,32 @@ async def test_fanout_row_left_sending_is_not_resent_unless_every_provider_dedup
     await setup.sender(FanoutMail).deliver(retried)
     assert len(setup.fake.to("/v3/mail/send")) == 1 and len(setup.fake.to("/emails")) == 1
     assert (await setup.row())[0] == "warning" and retried.result.sent == [setup.subscriber.id]
+
+
+async def test_an_in_flight_subscriber_is_handed_back_only_after_the_others_are_settled(setup: Setup) -> None:
+    """One subscriber's send is still in flight at Resend (handed back to Temporal as an error, to ask
+    again later); the other's, held by the provider meanwhile, is still completed and recorded first, so
+    the activity's retry finds it settled instead of left ``sending``."""
+    bo = Subscriber(environment_id=setup.env.id, subscriber_id="bo", email="bo@example.com")
+    async with setup.db.session() as session:
+        session.add(bo)
+    await setup.integration("resend", "email", MAIL, primary=True)
+    in_progress = {"statusCode": 409, "name": "concurrent_idempotent_requests", "message": "in progress"}
+    setup.fake.fail("/emails", 409, in_progress, times=1)  # whichever send comes first
+    setup.fake.stall("/emails")  # the other one: held until released
+    batch = setup.batch("email")
+    batch.rendered.append(Rendered(subscriber=bo, content="Hello", subject="Hi"))
+    delivery = asyncio.create_task(setup.sender(MailSender, attempts=1).deliver(batch))
+
+    async def both_reached_the_provider() -> bool:
+        return len(setup.fake.answered("/emails", 409)) == 1 and len(setup.fake.to("/emails")) == 2
+
+    await eventually(both_reached_the_provider)
+    setup.fake.release()
+    with pytest.raises(ProviderInFlight):
+        await delivery
+    assert len(batch.result.sent) == 1  # read before anything else could run
+    statuses = await setup.db_value(
+        "select array_agg(status order by status) from messages where environment_id = :e"
+    )
+    assert statuses == ["sending", "sent"]
