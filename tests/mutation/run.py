@@ -145,7 +145,19 @@ def mutant_key(line: object, operator: object, occurrence: object) -> Key:
 
 def settled(result: dict[str, object]) -> bool:
     """A stored outcome a re-run of the survivors keeps (a real kill, or left out)."""
-    return result["outcome"] not in ("survived", "pending") and not result.get("timeout")
+    return result["outcome"] not in ("survived", "pending") and not in_doubt(result)
+
+
+def doubt(result: dict[str, str] | None) -> str:
+    """Why a kill may be the machine's doing rather than the tests' (empty when it is not in doubt)."""
+    output = (result or {}).get("output") or ""
+    if result is None or result.get("test_outcome") != "killed":
+        return ""
+    if output == "timeout":
+        return "timeout"
+    if "too many clients" in output or "TooManyConnectionsError" in output:
+        return "PostgreSQL refused connections"
+    return ""
 
 
 def run_target(
@@ -205,8 +217,10 @@ def run_target(
                 "operator": mutation["operator_name"],
                 "occurrence": mutation["occurrence"],
                 "outcome": outcome(result),
-                # A kill by cosmic-ray's timeout may be the loaded machine, not the tests: reported apart.
+                # A kill by cosmic-ray's timeout, or by PostgreSQL refusing connections, may be the loaded
+                # machine, not the tests: reported apart, and run again by TIDINGS_MUTATION_RERUN.
                 "timeout": (result or {}).get("output") == "timeout",
+                "doubt": doubt(result),
                 "diff": (result or {}).get("diff", ""),
             }
         )
@@ -239,6 +253,10 @@ def keep_settled(session: Path, previous: dict[Key, dict[str, object]]) -> None:
                 db.set_result(item.job_id, WorkResult(output=KEPT, worker_outcome=WorkerOutcome.SKIPPED))
 
 
+def in_doubt(r: dict[str, object]) -> str:
+    return str(r.get("doubt") or ("timeout" if r.get("timeout") else ""))
+
+
 def outcome(result: dict[str, str] | None) -> str:
     if result is None:
         return "pending"
@@ -255,7 +273,7 @@ def report(kept: dict[str, dict[str, object]]) -> str:
         "cosmic-ray over the invariant modules; explanations of survivors: "
         "[mutation-report.md](mutation-report.md).",
         "",
-        "| module | run | mutants | skipped | out of scope | killed | of which by timeout | survived "
+        "| module | run | mutants | skipped | out of scope | killed | of which in doubt | survived "
         "| incompetent | not run | score |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -266,7 +284,7 @@ def report(kept: dict[str, dict[str, object]]) -> str:
         lines.append(
             f"| `{module}` | {kept[module]['run']} | {sum(counts.values())} | {counts['skipped']} "
             f"| {counts['out of scope']} | {counts['killed']} "
-            f"| {sum(1 for r in results if r['module'] == module and r.get('timeout'))} "
+            f"| {sum(1 for r in results if r['module'] == module and in_doubt(r))} "
             f"| {counts['survived']} "
             f"| {counts['incompetent']} | {counts['pending']} | {score} |"
         )
@@ -274,12 +292,16 @@ def report(kept: dict[str, dict[str, object]]) -> str:
         "",
         "(`skipped`: operators left out by `EXCLUDED` in `tests/mutation/run.py`; `out of scope`: mutants "
         "outside the functions `SCOPE` names; `not run`: left when the run's time budget was spent; "
-        "`by timeout`: killed only because the tests overran cosmic-ray's timeout, listed below.)",
+        "`in doubt`: killed by cosmic-ray's timeout or while PostgreSQL refused connections, so perhaps by "
+        "the loaded machine; listed below.)",
     ]
-    timeouts = [r for r in results if r.get("timeout")]
-    if timeouts:
-        lines += ["", "## Killed only by a timeout", ""]
-        lines += [f"- `{r['module']}`:{r['line']} — {r['operator']} #{r['occurrence']}" for r in timeouts]
+    doubtful = [r for r in results if in_doubt(r)]
+    if doubtful:
+        lines += ["", "## Kills in doubt (the machine, not the tests, may have failed them)", ""]
+        lines += [
+            f"- `{r['module']}`:{r['line']} — {r['operator']} #{r['occurrence']}: {in_doubt(r)}"
+            for r in doubtful
+        ]
     lines += ["", "## Surviving mutants", ""]
     for r in results:
         if r["outcome"] == "survived":
