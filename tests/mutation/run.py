@@ -196,9 +196,15 @@ def run_target(
         )
     except subprocess.TimeoutExpired:
         print(f"{module}: budget of {BUDGET:.0f} s spent; the mutants not run are reported pending")
-    dump = subprocess.run(
-        [*cosmic, "dump", "session.sqlite"], cwd=tree, env=env, check=True, capture_output=True, text=True
-    ).stdout
+    return session_results(module, tree / "session.sqlite", previous)
+
+
+def session_results(
+    module: str, session: Path, previous: dict[Key, dict[str, object]]
+) -> list[dict[str, object]]:
+    """The outcome of every mutant in a cosmic-ray session (what the results files keep)."""
+    cosmic = [sys.executable, "-m", "cosmic_ray.cli"]
+    dump = subprocess.run([*cosmic, "dump", str(session)], check=True, capture_output=True, text=True).stdout
     results = []
     for line in dump.splitlines():
         item, result = json.loads(line)
@@ -330,7 +336,12 @@ def main(argv: list[str]) -> None:
                 previous = {mutant_key(r["line"], r["operator"], r["occurrence"]): r for r in stored}
                 results += run_target(module, TARGETS[module], Path(scratch), pg_url, previous)
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        from asyncpg import PostgresError
+
+        try:
+            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        except (OSError, PostgresError) as exc:  # a full server must not cost the run's results
+            print(f"could not drop {database} ({exc}); drop it by hand")
     kept = json.loads(store.read_text()) if store.exists() else {}  # again: another run may have written
     for module in chosen:
         run = f"{started:%Y-%m-%d %H:%M} UTC"
