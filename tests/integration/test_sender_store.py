@@ -541,10 +541,11 @@ class FanoutMail(MailSender):
 async def test_fanout_row_left_sending_is_not_resent_unless_every_provider_deduplicates(
     setup: Setup,
 ) -> None:
-    await setup.integration("sendgrid", "email", MAIL, primary=True)
+    sendgrid = await setup.integration("sendgrid", "email", MAIL, primary=True)
     await setup.integration("resend", "email", MAIL)
     await setup.sender(FanoutMail).deliver(setup.batch("email"))
     assert len(setup.fake.to("/v3/mail/send")) == 1 and len(setup.fake.to("/emails")) == 1
+    assert await setup.row() == ("sent", sendgrid.id, "sendgrid")  # recorded as sent by the first in order
     await setup.set_status("sending")  # the worker died during the calls: SendGrid cannot de-duplicate
     retried = setup.batch("email")
     await setup.sender(FanoutMail).deliver(retried)
