@@ -21,6 +21,7 @@ from sqlalchemy import text
 from activities.providers.base import EmailMessage, EmailProvider, Provider, ProviderError, SendResult
 from activities.providers.email_http import ResendProvider, SendGridProvider
 from activities.providers.sms import TwilioProvider
+from activities.render import RenderError
 from activities.senders.base import Batch, Rendered
 from activities.senders.channel import (
     Attempt,
@@ -580,3 +581,19 @@ async def test_an_in_flight_subscriber_is_handed_back_only_after_the_others_are_
         "select array_agg(status order by status) from messages where environment_id = :e"
     )
     assert statuses == ["sending", "sent"]
+
+
+class BrokenTemplateMail(MailSender):
+    """A sender whose content cannot be rendered for this subscriber (what a template error raises)."""
+
+    def plan(self, batch: Batch, r: Rendered, integrations: list[Integration], shared: Any) -> list[Attempt]:
+        raise RenderError("undefined variable 'name'")
+
+
+async def test_content_that_cannot_be_rendered_fails_the_subscriber_and_sends_nothing(setup: Setup) -> None:
+    await setup.integration("sendgrid", "email", MAIL, primary=True)
+    batch = setup.batch("email")
+    await setup.sender(BrokenTemplateMail).deliver(batch)
+    assert batch.result.failed == [setup.subscriber.id] and setup.fake.requests == []
+    (detail,) = setup.named(Detail.MESSAGE_CONTENT_NOT_GENERATED)
+    assert detail[2][0] == DetailStatus.FAILED and "undefined variable" in detail[3]["raw"]["error"]
