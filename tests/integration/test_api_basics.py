@@ -77,6 +77,14 @@ async def test_unknown_workflow_is_422(env: Env) -> None:
     assert resp.json()["error"] == "Unprocessable Entity"
 
 
+async def test_a_workflow_is_triggered_by_its_identifier_not_its_id(env: Env) -> None:
+    """``name`` is the trigger identifier (Novu): a workflow's ``_id`` names no workflow to trigger."""
+    body = {"name": "By name", "notificationGroup": {"name": "General"}, "active": True, "steps": []}
+    created = (await env.http.post("/v1/workflows", json=body)).json()["data"]
+    resp = await env.trigger(created["_id"], "sub-1")
+    assert_error(resp, 422, "workflow_not_found", "/v1/events/trigger")
+
+
 async def test_unknown_route_and_method(env: Env) -> None:
     assert_error(
         await env.http.get("/v1/nothing-here"), 404, "Cannot GET /v1/nothing-here", "/v1/nothing-here"

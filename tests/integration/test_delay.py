@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.schedule import next_local_time, zone
 from tests.support import Env, Stack, eventually
@@ -165,6 +168,55 @@ async def test_local_time_splits_the_cohort_by_timezone(stack: Stack) -> None:
         assert (
             await skipping.client.get_workflow_handle(fork).describe()
         ).status == WorkflowExecutionStatus.RUNNING
+
+
+@pytest.mark.parametrize("main", ["completed", "deleted"])
+async def test_cancel_reaches_a_fork_after_the_main_execution_finished(env: Env, main: str) -> None:
+    """The UTC subscriber's short delay ends and the main execution completes; the UTC-1 subscriber
+    still waits an hour more in its fork. Cancelling the transaction cancels that fork: a finished
+    execution, or one already removed by the namespace's retention (a fork may run for days after it,
+    through later delay steps), is passed over, not the end of the search. Not on the time-skipping server: it cannot
+    list executions, which is how cancel finds forks. The time of day is 20 s ahead: a slow start only
+    makes the test fail (the main execution would wait a day), never pass wrongly."""
+    at = (datetime.now(UTC) + timedelta(seconds=20)).strftime("%H:%M:%S")
+    await define(env, "delay-late", delay_flow(type="local_time", atTime=at))
+    to = [{"subscriberId": "utc", "timezone": "UTC"}, {"subscriberId": "west", "timezone": "Etc/GMT+1"}]
+    await env.trigger("delay-late", to, {}, transactionId="dl-4")
+
+    async def forks() -> list[Any] | None:
+        prefix = f"{fork_prefix(env.id, 'dl-4')}at:"
+        found = [w async for w in env.stack.client.list_workflows(f'WorkflowId STARTS_WITH "{prefix}"')]
+        return found or None
+
+    (fork,) = await eventually(forks)
+    await env.settle("dl-4", timeout=120)
+    assert await in_app_contents(env, "utc") == ["Not delayed", "Delayed"]
+    if main == "deleted":  # as retention does
+        root = env.stack.client.get_workflow_handle(execution_id(env.id, "dl-4"))
+        await env.stack.client.workflow_service.delete_workflow_execution(
+            DeleteWorkflowExecutionRequest(
+                namespace=env.stack.client.namespace,
+                workflow_execution=WorkflowExecution(workflow_id=root.id),
+            )
+        )
+
+        async def gone() -> bool:
+            try:
+                await root.describe()
+            except RPCError as exc:
+                return exc.status == RPCStatusCode.NOT_FOUND
+            return False
+
+        await eventually(gone, timeout=60)
+    resp = await env.http.delete("/v1/events/trigger/dl-4")
+    assert resp.json() == {"data": True}
+    handle = env.stack.client.get_workflow_handle(fork.id)
+
+    async def cancelled() -> bool:
+        return (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+
+    await eventually(cancelled)
+    assert await in_app_contents(env, "west") == ["Not delayed"]
 
 
 async def test_cancel_finds_the_local_time_fork(env: Env) -> None:

@@ -57,6 +57,26 @@ async def test_front_door_digest_sends_once_without_trigger_executions(env: Env)
     assert [tx for (tx,) in listed] == txs
 
 
+async def test_the_accumulator_names_its_workflow_and_subscriber_in_200_characters(env: Env) -> None:
+    """The Temporal UI's summary of a front-door accumulator: workflow and subscriber, cut at 200
+    characters (the subscriberId is tenant text of any length)."""
+    row = await define(env, "front-summary", [digest(amount=1), in_app("after", EVENTS)])
+    subscriber = "s" * 300
+    resp = await env.trigger("front-summary", subscriber, {"n": 1}, transactionId="fs-1")
+    assert resp.status_code == 201, resp.text
+    accumulator = accumulator_id(
+        environment_id=env.id,
+        workflow_id=row,
+        step_id="digest",
+        subscriber_id=subscriber_key(subscriber),
+        key_value=None,
+    )
+    summary = await (await env.stack.client.get_workflow_handle(accumulator).describe()).static_summary()
+    assert summary == f"digest · front-summary → {subscriber}"[:200]
+    await env.settle("fs-1")
+    await settle_digests(env)
+
+
 async def test_steps_before_the_digest_keep_the_execution_path(env: Env) -> None:
     """An inactive step before the digest is skipped (front door); an active one keeps the execution."""
     inactive = {**in_app("first", "before"), "active": False}

@@ -105,6 +105,7 @@ async def test_an_expired_record_is_reused_as_new(db: Database, env_id: str) -> 
 
 
 async def test_release_forgets_an_unfinished_claim_only(db: Database, env_id: str) -> None:
+    await claim(db, env_id, key="busy")  # another request of the same client, still running
     await claim(db, env_id)
     await claim(db, env_id, key="kept")
     await done(db, env_id, key="kept")
@@ -112,7 +113,8 @@ async def test_release_forgets_an_unfinished_claim_only(db: Database, env_id: st
         await release_key(session=session, environment_id=env_id, key="k")
         await release_key(session=session, environment_id=env_id, key="kept")
         await release_key(session=session, environment_id=f"{env_id}-other", key="k")
-    assert await rows(db, env_id) == [("kept", "done", "b1", 201)]
+    assert await rows(db, env_id) == [("busy", "in_progress", "b1", None), ("kept", "done", "b1", 201)]
+    assert (await claim(db, env_id, key="busy")).outcome == "in_progress"  # still guarded
     assert (await claim(db, env_id)).outcome == "claimed"  # the client's retry runs again
     assert (await claim(db, env_id, key="kept")).outcome == "replay"
 
@@ -127,10 +129,14 @@ async def test_release_leaves_another_environments_claim(db: Database, env_id: s
 async def test_sweep_deletes_expired_records_only(
     db: Database, env_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One claim in ``SWEEP_ONE_IN`` deletes expired records; here every claim does (no randomness)."""
-    await claim(db, env_id, key="expired", ttl=PAST)
+    """One claim in ``SWEEP_ONE_IN`` deletes expired records; here every claim does (no randomness).
+
+    The expired record is written last, so no claim before the patched one could have swept it (a claim
+    sweeps before it inserts): only the patched claim's sweep can remove it."""
     await claim(db, env_id, key="live")
     await done(db, env_id, key="live")
+    await claim(db, env_id, key="expired", ttl=PAST)
+    assert [r[0] for r in await rows(db, env_id)] == ["expired", "live"]
     monkeypatch.setattr(idempotency, "SWEEP_ONE_IN", 1)
     assert (await claim(db, env_id, key="new")).outcome == "claimed"
     assert [r[0] for r in await rows(db, env_id)] == ["live", "new"]

@@ -7,6 +7,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from tests.support import Env
+from tidings.temporal import TRANSACTION_ID
 from workflows.models import execution_id
 
 TWO_STEPS = {
@@ -35,6 +36,8 @@ async def test_summaries_and_temporal_link(env: Env) -> None:
     handle = env.stack.client.get_workflow_handle(execution_id(env.id, tx))
     description = await handle.describe()
     assert await description.static_summary() == f"{identifier} → ada"
+    # Found in the Temporal UI by its transactionId (the search attribute the API sets at start).
+    assert description.typed_search_attributes.get(TRANSACTION_ID) == tx
     history = await handle.fetch_history()
     summaries = [
         await decode(e.user_metadata.summary)

@@ -9,6 +9,7 @@ acted on (``fake.delivered``) and the execution details, each counted on its own
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
@@ -17,9 +18,10 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
-from activities.providers.base import EmailMessage, Provider
+from activities.providers.base import EmailMessage, EmailProvider, Provider, ProviderError, SendResult
 from activities.providers.email_http import ResendProvider, SendGridProvider
 from activities.providers.sms import TwilioProvider
+from activities.render import RenderError
 from activities.senders.base import Batch, Rendered
 from activities.senders.channel import (
     Attempt,
@@ -36,6 +38,7 @@ from store.db import Database
 from store.models import Environment, Integration, Organization, Subscriber, WebhookEndpoint
 from tests.fakes.fixtures import fake_fixture, http_fakes_fixture  # noqa: F401  (fixtures)
 from tests.fakes.http_api import FakeHttpProviders
+from tests.support import eventually
 from workflows.details import Detail, DetailSource, DetailStatus
 from workflows.models import DeliverInput, DeliverResult, DeliveryContext, StepSpec, WorkflowSnapshot
 
@@ -154,6 +157,11 @@ class Setup:
                     s=status, e=self.env.id
                 )
             )
+
+    async def db_value(self, sql: str) -> Any:
+        """The one value ``sql`` selects for this test's environment (bound as ``:e``)."""
+        async with self.db.session() as session:
+            return (await session.exec(text(sql).bindparams(e=self.env.id))).one()[0]  # type: ignore[call-overload]
 
     def named(self, detail: str) -> list[tuple[str, str, tuple[Any, ...], dict[str, Any]]]:
         return [d for d in self.details if d[1] == detail]
@@ -435,3 +443,157 @@ async def test_sent_and_failed_messages_are_announced_to_webhooks(setup: Setup) 
             )
         ).all()
     assert sorted(t[0] for t in types) == ["message.failed", "message.sent"]
+
+
+class WordyProvider(EmailProvider):
+    """A provider whose refusal is longer than the 500 characters a message keeps of it."""
+
+    provider_id: ClassVar[str] = "wordy"
+
+    async def send(self, message: EmailMessage, credentials: dict[str, Any]) -> SendResult:
+        raise ProviderError("refused: " + "x" * 700, permanent=True)
+
+
+async def test_a_long_provider_error_is_kept_to_its_first_500_characters(setup: Setup) -> None:
+    """The failed message's error text and its ``message.failed`` webhook carry the provider's answer cut
+    at 500 characters: the start of the reason, never an unbounded remote text."""
+    async with setup.db.session() as session:
+        session.add(
+            WebhookEndpoint(environment_id=setup.env.id, url="https://hooks.example", secret_encrypted="x")
+        )
+    setup.providers["wordy"] = WordyProvider()
+    labels = {"channel": "email", "status": "error", "provider": "wordy"}
+    errors_before = REGISTRY.get_sample_value("tidings_messages_total", labels) or 0.0
+    await setup.integration("wordy", "email", MAIL, primary=True)
+    batch = setup.batch("email")
+    await setup.sender(MailSender).deliver(batch)
+    assert batch.result.failed == [setup.subscriber.id]
+    kept = ("refused: " + "x" * 700)[:500]
+    async with setup.db.session() as session:
+        stored = (
+            await session.exec(  # type: ignore[call-overload]
+                text("select error_text from messages where environment_id = :e").bindparams(e=setup.env.id)
+            )
+        ).one()[0]
+        announced = (
+            await session.exec(  # type: ignore[call-overload]
+                text(
+                    "select body from webhook_deliveries where environment_id = :e "
+                    "and event_type = 'message.failed'"
+                ).bindparams(e=setup.env.id)
+            )
+        ).one()[0]
+    assert stored == kept
+    assert kept in json.dumps(announced) and kept + "x" not in json.dumps(announced)
+    assert '"providerId": "wordy"' in json.dumps(announced)  # the provider that refused it
+    labels = {"channel": "email", "status": "error", "provider": "wordy"}
+    assert REGISTRY.get_sample_value("tidings_messages_total", labels) == errors_before + 1
+
+
+def attempts_counted(provider: str, outcome: str) -> float:
+    labels = {"provider": provider, "outcome": outcome}
+    return REGISTRY.get_sample_value("tidings_provider_attempts_total", labels) or 0.0
+
+
+async def test_a_failed_try_is_counted_and_reported_by_its_kind(setup: Setup) -> None:
+    """A transient failure is a warning (it is retried), counted as transient; the retry that succeeds
+    records the provider's own message id, which is how its delivery reports are matched later."""
+    await setup.integration("twilio", "sms", twilio("ACfirst"), primary=True)
+    setup.fake.fail("ACfirst", 503, times=1)
+    transient, permanent = attempts_counted("twilio", "transient"), attempts_counted("twilio", "permanent")
+    batch = setup.batch()
+    await setup.sender(attempts=2).deliver(batch)
+    assert batch.result.sent == [setup.subscriber.id]
+    tries = [d for d in setup.named(Detail.PROVIDER_ERROR) if "attempt" in d[3]["raw"]]
+    assert [d[2] for d in tries] == [(DetailStatus.WARNING, DetailSource.INTERNAL)]
+    assert attempts_counted("twilio", "transient") == transient + 1
+    assert attempts_counted("twilio", "permanent") == permanent
+    stored = await setup.db_value("select provider_message_id from messages where environment_id = :e")
+    assert stored == "SM1"  # the fake Twilio's sid for the message
+
+
+async def test_backoff_doubles_between_tries(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``backoff``, then twice that, between three tries: the waits are recorded, not timed."""
+    real_sleep = asyncio.sleep
+    waits: list[float] = []
+
+    async def recorded_sleep(delay: float, *args: Any, **kwargs: Any) -> Any:
+        if delay >= 1000:  # the sender's backoff (anything else sleeping here waits far less)
+            waits.append(delay)
+            delay = 0
+        return await real_sleep(delay, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "sleep", recorded_sleep)
+    await setup.integration("twilio", "sms", twilio("ACfirst"), primary=True)
+    setup.fake.fail("ACfirst", 503)
+    batch = setup.batch()
+    sender = SmsSender(cipher=CIPHER, providers=setup.providers, attempts=3, backoff=1000)
+    await sender.deliver(batch)
+    assert batch.result.failed == [setup.subscriber.id] and len(setup.fake.to("ACfirst")) == 3
+    assert waits == [1000, 2000]
+
+
+class FanoutMail(MailSender):
+    """The fan-out mode (chat and push send through every integration), with email's plan."""
+
+    mode: ClassVar[str] = "fanout"
+
+
+async def test_fanout_row_left_sending_is_not_resent_unless_every_provider_deduplicates(
+    setup: Setup,
+) -> None:
+    sendgrid = await setup.integration("sendgrid", "email", MAIL, primary=True)
+    await setup.integration("resend", "email", MAIL)
+    await setup.sender(FanoutMail).deliver(setup.batch("email"))
+    assert len(setup.fake.to("/v3/mail/send")) == 1 and len(setup.fake.to("/emails")) == 1
+    assert await setup.row() == ("sent", sendgrid.id, "sendgrid")  # recorded as sent by the first in order
+    await setup.set_status("sending")  # the worker died during the calls: SendGrid cannot de-duplicate
+    retried = setup.batch("email")
+    await setup.sender(FanoutMail).deliver(retried)
+    assert len(setup.fake.to("/v3/mail/send")) == 1 and len(setup.fake.to("/emails")) == 1
+    assert (await setup.row())[0] == "warning" and retried.result.sent == [setup.subscriber.id]
+
+
+async def test_an_in_flight_subscriber_is_handed_back_only_after_the_others_are_settled(setup: Setup) -> None:
+    """One subscriber's send is still in flight at Resend (handed back to Temporal as an error, to ask
+    again later); the other's, held by the provider meanwhile, is still completed and recorded first, so
+    the activity's retry finds it settled instead of left ``sending``."""
+    bo = Subscriber(environment_id=setup.env.id, subscriber_id="bo", email="bo@example.com")
+    async with setup.db.session() as session:
+        session.add(bo)
+    await setup.integration("resend", "email", MAIL, primary=True)
+    in_progress = {"statusCode": 409, "name": "concurrent_idempotent_requests", "message": "in progress"}
+    setup.fake.fail("/emails", 409, in_progress, times=1)  # whichever send comes first
+    setup.fake.stall("/emails")  # the other one: held until released
+    batch = setup.batch("email")
+    batch.rendered.append(Rendered(subscriber=bo, content="Hello", subject="Hi"))
+    delivery = asyncio.create_task(setup.sender(MailSender, attempts=1).deliver(batch))
+
+    async def both_reached_the_provider() -> bool:
+        return len(setup.fake.answered("/emails", 409)) == 1 and len(setup.fake.to("/emails")) == 2
+
+    await eventually(both_reached_the_provider)
+    setup.fake.release()
+    with pytest.raises(ProviderInFlight):
+        await delivery
+    assert len(batch.result.sent) == 1  # read before anything else could run
+    statuses = await setup.db_value(
+        "select array_agg(status order by status) from messages where environment_id = :e"
+    )
+    assert statuses == ["sending", "sent"]
+
+
+class BrokenTemplateMail(MailSender):
+    """A sender whose content cannot be rendered for this subscriber (what a template error raises)."""
+
+    def plan(self, batch: Batch, r: Rendered, integrations: list[Integration], shared: Any) -> list[Attempt]:
+        raise RenderError("undefined variable 'name'")
+
+
+async def test_content_that_cannot_be_rendered_fails_the_subscriber_and_sends_nothing(setup: Setup) -> None:
+    await setup.integration("sendgrid", "email", MAIL, primary=True)
+    batch = setup.batch("email")
+    await setup.sender(BrokenTemplateMail).deliver(batch)
+    assert batch.result.failed == [setup.subscriber.id] and setup.fake.requests == []
+    (detail,) = setup.named(Detail.MESSAGE_CONTENT_NOT_GENERATED)
+    assert detail[2][0] == DetailStatus.FAILED and "undefined variable" in detail[3]["raw"]["error"]
