@@ -30,7 +30,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi._compat import Undefined
 from fastapi.dependencies.utils import request_body_to_args
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.routing import APIRoute
 
 from api.deps import current_environment
@@ -80,7 +80,12 @@ class LeanRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             # The order of FastAPI's errors: undecodable JSON, then authentication, then validation.
-            received = json_body(await request.body(), request.headers.get("content-type"))
+            try:
+                received = json_body(await request.body(), request.headers.get("content-type"))
+            except RequestValidationError:
+                raise
+            except Exception as e:  # as FastAPI answers a body it cannot read (not UTF-8 …)
+                raise HTTPException(status_code=400, detail="There was an error parsing the body") from e
             env = await current_environment(request)
             values, errors = await request_body_to_args([body_field], received, embed_body_fields=False)
             if errors:

@@ -62,6 +62,7 @@ def cases(name: str, key: str) -> list[tuple[str, dict[str, str], bytes]]:
         ("+json type", {**auth, "content-type": "application/vnd.api+json"}, b'{"name": "nope", "to": "a"}'),
         ("bad transactionId", as_json, b'{"name": "x", "to": "ada", "transactionId": ""}'),
         ("bad delay", as_json, b'{"name": "x", "to": "ada", "overrides": {"delay": {"amount": -1}}}'),
+        ("not UTF-8", as_json, b"\x95\xff{"),
     ]
 
 
@@ -72,7 +73,7 @@ def answer(resp: httpx.Response) -> tuple[int, str, Any]:
     return resp.status_code, resp.headers.get("content-type", ""), body
 
 
-@pytest.mark.parametrize("index", range(14))
+@pytest.mark.parametrize("index", range(15))
 async def test_the_lean_route_answers_as_fastapi_does(stack: Stack, env: Env, index: int) -> None:
     wf = (await env.http.post("/v1/workflows", json=WELCOME)).json()["data"]
     label, headers, body = cases(wf["triggers"][0]["identifier"], env.key)[index]
@@ -89,4 +90,4 @@ async def test_the_lean_route_answers_as_fastapi_does(stack: Stack, env: Env, in
 
 
 def test_cases_cover_every_index() -> None:
-    assert len(cases("x", "k")) == 14
+    assert len(cases("x", "k")) == 15
