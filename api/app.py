@@ -96,6 +96,10 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         description="Novu's v1 API on durable Temporal workflows.",
         lifespan=lifespan,
         static_url="/docs/assets",
+        # FastAPI's own OpenTelemetry bridge stays off: traces come from ``tracing.instrument_api`` when an
+        # OTLP endpoint is set. Left on, it looks the global providers up (three ``os.environ`` reads) on
+        # every request only to find them unconfigured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # The Inbox's socket.io endpoint; its database is the app's, set when the lifespan starts.
     realtime = Realtime(settings=settings)

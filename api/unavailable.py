@@ -95,7 +95,9 @@ UNAVAILABLE_TYPES: tuple[type[Exception], ...] = (
 
 async def _bounded(seconds: float, call: Awaitable[T]) -> T:
     try:
-        return await asyncio.wait_for(call, seconds)
+        # asyncio.timeout, not wait_for: the call runs in the caller's task instead of a new one per call
+        async with asyncio.timeout(seconds):
+            return await call
     except TimeoutError as exc:
         raise TemporalUnavailable(f"Temporal did not answer within {seconds:g}s") from exc
 

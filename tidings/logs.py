@@ -34,6 +34,12 @@ def configure(log_format: str = "text", level: int = logging.INFO) -> None:
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    # Neither format writes the thread, process or source line of a record: not collecting them is the
+    # Logging HOWTO's "optimization" recipe, and ~a third of the cost of the API's line per trigger.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None  # type: ignore[attr-defined]  # the HOWTO's way to skip findCaller()
     root.setLevel(level)
     # httpx logs every request at INFO with its full URL: provider URLs can carry credentials (a
     # Telegram bot token is part of the path), and a line per send is worker CPU at thousands of sends.
