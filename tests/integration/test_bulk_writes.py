@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 
 from store.db import Database, insert_ignore
 from store.messages import add_details, details_for, record_messages, record_notifications
 from store.migrate import upgrade
-from store.models import Environment, Organization, Subscriber
+from store.models import Environment, Message, Organization, Subscriber
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
@@ -112,6 +113,33 @@ async def test_bulk_rows_keep_their_json_times_and_flags(db: Database) -> None:
     assert row[2] in (False, 0)
     assert str(row[3]).startswith("2026-01-02 03:04:05")
     assert row[4] in ("Hi b", '"Hi b"')
+
+
+async def test_values_encoded_once_per_cohort_stay_each_rows_own(db: Database) -> None:
+    """A cohort's rows share one payload object and the bulk insert encodes it once; values that look
+    alike (``True``/``1``/``"1"``) or are equal but distinct objects still keep their own JSON. (Not ``1.0``:
+    SQLite's NUMERIC affinity for a ``JSON`` column stores the text ``1.0`` as the integer 1, as before.)"""
+    env_id = await environment(db)
+    tx = f"tx-{secrets.token_hex(3)}"
+    shared = {"name": "Ada", "nested": {"n": 1}}
+    data: list[object] = [True, 1, "1", None, {"k": 1}, {"k": 1}, [1], [2]]
+    rows = []
+    for i, value in enumerate(data):
+        row = message(env_id, tx, f"sub-{i}")
+        row["payload"], row["data"] = shared, value
+        rows.append(row)
+    async with db.session() as session:
+        ids = await record_messages(db=db, session=session, rows=rows)
+    async with db.session() as session:
+        stored = {
+            m.subscriber_id: m
+            for m in (await session.exec(select(Message).where(Message.transaction_id == tx))).all()
+        }
+    assert {stored[s].id for s in stored} == set(ids.values())
+    for i, value in enumerate(data):
+        got = stored[f"sub-{i}"]
+        assert got.payload == shared
+        assert got.data == value and type(got.data) is type(value), (i, got.data, value)
 
 
 async def test_notifications_once_per_subscriber(db: Database) -> None:
