@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from store.db import iso
-from store.models import Subscriber
+from store.models import Subscriber, SubscriberRecord
 
 
 def compact(view: dict[str, Any]) -> dict[str, Any]:
@@ -13,7 +13,9 @@ def compact(view: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in view.items() if v is not None}
 
 
-def subscriber_view(sub: Subscriber, *, organization_id: str | None = None) -> dict[str, Any]:
+def subscriber_view(
+    sub: Subscriber | SubscriberRecord, *, organization_id: str | None = None
+) -> dict[str, Any]:
     return compact(
         {
             "_id": sub.id,

@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from store.db import Database, utcnow
-from store.models import Subscriber
+from store.models import Subscriber, SubscriberRecord
 from store.webhook_events import message_data
 from workflows.details import Detail, DetailStatus
 from workflows.models import DeliverInput, DeliverResult, DeliveryContext
@@ -22,7 +22,7 @@ class Rendered:
     renders with the same context inputs (payload, the enriched ``Batch.actor``, earlier steps' results).
     """
 
-    subscriber: Subscriber
+    subscriber: Subscriber | SubscriberRecord
     content: Any
     subject: str | None = None
     title: str | None = None
