@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import select as sa_select
@@ -134,14 +135,18 @@ async def upsert_recipients(
     return existing
 
 
+#: The columns :func:`load_subscribers` selects, in :class:`SubscriberRecord`'s field order.
+RECORD_FIELDS = [f.name for f in fields(SubscriberRecord)]
+
+
 async def load_subscribers(*, session: AsyncSession, ids: list[str]) -> dict[str, SubscriberRecord]:
     """Rows by internal id, in one query, as plain records (see :class:`SubscriberRecord`)."""
     if not ids:
         return {}
     table: Any = Subscriber.__table__  # type: ignore[attr-defined]
-    stmt = sa_select(*table.columns).where(table.c.id.in_(ids))
+    stmt = sa_select(*(table.c[name] for name in RECORD_FIELDS)).where(table.c.id.in_(ids))
     rows = (await session.exec(stmt)).all()  # type: ignore[call-overload]
-    return {row.id: SubscriberRecord(**row._mapping) for row in rows}
+    return {row[0]: SubscriberRecord(*row) for row in rows}  # columns in the record's field order
 
 
 async def list_subscribers(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from sqlmodel import select
 from store.db import Database, insert_ignore
 from store.messages import add_details, details_for, record_messages, record_notifications
 from store.migrate import upgrade
-from store.models import Environment, Message, Organization, Subscriber
+from store.models import Environment, Message, Organization, Subscriber, SubscriberRecord
+from store.subscribers import RECORD_FIELDS, load_subscribers
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
@@ -205,3 +207,29 @@ async def test_execution_details_of_a_cohort_are_all_stored(db: Database) -> Non
     assert [(d.detail, d.raw) for d in found] == [
         ("Message created", {"i": 7, "at": "2026-01-01T00:00:00.000Z"})
     ]
+
+
+async def test_a_cohorts_subscribers_load_as_records_with_every_column(db: Database) -> None:
+    """Delivery reads subscribers as plain records: every column, the same values the ORM gives."""
+    assert set(RECORD_FIELDS) == set(Subscriber.__table__.columns.keys())  # type: ignore[attr-defined]
+    env_id = await environment(db)
+    sub = Subscriber(
+        environment_id=env_id,
+        subscriber_id="ada",
+        first_name="Ada",
+        email="ada@example.com",
+        locale="en_GB",
+        data={"plan": "pro", "n": 1},
+        channels=[{"providerId": "slack", "credentials": {"webhookUrl": "https://x"}}],
+        is_online=True,
+        last_online_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )
+    async with db.session() as session:
+        session.add(sub)
+    async with db.read() as session:
+        records = await load_subscribers(session=session, ids=[sub.id, "absent"])
+        orm = await session.get(Subscriber, sub.id)
+    assert list(records) == [sub.id] and orm is not None
+    record = records[sub.id]
+    assert isinstance(record, SubscriberRecord)
+    assert asdict(record) == {name: getattr(orm, name) for name in RECORD_FIELDS}
