@@ -236,24 +236,23 @@ def _bound(column: Any, dialect: Any, values: list[Any]) -> list[Any]:
     process = column.type._cached_bind_processor(dialect)
     if process is None:
         return values
-    by_id: dict[int, Any] = {}
-    by_value: dict[tuple[type, Any], Any] = {}
+    done: dict[tuple[type, Any], Any] = {}
     out = []
     for value in values:
-        if isinstance(value, dict | list):
-            key = id(value)
-            if key not in by_id:
-                by_id[key] = process(value)
-            out.append(by_id[key])
-            continue
+        kind = type(value)
+        key = (kind, id(value)) if kind is dict or kind is list else (kind, value)
         try:
-            hashed = (type(value), value)
-            if hashed not in by_value:
-                by_value[hashed] = process(value)
-            out.append(by_value[hashed])
-        except TypeError:  # unhashable: processed as it is
+            bound = done.get(key, _UNSEEN)
+        except TypeError:  # unhashable (a tuple holding a dict…): processed as it is
             out.append(process(value))
+            continue
+        if bound is _UNSEEN:
+            bound = done[key] = process(value)
+        out.append(bound)
     return out
+
+
+_UNSEEN = object()
 
 
 async def _pg_insert_arrays(
@@ -377,10 +376,10 @@ def rows_for(model: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
     Constructing and dumping one SQLModel instance per row cost about a millisecond each — most of a
     500-subscriber cohort's in-app step — so the defaults are computed once and copied.
     """
-    from store.ids import new_id
+    from store.ids import new_ids
 
     defaults = model.model_construct().model_dump()
-    return [{**defaults, "id": new_id(), **r} for r in rows]
+    return [{**defaults, "id": i, **r} for i, r in zip(new_ids(len(rows)), rows, strict=True)]
 
 
 def _sqlite_begin(statement: str) -> Any:
