@@ -24,7 +24,7 @@ from activities.template_subscriber import template_subscriber
 from activities.translations import step_references
 from store.db import Database
 from store.messages import add_details, notification_ids, step_read_states
-from store.models import Subscriber
+from store.models import Subscriber, SubscriberRecord
 from store.preferences import schedules_of
 from store.subscribers import get_subscriber, load_subscribers
 from store.translations import resource_translations
@@ -56,7 +56,9 @@ TRANSLATION_MISSING = "Translation missing"
 WINDOW_WAIT = "Step delayed until the send window opens"
 
 
-def facts_item(sub: Subscriber, step_messages: dict[str, dict[str, bool]]) -> dict[str, Any]:
+def facts_item(
+    sub: Subscriber | SubscriberRecord, step_messages: dict[str, dict[str, bool]]
+) -> dict[str, Any]:
     """One subscriber's part of a sandbox job: the variables templates read and the facts filters read."""
     return {
         "subscriber": template_subscriber(sub),
@@ -79,7 +81,10 @@ def shared_part(ctx: DeliveryContext, actor: dict[str, Any] | None) -> dict[str,
 
 
 def log_failures(
-    ctx: DeliveryContext, step: StepSpec, subscribers: dict[str, Subscriber], details: list[dict[str, Any]]
+    ctx: DeliveryContext,
+    step: StepSpec,
+    subscribers: dict[str, SubscriberRecord],
+    details: list[dict[str, Any]],
 ) -> None:
     """One console line per subscriber whose step failed, with the reason (its last failure detail)."""
     last = {d["subscriber_id"]: d for d in details if d["status"] == "Failed"}
@@ -248,7 +253,7 @@ class DeliveryActivities:
         return found if found or has_window else None
 
     def window_opens(
-        self, sub: Subscriber, step: StepSpec, schedule: dict[str, Any] | None, detail: Any
+        self, sub: Subscriber | SubscriberRecord, step: StepSpec, schedule: dict[str, Any] | None, detail: Any
     ) -> datetime | None:
         """When ``sub`` may get ``step``: ``None`` for now. A window that cannot be read, or never opens,
         does not hold the message back (the reason is recorded)."""

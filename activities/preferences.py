@@ -50,6 +50,10 @@ async def filter_by_preferences(
     workflow_prefs: dict[str, SubscriberPreference] = {}
     for row in rows:
         (global_prefs if row.level == GLOBAL else workflow_prefs)[row.subscriber_id] = row
+    # Most of a cohort has no workflow preference of its own: their answer is the same, merged once.
+    without_own = workflow_channel_enabled(
+        channel, template=template_settings, override=override_settings, subscriber=None
+    )
     blocked: dict[str, str] = {}
     for sid in subscriber_ids:
         g = global_prefs.get(sid)
@@ -57,12 +61,12 @@ async def filter_by_preferences(
             blocked[sid] = GLOBAL_FILTERED
             continue
         w = workflow_prefs.get(sid)
-        enabled = w.enabled if w is not None else True
-        if not enabled or not workflow_channel_enabled(
-            channel,
-            template=template_settings,
-            override=override_settings,
-            subscriber=w.channels if w is not None else None,
-        ):
+        if w is None:
+            allowed = without_own
+        else:
+            allowed = w.enabled and workflow_channel_enabled(
+                channel, template=template_settings, override=override_settings, subscriber=w.channels
+            )
+        if not allowed:
             blocked[sid] = WORKFLOW_FILTERED
     return blocked

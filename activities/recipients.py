@@ -11,7 +11,7 @@ from typing import Any
 from temporalio import activity
 
 from store.db import Database, utcnow
-from store.ids import new_id
+from store.ids import new_id, new_ids
 from store.messages import add_details
 from store.models import Notification
 from store.subscribers import upsert_recipients
@@ -112,7 +112,9 @@ async def open_notifications(db: Database, session: Any, ctx: DeliveryContext, i
     if not ids:
         return
     template = notification_template(ctx)
-    rows = [{**template, "id": new_id(), "subscriber_id": sid} for sid in ids]
+    rows = [
+        {**template, "id": nid, "subscriber_id": sid} for nid, sid in zip(new_ids(len(ids)), ids, strict=True)
+    ]
     await db.insert_ignore(
         session, Notification, rows, conflict=["environment_id", "transaction_id", "subscriber_id"]
     )

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from store.db import iso
-from store.models import Subscriber
+from store.models import Subscriber, SubscriberRecord
 
 
-def template_subscriber(sub: Subscriber) -> dict[str, Any]:
+def template_subscriber(sub: Subscriber | SubscriberRecord) -> dict[str, Any]:
     """``subscriber`` in a template's context (and the actor, read from the actor's row); unset fields are
     left out, as in Novu's document."""
     variables = {

@@ -29,6 +29,7 @@ from store.models import (
     NotificationGroup,
     RecurringSchedule,
     Subscriber,
+    SubscriberRecord,
     Tenant,
     Topic,
     TopicSubscriber,
@@ -45,7 +46,7 @@ from tidings import schedules as temporal_schedules
 from workflows.step_json import listed_step
 
 
-def subscriber_view(sub: Subscriber, *, organization_id: str) -> dict[str, Any]:
+def subscriber_view(sub: Subscriber | SubscriberRecord, *, organization_id: str) -> dict[str, Any]:
     """Novu's ``SubscriberResponseDto`` (templates read their own copy: ``activities.template_subscriber``)."""
     return compact(
         {

@@ -36,7 +36,8 @@ def iso(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat is half the cost of strftime; every subscriber a fan-out renders formats two of these.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 #: Set while serving a request that only reads (GET/HEAD): SQLite sessions then start deferred.
@@ -165,16 +166,17 @@ async def insert_ignore(
     """Insert rows, silently skipping those that collide on the ``conflict`` unique columns.
 
     Works on the session's own dialect. Returns how many were inserted for a single row; for several, the
-    count the driver reports (it may be -1). Several rows go as one executemany: a multi-VALUES statement
-    with thousands of bind parameters costs more to compile than to run (a 500-subscriber cohort's messages).
+    count the driver reports (it may be -1). Several rows go as one statement on PostgreSQL (``unnest``)
+    and as one driver ``executemany`` on SQLite (:func:`_sqlite_executemany`).
     """
     if not rows:
         return 0
     table = getattr(table, "__table__", table)  # a model class or a Table
     bind = session.bind
     is_pg = bind is not None and bind.dialect.name == "postgresql"
-    if is_pg and len(rows) > 1:
-        inserted = await _pg_insert_arrays(session, table, rows, conflict)
+    if len(rows) > 1:
+        bulk = _pg_insert_arrays if is_pg else _sqlite_executemany
+        inserted = await bulk(session, table, rows, conflict)
         if inserted is not None:
             return int(inserted.rowcount or 0)
     stmt = (postgresql.insert if is_pg else sqlite.insert)(table).on_conflict_do_nothing(
@@ -208,6 +210,52 @@ async def insert_returning(
     return None if result is None else list(result.all())
 
 
+def _bulk_columns(table: Any, rows: Sequence[dict[str, Any]]) -> list[Any] | None:
+    """The columns ``rows`` all set, or ``None`` when the rows cannot go as one bulk statement: their keys
+    differ, name no column of ``table``, or leave out a column with a Python-side default (which only
+    SQLAlchemy's own insert would fill)."""
+    keys = rows[0].keys()
+    if any(len(r) != len(keys) or r.keys() != keys for r in rows):
+        return None
+    try:
+        columns = [table.columns[k] for k in keys]
+    except KeyError:
+        return None
+    if any(c.default is not None for c in table.columns if c.name not in keys):
+        return None
+    return columns
+
+
+def _bound(column: Any, dialect: Any, values: list[Any]) -> list[Any]:
+    """``values`` as the driver wants them, the column's bind processor run once per distinct value.
+
+    A cohort's rows share objects — the payload, tags, overrides, a timestamp — and repeat strings;
+    JSON-encoding them once per row was ~7% of a fan-out's worker CPU. Distinct means the same object for
+    dicts and lists (alive for the whole call, so an ``id`` is not reused) and equal value and type for
+    the rest (``True`` and ``1`` encode differently).
+    """
+    process = column.type._cached_bind_processor(dialect)
+    if process is None:
+        return values
+    done: dict[tuple[type, Any], Any] = {}
+    out = []
+    for value in values:
+        kind = type(value)
+        key = (kind, id(value)) if kind is dict or kind is list else (kind, value)
+        try:
+            bound = done.get(key, _UNSEEN)
+        except TypeError:  # unhashable (a tuple holding a dict…): processed as it is
+            out.append(process(value))
+            continue
+        if bound is _UNSEEN:
+            bound = done[key] = process(value)
+        out.append(bound)
+    return out
+
+
+_UNSEEN = object()
+
+
 async def _pg_insert_arrays(
     session: AsyncSession,
     table: Any,
@@ -222,12 +270,8 @@ async def _pg_insert_arrays(
     SQLAlchemy ~2 s, ``COPY`` of the same rows 0.5-1.2 s. Returns ``None`` (the caller falls back) when
     the rows do not share one set of columns, else the result (rows of ``returning``, if any).
     """
-    keys = list(rows[0])
-    if any(len(r) != len(keys) or r.keys() != rows[0].keys() for r in rows):
-        return None
-    try:
-        columns = [table.columns[k] for k in keys]
-    except KeyError:
+    columns = _bulk_columns(table, rows)
+    if columns is None:
         return None
     assert session.bind is not None
     dialect = session.bind.dialect
@@ -235,9 +279,7 @@ async def _pg_insert_arrays(
     params: dict[str, list[Any]] = {}
     arrays = []
     for i, column in enumerate(columns):
-        process = column.type._cached_bind_processor(dialect)
-        values = [r[column.name] for r in rows]
-        params[f"a{i}"] = [process(v) for v in values] if process is not None else values
+        params[f"a{i}"] = _bound(column, dialect, [r[column.name] for r in rows])
         arrays.append(f"CAST(:a{i} AS {column.type.compile(dialect=dialect)}[])")
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
@@ -248,6 +290,34 @@ async def _pg_insert_arrays(
     if returning:
         sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
     return await session.exec(text(sql), params=params)  # type: ignore[call-overload]
+
+
+async def _sqlite_executemany(
+    session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]], conflict: Sequence[str]
+) -> Any:
+    """Many rows as one sqlite3 ``executemany`` of a prepared ``INSERT`` (what ``bench/floor.py`` does),
+    skipping rows that collide on ``conflict`` when it is given.
+
+    SQLAlchemy's executemany builds and processes every row's parameters itself (~40% of a 500-row
+    cohort's worker CPU in the three inserts of its in-app step); here each column's values are bound
+    once per distinct value (:func:`_bound`). ``None`` when the rows cannot go this way (the caller
+    falls back).
+    """
+    columns = _bulk_columns(table, rows)
+    if columns is None:
+        return None
+    assert session.bind is not None
+    dialect = session.bind.dialect
+    quote = dialect.identifier_preparer.quote
+    bound = [_bound(c, dialect, [r[c.name] for r in rows]) for c in columns]
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    if conflict:
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+    connection = await session.connection()
+    return await connection.exec_driver_sql(sql, list(zip(*bound, strict=True)))
 
 
 async def select_keyed(
@@ -289,13 +359,14 @@ async def select_keyed(
 
 
 async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows that never collide (append-only: execution details); one statement on PostgreSQL."""
+    """Insert rows that never collide (append-only: execution details); one bulk statement."""
     if not rows:
         return
     table = getattr(table, "__table__", table)
-    bind = session.bind
-    if bind is not None and bind.dialect.name == "postgresql" and len(rows) > 1:
-        if await _pg_insert_arrays(session, table, rows, ()) is not None:
+    if len(rows) > 1:
+        is_pg = session.bind is not None and session.bind.dialect.name == "postgresql"
+        bulk = _pg_insert_arrays if is_pg else _sqlite_executemany
+        if await bulk(session, table, rows, ()) is not None:
             return
     await session.execute(table.insert(), [dict(r) for r in rows])
 
@@ -306,10 +377,10 @@ def rows_for(model: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
     Constructing and dumping one SQLModel instance per row cost about a millisecond each — most of a
     500-subscriber cohort's in-app step — so the defaults are computed once and copied.
     """
-    from store.ids import new_id
+    from store.ids import new_ids
 
     defaults = model.model_construct().model_dump()
-    return [{**defaults, "id": new_id(), **r} for r in rows]
+    return [{**defaults, "id": i, **r} for i, r in zip(new_ids(len(rows)), rows, strict=True)]
 
 
 def _sqlite_begin(statement: str) -> Any:

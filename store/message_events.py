@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from store.db import utcnow
+from store.db import insert_rows, utcnow
 from store.models import MessageEvent
 
 PG_CHANNEL = "tidings_message_events"
@@ -97,8 +97,9 @@ async def announce(*, session: AsyncSession, changes: list[MessageChange]) -> No
         )
     else:
         now = utcnow()
-        await session.execute(
-            MessageEvent.__table__.insert(),  # type: ignore[attr-defined]
+        await insert_rows(
+            session,
+            MessageEvent,
             [
                 {
                     "environment_id": c.environment_id,

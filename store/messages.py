@@ -28,14 +28,14 @@ async def record_messages(
     table_rows = rows_for(Message, rows)
     first = rows[0]
     wanted = [r["subscriber_id"] for r in rows]
-    # PostgreSQL hands back the ids it inserted; only rows that were already there (a retried activity)
-    # are read back. Reading all of them back cost more than inserting them: the planner, whose
+    # PostgreSQL hands back the ids it inserted, SQLite's are the generated ones when every row went in;
+    # only rows that were already there (a retried activity) are read back. Reading all of them back cost more than inserting them: the planner, whose
     # statistics lag a fan-out's fresh rows, scans the whole transaction's index range per call.
     new = await insert_returning(
         session, Message, table_rows, conflict=DELIVERY_KEY, returning=["subscriber_id", "id"]
     )
     if new is None:
-        await db.insert_ignore(session, Message, table_rows, conflict=DELIVERY_KEY)
+        new = await _insert_all_or_none(db, session, Message, table_rows, DELIVERY_KEY)
     ids: dict[str, str] = {sub: mid for sub, mid in new or []}
     missing = [sid for sid in wanted if sid not in ids]
     if missing:
@@ -76,13 +76,28 @@ async def record_notifications(
         session, Notification, table_rows, conflict=conflict, returning=["subscriber_id", "id"]
     )
     if new is None:
-        await db.insert_ignore(session, Notification, table_rows, conflict=conflict)
+        new = await _insert_all_or_none(db, session, Notification, table_rows, conflict)
     ids: dict[str, str] = {sub: nid for sub, nid in new or []}
     missing = [r["subscriber_id"] for r in rows if r["subscriber_id"] not in ids]
     if missing:
         where = {k: rows[0][k] for k in ("environment_id", "transaction_id")}
         ids.update(await _existing_ids(session, Notification, where, missing))
     return ids
+
+
+async def _insert_all_or_none(
+    db: Database, session: AsyncSession, table: Any, rows: list[dict[str, Any]], conflict: list[str]
+) -> list[tuple[str, str]] | None:
+    """Insert ignoring conflicts where ``RETURNING`` is not used (SQLite's executemany cannot return rows).
+
+    When the driver counts every row inserted, the ids are the ones just generated: (subscriber, id)
+    pairs, and a first attempt reads nothing back. Otherwise (a retry: some rows were there) ``None``,
+    and the caller reads the existing ids.
+    """
+    inserted = await db.insert_ignore(session, table, rows, conflict=conflict)
+    if inserted != len(rows):
+        return None
+    return [(r["subscriber_id"], r["id"]) for r in rows]
 
 
 async def add_details(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from activities.conditions import SubscriberFacts, evaluate_filters
-from store.models import Integration, Subscriber
+from store.models import Integration, Subscriber, SubscriberRecord
 
 
 def conditions_pass(conditions: list[dict[str, Any]], tenant: dict[str, Any] | None) -> bool:
@@ -34,7 +34,9 @@ def failover_order(
     return matched + plain
 
 
-def subscriber_credentials(sub: Subscriber, integration: Integration) -> list[dict[str, Any]]:
+def subscriber_credentials(
+    sub: Subscriber | SubscriberRecord, integration: Integration
+) -> list[dict[str, Any]]:
     """The subscriber's channel credentials that belong to ``integration`` (Novu's ``channels`` entries)."""
     found = []
     for entry in sub.channels or []:

@@ -11,7 +11,13 @@ from store.models.operations import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from store.models.subscribers import Subscriber, SubscriberPreference, Topic, TopicSubscriber
+from store.models.subscribers import (
+    Subscriber,
+    SubscriberPreference,
+    SubscriberRecord,
+    Topic,
+    TopicSubscriber,
+)
 from store.models.tenancy import ApiKey, Environment, Organization, Tenant
 from store.models.workflows import NotificationGroup, WorkflowDefinition, WorkflowOverride
 
@@ -35,6 +41,7 @@ __all__ = [
     "RecurringSchedule",
     "Subscriber",
     "SubscriberPreference",
+    "SubscriberRecord",
     "Tenant",
     "ThrottleHit",
     "Topic",

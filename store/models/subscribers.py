@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,33 @@ class Subscriber(SQLModel, table=True):
     deleted: bool = False
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberRecord:
+    """A ``subscribers`` row as plain values, for a fan-out cohort's bulk read (``load_subscribers``).
+
+    Loading 500 ORM instances (identity map, instance state, attribute instrumentation) cost about a
+    third more of the worker's CPU than these; delivery only reads them. Same fields as :class:`Subscriber`.
+    """
+
+    id: str
+    environment_id: str
+    subscriber_id: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    avatar: str | None
+    locale: str | None
+    timezone: str | None
+    data: dict[str, Any] | None
+    channels: list[dict[str, Any]]
+    is_online: bool | None
+    last_online_at: datetime | None
+    deleted: bool
+    created_at: datetime
+    updated_at: datetime
 
 
 class SubscriberPreference(SQLModel, table=True):

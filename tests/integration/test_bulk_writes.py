@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 
 from store.db import Database, insert_ignore
 from store.messages import add_details, details_for, record_messages, record_notifications
 from store.migrate import upgrade
-from store.models import Environment, Organization, Subscriber
+from store.models import Environment, Message, Organization, Subscriber, SubscriberRecord
+from store.subscribers import RECORD_FIELDS, load_subscribers
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
@@ -114,6 +117,33 @@ async def test_bulk_rows_keep_their_json_times_and_flags(db: Database) -> None:
     assert row[4] in ("Hi b", '"Hi b"')
 
 
+async def test_values_encoded_once_per_cohort_stay_each_rows_own(db: Database) -> None:
+    """A cohort's rows share one payload object and the bulk insert encodes it once; values that look
+    alike (``True``/``1``/``"1"``) or are equal but distinct objects still keep their own JSON. (Not ``1.0``:
+    SQLite's NUMERIC affinity for a ``JSON`` column stores the text ``1.0`` as the integer 1, as before.)"""
+    env_id = await environment(db)
+    tx = f"tx-{secrets.token_hex(3)}"
+    shared = {"name": "Ada", "nested": {"n": 1}}
+    data: list[object] = [True, 1, "1", None, {"k": 1}, {"k": 1}, [1], [2]]
+    rows = []
+    for i, value in enumerate(data):
+        row = message(env_id, tx, f"sub-{i}")
+        row["payload"], row["data"] = shared, value
+        rows.append(row)
+    async with db.session() as session:
+        ids = await record_messages(db=db, session=session, rows=rows)
+    async with db.session() as session:
+        stored = {
+            m.subscriber_id: m
+            for m in (await session.exec(select(Message).where(Message.transaction_id == tx))).all()
+        }
+    assert {stored[s].id for s in stored} == set(ids.values())
+    for i, value in enumerate(data):
+        got = stored[f"sub-{i}"]
+        assert got.payload == shared
+        assert got.data == value and type(got.data) is type(value), (i, got.data, value)
+
+
 async def test_notifications_once_per_subscriber(db: Database) -> None:
     env_id = await environment(db)
     tx = f"tx-{secrets.token_hex(3)}"
@@ -177,3 +207,29 @@ async def test_execution_details_of_a_cohort_are_all_stored(db: Database) -> Non
     assert [(d.detail, d.raw) for d in found] == [
         ("Message created", {"i": 7, "at": "2026-01-01T00:00:00.000Z"})
     ]
+
+
+async def test_a_cohorts_subscribers_load_as_records_with_every_column(db: Database) -> None:
+    """Delivery reads subscribers as plain records: every column, the same values the ORM gives."""
+    assert set(RECORD_FIELDS) == set(Subscriber.__table__.columns.keys())  # type: ignore[attr-defined]
+    env_id = await environment(db)
+    sub = Subscriber(
+        environment_id=env_id,
+        subscriber_id="ada",
+        first_name="Ada",
+        email="ada@example.com",
+        locale="en_GB",
+        data={"plan": "pro", "n": 1},
+        channels=[{"providerId": "slack", "credentials": {"webhookUrl": "https://x"}}],
+        is_online=True,
+        last_online_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )
+    async with db.session() as session:
+        session.add(sub)
+    async with db.read() as session:
+        records = await load_subscribers(session=session, ids=[sub.id, "absent"])
+        orm = await session.get(Subscriber, sub.id)
+    assert list(records) == [sub.id] and orm is not None
+    record = records[sub.id]
+    assert isinstance(record, SubscriberRecord)
+    assert asdict(record) == {name: getattr(orm, name) for name in RECORD_FIELDS}
