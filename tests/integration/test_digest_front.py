@@ -66,7 +66,7 @@ async def test_the_accumulator_names_its_workflow_and_subscriber_in_200_characte
     assert resp.status_code == 201, resp.text
     accumulator = accumulator_id(
         environment_id=env.id,
-        workflow_id=row,
+        definition_id=row,
         step_id="digest",
         subscriber_id=subscriber_key(subscriber),
         key_value=None,

@@ -23,6 +23,9 @@ from workflows.models import StepSpec, execution_id
 LOOP_BOMB = (
     "{% for a in items %}{% for b in items %}{% for c in items %}.{% endfor %}{% endfor %}{% endfor %}"
 )
+# The same loops writing nothing: only time grows, so the time budget is what stops it on any machine
+# (LOOP_BOMB's output list can reach the memory budget first on a fast CPU).
+SPIN_BOMB = "{% for a in items %}{% for b in items %}{% for c in items %}{% endfor %}{% endfor %}{% endfor %}"
 LIPSUM_BOMB = "{{ lipsum(40000) }}"
 FORMAT_BOMB = "{{ '%0200000000d' % 1 }}"
 ITEMS = list(range(600))
@@ -54,7 +57,7 @@ async def pool() -> Any:
 
 @pytest.mark.parametrize(
     ("template", "reason"),
-    [(LOOP_BOMB, "time budget"), (LIPSUM_BOMB, "lipsum is limited"), (FORMAT_BOMB, "memory budget")],
+    [(SPIN_BOMB, "time budget"), (LIPSUM_BOMB, "lipsum is limited"), (FORMAT_BOMB, "memory budget")],
 )
 async def test_a_bomb_fails_its_subscriber_and_the_next_one_renders(
     pool: SandboxPool, template: str, reason: str
@@ -70,7 +73,7 @@ async def test_a_step_has_a_total_budget(pool: SandboxPool) -> None:
     """Twenty-five half-second bombs do not add up past the step's budget: the rest fail unrun."""
     small = SandboxPool(Budget(item_seconds=0.5, call_seconds=2, memory_mb=128, processes=2))
     try:
-        results = await small.run("step", step_job(LOOP_BOMB), [item(f"s{i}") for i in range(25)], tenant="t")
+        results = await small.run("step", step_job(SPIN_BOMB), [item(f"s{i}") for i in range(25)], tenant="t")
     finally:
         await small.close()
     reasons = [r["error"] for r in results]
