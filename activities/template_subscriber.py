@@ -1,8 +1,8 @@
 """The subscriber as templates and step conditions read it (``{{subscriber.firstName}}``, ``on: subscriber``).
 
 Novu compiles templates with the subscriber's document, so the variables carry the same names as the API's
-subscriber (``_id``, ``firstName``, ``createdAt``); they are built here, apart from the API's wire view
-(``api.views.subscriber_view``), so the REST document and what templates read can change independently.
+subscriber (``_id``, ``firstName``, ``createdAt``). The API's ``SubscriberResponseDto`` (``api.views.subscriber_view``)
+is this document with ``_organizationId`` added, so the two cannot drift apart.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from typing import Any
 
 from temporalio.client import ScheduleDescription
 
+from activities.template_subscriber import template_subscriber
 from api.responses import FeedOut
 from api.wire import compact
 from store.crypto import CredentialCipher
@@ -47,30 +48,10 @@ from workflows.step_json import listed_step
 
 
 def subscriber_view(sub: Subscriber | SubscriberRecord, *, organization_id: str) -> dict[str, Any]:
-    """Novu's ``SubscriberResponseDto`` (templates read their own copy: ``activities.template_subscriber``)."""
-    return compact(
-        {
-            "_id": sub.id,
-            "_organizationId": organization_id,
-            "_environmentId": sub.environment_id,
-            "subscriberId": sub.subscriber_id,
-            "firstName": sub.first_name,
-            "lastName": sub.last_name,
-            "email": sub.email,
-            "phone": sub.phone,
-            "avatar": sub.avatar,
-            "locale": sub.locale,
-            "timezone": sub.timezone,
-            "data": sub.data,
-            "channels": sub.channels or [],
-            "isOnline": sub.is_online,
-            "lastOnlineAt": iso(sub.last_online_at),
-            "deleted": sub.deleted,
-            "createdAt": iso(sub.created_at),
-            "updatedAt": iso(sub.updated_at),
-            "__v": 0,
-        }
-    )
+    """Novu's ``SubscriberResponseDto``: the subscriber document templates read
+    (``activities.template_subscriber``) with the organization it belongs to."""
+    document = template_subscriber(sub)
+    return {"_id": document.pop("_id"), "_organizationId": organization_id, **document}
 
 
 def integration_view(row: Integration, cipher: CredentialCipher) -> dict[str, Any]:
