@@ -256,6 +256,17 @@ def _bound(column: Any, dialect: Any, values: list[Any]) -> list[Any]:
 _UNSEEN = object()
 
 
+def _insert_sql(
+    table: Any, columns: Sequence[Any], dialect: Any, source: str, conflict: Sequence[str]
+) -> str:
+    """``INSERT INTO table (columns) <source>``, skipping rows that collide on ``conflict`` when given."""
+    quote = dialect.identifier_preparer.quote
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) {source}"
+    if conflict:
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+    return sql
+
+
 async def _pg_insert_arrays(
     session: AsyncSession,
     table: Any,
@@ -275,19 +286,14 @@ async def _pg_insert_arrays(
         return None
     assert session.bind is not None
     dialect = session.bind.dialect
-    quote = dialect.identifier_preparer.quote
     params: dict[str, list[Any]] = {}
     arrays = []
     for i, column in enumerate(columns):
         params[f"a{i}"] = _bound(column, dialect, [r[column.name] for r in rows])
         arrays.append(f"CAST(:a{i} AS {column.type.compile(dialect=dialect)}[])")
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
-        f"SELECT * FROM unnest({', '.join(arrays)})"
-    )
-    if conflict:
-        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+    sql = _insert_sql(table, columns, dialect, f"SELECT * FROM unnest({', '.join(arrays)})", conflict)
     if returning:
+        quote = dialect.identifier_preparer.quote
         sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
     return await session.exec(text(sql), params=params)  # type: ignore[call-overload]
 
@@ -308,14 +314,8 @@ async def _sqlite_executemany(
         return None
     assert session.bind is not None
     dialect = session.bind.dialect
-    quote = dialect.identifier_preparer.quote
     bound = [_bound(c, dialect, [r[c.name] for r in rows]) for c in columns]
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)})"
-    )
-    if conflict:
-        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO NOTHING"
+    sql = _insert_sql(table, columns, dialect, f"VALUES ({', '.join('?' for _ in columns)})", conflict)
     connection = await session.connection()
     return await connection.exec_driver_sql(sql, list(zip(*bound, strict=True)))
 
