@@ -256,6 +256,18 @@ async def test_worker_sigkill_mid_window_sends_one_front_door_digest(
             return all(["Step digested" in await details(env, f"df-{i}") for i in range(3)])
 
         await eventually(recorded, timeout=60)
+        # The details commit inside the record activity, before it reports back: a kill in that gap
+        # leaves the activity to time out (start_to_close, minutes) before its retry. "Recorded by the
+        # first worker" means the accumulator has heard the activity finish.
+        (accumulator,) = await env.sql(
+            "select distinct accumulator_id from digest_events where environment_id = :e", e=env.id
+        )
+        handle = stack.client.get_workflow_handle(accumulator[0])
+
+        async def idle() -> bool:
+            return not (await handle.describe()).raw_description.pending_activities
+
+        await eventually(idle, timeout=60)
         processes[0].send_signal(signal.SIGKILL)
         processes[0].wait(timeout=10)
         for i in range(3, 5):
