@@ -15,6 +15,9 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
@@ -22,6 +25,7 @@ from activities.providers.base import EmailMessage, EmailProvider, Provider, Pro
 from activities.providers.email_http import ResendProvider, SendGridProvider
 from activities.providers.sms import TwilioProvider
 from activities.render import RenderError
+from activities.senders import channel as channel_module
 from activities.senders.base import Batch, Rendered
 from activities.senders.channel import (
     Attempt,
@@ -531,6 +535,22 @@ async def test_backoff_doubles_between_tries(setup: Setup, monkeypatch: pytest.M
     await sender.deliver(batch)
     assert batch.result.failed == [setup.subscriber.id] and len(setup.fake.to("ACfirst")) == 3
     assert waits == [1000, 2000]
+
+
+async def test_every_try_is_one_finished_provider_span(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each provider call is a span that ends with the call, so tracing backends receive it (a span
+    left open is never exported). A local provider: the process-wide one belongs to test_tracing."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(channel_module, "tracer", provider.get_tracer("tidings"))
+    await setup.integration("twilio", "sms", twilio("ACfirst"), primary=True)
+    setup.fake.fail("ACfirst", 503, times=1)
+    batch = setup.batch()
+    await setup.sender(attempts=2).deliver(batch)
+    assert batch.result.sent == [setup.subscriber.id]
+    spans = [s for s in exporter.get_finished_spans() if s.name == "provider twilio"]
+    assert [s.attributes["tidings.attempt"] for s in spans if s.attributes] == [1, 2]
 
 
 class FanoutMail(MailSender):
