@@ -61,6 +61,7 @@ def create_app(settings: Settings, *, db: Database | None = None, temporal: Clie
         app.state.temporal = with_deadline(client, settings.temporal_timeout_seconds)
         app.state.settings = settings
         app.state.key_cache = key_cache()
+        app.state.key_flights = {}  # API-key hash → the look-up in progress (api/deps.py)
         stamps = stamps_for(app.state.db.url, app.state.db.engine)
         await stamps.start()
         app.state.config_cache = ConfigCache(stamps)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import MutableMapping
 from typing import Annotated, Any
 
@@ -102,10 +103,35 @@ async def environment_for_api_key(
             return known[1]  # type: ignore[no-any-return]
     found = cached_environment(state, key)
     if found is None:
-        found = await _look_up(state, key)
+        found = await _single_flight(state, key)
     if scope is not None and found is not None:
         scope[SCOPE_KEY] = (key, found)
     return found
+
+
+async def _single_flight(state: Any, key: str) -> EnvironmentRef | None:
+    """One database look-up per key at a time: requests arriving together on a cold or expired entry
+    (every ``KEY_CACHE_TTL_SECONDS`` under load) share the first one's answer instead of each reading.
+    When that look-up fails or its request is cancelled, each waiter looks the key up itself."""
+    flights: dict[str, asyncio.Future[Any]] = state.key_flights
+    digest = hash_key(key)
+    flight = flights.get(digest)
+    if flight is not None:
+        shared = await asyncio.shield(flight)
+        return await _look_up(state, key) if shared is _FAILED else shared  # type: ignore[no-any-return]
+    flight = asyncio.get_running_loop().create_future()
+    flights[digest] = flight
+    found: Any = _FAILED
+    try:
+        found = await _look_up(state, key)
+        return found
+    finally:
+        del flights[digest]
+        flight.set_result(found)
+
+
+#: What waiters of a failed or cancelled shared look-up receive: try on their own.
+_FAILED = object()
 
 
 async def _look_up(state: Any, key: str) -> EnvironmentRef | None:

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import event, text
 
 from api.app import create_app
+from api.deps import environment_for_api_key
 from store.db import Database
 from tests.fakes.fixtures import add_workflow
 from tests.support import Env, Stack, eventually
@@ -190,3 +191,42 @@ async def test_concurrent_triggers_share_one_rate_limit_lease(
         )
     if int(time.time() // 3600) == window:  # else a new window took its own lease
         assert [r[0] for r in rows] == [50], "30 concurrent triggers reserved more than one lease"
+
+
+async def test_requests_on_a_cold_key_share_one_look_up(
+    any_stack: Stack, two_apps: tuple[FastAPI, FastAPI, Statements]
+) -> None:
+    """Requests that arrive together when a key is not cached (first use, or its entry expired under
+    load) wait for one database look-up instead of each reading the key."""
+    _, reader, statements = two_apps
+    env: Env = await any_stack.new_env()
+    state = reader.state
+
+    async def cold(n: int) -> int:
+        state.key_cache.clear()
+        before = statements.count
+        found = await asyncio.gather(*(environment_for_api_key(state, env.key) for _ in range(n)))
+        assert {e.id for e in found if e is not None} == {env.id} and None not in found
+        return statements.count - before
+
+    one = await cold(1)
+    assert one > 0
+    assert await cold(20) == one
+    assert state.key_flights == {}
+
+    # The request that does the look-up is cancelled (its client went away): the others still get an answer.
+    state.key_cache.clear()
+    leader = asyncio.create_task(environment_for_api_key(state, env.key))
+    waiter = asyncio.create_task(environment_for_api_key(state, env.key))
+    await asyncio.sleep(0)
+    assert state.key_flights, "the first request is looking the key up"
+    leader.cancel()
+    assert (await waiter) is not None and (await waiter).id == env.id  # type: ignore[union-attr]
+    assert leader.cancelled() and state.key_flights == {}
+    state.key_cache.clear()
+    assert await asyncio.gather(
+        environment_for_api_key(state, "nope"), environment_for_api_key(state, "nope")
+    ) == [
+        None,
+        None,
+    ]
