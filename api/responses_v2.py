@@ -16,24 +16,28 @@ Doc = dict[str, Any]
 
 
 class WorkflowBrief(NovuObject):
-    """The workflow an Inbox notification or preference belongs to."""
+    """Novu's ``NotificationWorkflowDto``: the workflow an Inbox notification, Inbox preference or topic
+    subscription preference names (``api.inbox_views.workflow_brief``)."""
 
-    id: str | None = None
-    identifier: str | None = None
-    name: str | None = None
-    critical: bool | None = None
-    severity: str | None = None
-    tags: list[str] | None = None
+    id: str
+    identifier: str
+    name: str
+    critical: bool
+    severity: str
+    tags: list[str]
 
 
 class InboxAction(NovuObject):
-    label: str | None = None
+    """Novu's ``InboxActionDto``: a CTA button (``redirect`` when it has a valid URL)."""
+
+    label: str
     isCompleted: bool
     redirect: Doc | None = None
 
 
 class InboxNotificationOut(NovuObject):
-    """Novu's ``InboxNotificationDto`` (Inbox and v2 subscriber notifications)."""
+    """Novu's ``InboxNotificationDto`` (Inbox and v2 subscriber notifications, both built by
+    ``api.inbox_views.inbox_notification_view``)."""
 
     id: str
     transactionId: str

@@ -173,3 +173,21 @@ def test_the_document_says_which_fields_every_answer_carries(spec: dict[str, Any
     preference = resolve(spec, brief["properties"]["preferences"]["items"])
     assert {"subscriptionId", "enabled", "workflow"} <= set(preference["required"])
     assert "condition" not in preference["required"]  # sent when the preference has one
+    workflow = resolve(spec, preference["properties"]["workflow"]["anyOf"][0])  # null: names no workflow
+    assert {"id", "identifier", "name", "critical", "severity", "tags"} <= set(workflow["required"])
+
+
+def test_inbox_and_v2_notifications_are_one_document(spec: dict[str, Any]) -> None:
+    """Novu answers both with its ``InboxNotificationDto``; so does Tidings (one model, one builder)."""
+    items = [
+        data_of(spec, path, "get")["properties"]["data"]["items"]
+        for path in ("/v1/inbox/notifications", "/v2/subscribers/{subscriber_id}/notifications")
+    ]
+    assert items[0] == items[1]
+    notification = resolve(spec, items[0])
+    assert {"id", "transactionId", "body", "to", "isRead", "isSeen", "isArchived", "isSnoozed"} <= set(
+        notification["required"]
+    )
+    assert {"createdAt", "channelType", "tags", "severity"} <= set(notification["required"])
+    action = resolve(spec, notification["properties"]["primaryAction"]["anyOf"][0])
+    assert set(action["required"]) == {"label", "isCompleted"}
