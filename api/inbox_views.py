@@ -1,9 +1,10 @@
 """Inbox shapes: what ``@novu/js`` parses (an Inbox notification over REST, a raw message on the socket, the
-Inbox's preference items) and the v2 REST ``/v2/subscribers/{id}/notifications`` document.
+Inbox's preference items), and the v2 REST ``/v2/subscribers/{id}/notifications`` document.
 
-The v2 document (:func:`subscriber_notification_view`) and the Inbox's (:func:`notification_view`) are both
-Novu's ``InboxNotification`` and differ in details (subject falls back to the title, non-text bodies as
-JSON, snooze judged by time); they sit side by side here so that one can become the other.
+The Inbox's notifications and the v2 subscriber notifications are one document, Novu's
+``InboxNotificationDto``: Novu declares it once (``subscribers-v2/dtos/inbox-notification.dto.ts`` re-exports
+the Inbox's) and builds both with one mapper (``inbox/utils/notification-mapper.ts``). So does Tidings:
+:func:`inbox_notification_view` serves ``/v1/inbox/notifications`` and ``/v2/subscribers/{id}/notifications``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def _redirect(url: Any, target: Any) -> dict[str, Any] | None:
 
 
 def _subscriber(sub: Subscriber) -> dict[str, Any]:
+    """``to``: Novu's ``InboxSubscriberResponseDto`` plus the locale, time zone and data @novu/js's
+    ``Subscriber`` also holds (the browser's own subscriber)."""
     return compact(
         {
             "id": sub.id,
@@ -45,20 +48,28 @@ def _subscriber(sub: Subscriber) -> dict[str, Any]:
     )
 
 
-def _workflow(msg: Message, definition: WorkflowDefinition | None) -> dict[str, Any]:
-    return compact(
-        {
-            "id": msg.workflow_id,
-            "identifier": msg.template_identifier,
-            "name": definition.name if definition is not None else msg.template_identifier,
-            "critical": definition.critical if definition is not None else False,
-            "tags": (definition.tags if definition is not None else None) or [],
-            "severity": "none",
-        }
-    )
+def workflow_brief(definition: WorkflowDefinition, identifier: str | None = None) -> dict[str, Any]:
+    """The workflow a notification, Inbox preference or topic subscription preference names (Novu's
+    ``NotificationWorkflowDto``); ``identifier`` overrides the definition's (a message keeps the one it was
+    triggered with, while a deleted definition is renamed)."""
+    return {
+        "id": definition.id,
+        "identifier": identifier or definition.trigger_identifier,
+        "name": definition.name,
+        "critical": definition.critical,
+        "tags": definition.tags or [],
+        "severity": SEVERITY,
+    }
+
+
+def _workflow(msg: Message, definition: WorkflowDefinition | None) -> dict[str, Any] | None:
+    """Sent only when the message's definition exists, as Novu sends it only when the template does."""
+    return workflow_brief(definition, msg.template_identifier) if definition is not None else None
 
 
 def _action(cta: dict[str, Any], button_type: str) -> dict[str, Any] | None:
+    """The primary or secondary action, from the message's CTA buttons (``label`` is ``""`` when the button
+    has no text: Novu's ``InboxActionDto`` requires one)."""
     action = cta.get("action") or {}
     button = next((b for b in action.get("buttons") or [] if b.get("type") == button_type), None)
     if button is None:
@@ -66,31 +77,37 @@ def _action(cta: dict[str, Any], button_type: str) -> dict[str, Any] | None:
     result = action.get("result") or {}
     return compact(
         {
-            "label": button.get("content"),
+            "label": button.get("content") or "",
             "isCompleted": result.get("type") == button_type and action.get("status") == "done",
             "redirect": _redirect(button.get("url"), button.get("target")),
         }
     )
 
 
-def notification_view(
+def inbox_notification_view(
     msg: Message, sub: Subscriber, definition: WorkflowDefinition | None = None
 ) -> dict[str, Any]:
-    """Novu's ``InboxNotification``."""
+    """Novu's ``InboxNotificationDto`` of an in-app message row.
+
+    A snooze that has ended is no snooze: Novu clears ``snoozedUntil`` when it wakes the notification up,
+    Tidings keeps the column and judges it by the clock (as the lists' ``snoozed`` filter does). ``body`` is
+    the content, JSON-encoded in the rare case a row holds structured content (the DTO says string).
+    """
     cta = msg.cta or {}
     data = cta.get("data") or {}
+    snoozed = msg.snoozed_until is not None and msg.snoozed_until > utcnow()
     return compact(
         {
             "id": msg.id,
             "transactionId": msg.transaction_id,
             "subject": msg.subject,
-            "body": msg.content if isinstance(msg.content, str) else "",
+            "body": msg.content if isinstance(msg.content, str) else json.dumps(msg.content),
             "to": _subscriber(sub),
             "isRead": msg.read,
             "isSeen": msg.seen,
             "isArchived": msg.archived,
-            "isSnoozed": msg.snoozed_until is not None,
-            "snoozedUntil": iso(msg.snoozed_until),
+            "isSnoozed": snoozed,
+            "snoozedUntil": iso(msg.snoozed_until) if snoozed else None,
             "createdAt": iso(msg.created_at),
             "readAt": iso(msg.last_read_date) if msg.read else None,
             "firstSeenAt": iso(msg.first_seen_date),
@@ -103,7 +120,7 @@ def notification_view(
             "redirect": _redirect(data.get("url"), data.get("target")),
             "data": msg.data,
             "workflow": _workflow(msg, definition),
-            "severity": "none",
+            "severity": SEVERITY,
         }
     )
 
@@ -137,7 +154,7 @@ def socket_message_view(
             "tags": msg.tags or [],
             "data": msg.data,
             "workflow": _workflow(msg, definition),
-            "severity": "none",
+            "severity": SEVERITY,
         }
     )
 
@@ -165,79 +182,5 @@ def inbox_workflow_preference_view(
         "level": TEMPLATE,
         "enabled": pref["enabled"],
         "channels": pref["channels"],
-        "workflow": {
-            "id": definition.id,
-            "identifier": definition.trigger_identifier,
-            "name": definition.name,
-            "critical": definition.critical,
-            "tags": definition.tags or [],
-            "severity": "none",
-        },
+        "workflow": workflow_brief(definition),
     }
-
-
-def _v2_action(msg: Message, kind: str) -> dict[str, Any] | None:
-    """The primary or secondary action of a v2 notification, from the message's CTA buttons."""
-    cta = msg.cta or {}
-    action = cta.get("action") or {}
-    button = next((b for b in action.get("buttons") or [] if b.get("type") == kind), None)
-    if button is None:
-        return None
-    result = action.get("result") or {}
-    view: dict[str, Any] = {
-        "label": button.get("content") or "",
-        "isCompleted": action.get("status") == "done" and result.get("type") == kind,
-    }
-    if button.get("url"):
-        view["redirect"] = {"url": button["url"]}
-    return view
-
-
-def subscriber_notification_view(
-    msg: Message, sub: Subscriber, workflow: WorkflowDefinition | None
-) -> dict[str, Any]:
-    """Novu's ``InboxNotificationDto`` of a v1 in-app message row."""
-    content = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
-    redirect_data = (msg.cta or {}).get("data") or {}
-    view: dict[str, Any] = compact(
-        {
-            "id": msg.id,
-            "transactionId": msg.transaction_id,
-            "subject": msg.subject or msg.title,
-            "body": content,
-            "to": compact(
-                {
-                    "id": sub.id,
-                    "subscriberId": sub.subscriber_id,
-                    "firstName": sub.first_name,
-                    "lastName": sub.last_name,
-                    "avatar": sub.avatar,
-                }
-            ),
-            "isRead": msg.read,
-            "isSeen": msg.seen,
-            "isArchived": msg.archived,
-            "isSnoozed": bool(msg.snoozed_until and msg.snoozed_until > utcnow()),
-            "createdAt": iso(msg.created_at),
-            "readAt": iso(msg.last_read_date) if msg.read else None,
-            "firstSeenAt": iso(msg.last_seen_date) if msg.seen else None,
-            "avatar": msg.avatar,
-            "primaryAction": _v2_action(msg, "primary"),
-            "secondaryAction": _v2_action(msg, "secondary"),
-            "channelType": "in_app",
-            "tags": msg.tags or [],
-            "data": msg.data,
-            "redirect": {"url": redirect_data["url"]} if redirect_data.get("url") else None,
-            "severity": SEVERITY,
-        }
-    )
-    if workflow is not None:
-        view["workflow"] = {
-            "id": workflow.id,
-            "identifier": workflow.trigger_identifier,
-            "name": workflow.name,
-            "critical": workflow.critical,
-            "severity": SEVERITY,
-            "tags": workflow.tags or [],
-        }
-    return view

@@ -63,9 +63,9 @@ class SubscriberRef(NovuObject):
 class BulkSubscribersOut(NovuObject):
     """``POST /v1/subscribers/bulk``: ``{created, updated, failed}``."""
 
-    created: list[Any] | None = None
-    updated: list[Any] | None = None
-    failed: list[Any] | None = None
+    created: list[Any]
+    updated: list[Any]
+    failed: list[Any]
 
 
 class MessageSubscriberOut(NovuObject):
@@ -131,9 +131,9 @@ class TopicMemberOut(NovuObject):
 
 
 class TopicMembersOut(NovuObject):
-    """``{succeeded: [...], failed: {notFound: [...]}}``."""
+    """``{succeeded: [...], failed: {notFound: [...]}}`` (``failed`` only when some subscriber is missing)."""
 
-    succeeded: list[str] | None = None
+    succeeded: list[str]
     failed: Doc | None = None
 
 
@@ -194,12 +194,18 @@ class GraphDayOut(NovuObject):
 
 
 class TriggerProgressOut(NovuObject):
-    """``GET /v1/events/trigger/{transactionId}/progress``."""
+    """``GET /v1/events/trigger/{transactionId}/progress``: the execution's status and the rows recorded so
+    far; ``total``, ``done``, ``cohorts`` and ``steps`` when the execution answered its progress query
+    (``done`` alone for a completed run that could not)."""
 
-    transactionId: str | None = None
-    status: str | None = None
+    transactionId: str
+    status: str
+    notifications: int
+    messages: int
     total: int | None = None
     done: int | None = None
+    cohorts: dict[str, int] | None = None
+    steps: dict[str, dict[str, int]] | None = None
 
 
 class CancelOut(NovuObject):
@@ -325,15 +331,11 @@ class WorkflowOut(NovuObject):
     updatedAt: str
 
 
-class WorkflowCreatedOut(NovuObject):
-    id_: str | None = Field(None, alias="_id")
-    workflowId: str | None = None
-    name: str | None = None
-
-
 class VariablesOut(NovuObject):
-    translations: list[Any] | None = None
-    system: dict[str, list[str]] | None = None
+    """``GET /v1/workflows/variables``: ``{translations, system: {namespace: [names]}}``."""
+
+    translations: list[Any]
+    system: dict[str, list[str]]
 
 
 class PreferenceState(NovuObject):

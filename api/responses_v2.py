@@ -16,24 +16,28 @@ Doc = dict[str, Any]
 
 
 class WorkflowBrief(NovuObject):
-    """The workflow an Inbox notification or preference belongs to."""
+    """Novu's ``NotificationWorkflowDto``: the workflow an Inbox notification, Inbox preference or topic
+    subscription preference names (``api.inbox_views.workflow_brief``)."""
 
-    id: str | None = None
-    identifier: str | None = None
-    name: str | None = None
-    critical: bool | None = None
-    severity: str | None = None
-    tags: list[str] | None = None
+    id: str
+    identifier: str
+    name: str
+    critical: bool
+    severity: str
+    tags: list[str]
 
 
 class InboxAction(NovuObject):
-    label: str | None = None
+    """Novu's ``InboxActionDto``: a CTA button (``redirect`` when it has a valid URL)."""
+
+    label: str
     isCompleted: bool
     redirect: Doc | None = None
 
 
 class InboxNotificationOut(NovuObject):
-    """Novu's ``InboxNotificationDto`` (Inbox and v2 subscriber notifications)."""
+    """Novu's ``InboxNotificationDto`` (Inbox and v2 subscriber notifications, both built by
+    ``api.inbox_views.inbox_notification_view``)."""
 
     id: str
     transactionId: str
@@ -82,13 +86,13 @@ class CountsOut(NovuObject):
 class InboxSessionOut(NovuObject):
     """Novu's ``SubscriberSessionResponseDto``: the subscriber token a browser uses."""
 
-    token: str | None = None
-    totalUnreadCount: int | None = None
-    unreadCount: Doc | None = None
-    removeNovuBranding: bool | None = None
-    isDevelopmentMode: bool | None = None
-    maxSnoozeDurationHours: int | None = None
-    applicationIdentifier: str | None = None
+    token: str
+    totalUnreadCount: int
+    unreadCount: Doc
+    removeNovuBranding: bool
+    isDevelopmentMode: bool
+    maxSnoozeDurationHours: int
+    applicationIdentifier: str
 
 
 class InboxPreferenceOut(NovuObject):
@@ -102,9 +106,16 @@ class InboxPreferenceOut(NovuObject):
 
 
 class WebPushOut(NovuObject):
-    enabled: bool | None = None
-    vapidPublicKey: str | None = None
-    subscribed: bool | None = None
+    """``GET /v1/inbox/web-push``: whether Web Push is set up, and the VAPID public key (``null`` if not)."""
+
+    enabled: bool
+    vapidPublicKey: str | None
+
+
+class WebPushSubscriptionOut(NovuObject):
+    """A browser's push subscription stored (``{subscribed: true, endpoint}``) or removed (``{subscribed: false}``)."""
+
+    subscribed: bool
     endpoint: str | None = None
 
 
@@ -119,10 +130,13 @@ class TopicV2Out(NovuObject):
 
 
 class SubscriptionPreferenceOut(NovuObject):
-    subscriptionId: str | None = None
-    enabled: bool | None = None
+    """A subscription's preference, one per workflow it names (``workflow: null`` when it names none that
+    exists); ``condition`` when the preference has one."""
+
+    subscriptionId: str
+    enabled: bool
     condition: Doc | None = None
-    workflow: WorkflowBrief | None = None
+    workflow: WorkflowBrief | None
 
 
 class SubscriptionOut(NovuObject):
@@ -139,12 +153,12 @@ class SubscriptionOut(NovuObject):
 
 
 class SubscriptionBriefOut(NovuObject):
-    """``GET /v2/topics/{key}/subscriptions/{identifier}``."""
+    """``GET /v2/topics/{key}/subscriptions/{identifier}`` (``name`` when the subscription has one)."""
 
-    id: str | None = None
-    identifier: str | None = None
+    id: str
+    identifier: str
     name: str | None = None
-    preferences: list[SubscriptionPreferenceOut] | None = None
+    preferences: list[SubscriptionPreferenceOut]
 
 
 class SubscriptionBatchOut(NovuObject):
@@ -190,26 +204,32 @@ class TranslationGroupOut(NovuObject):
 
 
 class MasterJsonOut(NovuObject):
-    workflows: Doc | None = None
-    layouts: Doc | None = None
+    """One locale of every resource: ``{workflows: {id: content}, layouts: {id: content}}``."""
+
+    workflows: Doc
+    layouts: Doc
 
 
 class ImportResultOut(NovuObject):
-    success: bool | None = None
-    message: str | None = None
-    successful: list[Any] | None = None
-    failed: list[Any] | None = None
+    """A master JSON import: the resource ids imported and those that failed."""
+
+    success: bool
+    message: str
+    successful: list[str]
+    failed: list[str]
 
 
 class UploadResultOut(NovuObject):
-    totalFiles: int | None = None
-    successfulUploads: int | None = None
-    failedUploads: int | None = None
-    errors: list[Any] | None = None
+    """Translation files uploaded for one resource (one file per locale)."""
+
+    totalFiles: int
+    successfulUploads: int
+    failedUploads: int
+    errors: list[str]
 
 
 class DeliveryScheduleOut(NovuObject):
-    """A subscriber's delivery schedule ``{isEnabled, weeklySchedule}``."""
+    """A subscriber's delivery schedule ``{isEnabled, weeklySchedule}`` (``weeklySchedule`` may be ``{}``)."""
 
-    isEnabled: bool | None = None
-    weeklySchedule: Doc | None = None
+    isEnabled: bool
+    weeklySchedule: Doc

@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, StrictBool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.errors import BadRequest
+from api.inbox_views import workflow_brief
 from api.wire import compact
 from store.db import iso
-from store.models import Subscriber, Topic, TopicSubscriber
+from store.models import Subscriber, Topic, TopicSubscriber, WorkflowDefinition
 from store.tenancy import EnvironmentRef
 from store.topic_subscriptions import (
     SubscriptionOutcome,
@@ -132,7 +133,7 @@ class Views:
         self.env = env
         self.topics: dict[str, Topic] = {}
         self.subscribers: dict[str, Subscriber] = {}
-        self.workflows: list[Any] = []
+        self.workflows: list[WorkflowDefinition] = []
 
     async def load(self, session: AsyncSession, rows: list[TopicSubscriber]) -> Views:
         self.topics = await load_topics(session=session, ids=[r.topic_id for r in rows])
@@ -160,19 +161,7 @@ class Views:
             if not wanted:
                 out.append({**base, "workflow": None})
             for w in wanted:
-                out.append(
-                    {
-                        **base,
-                        "workflow": {
-                            "id": w.id,
-                            "identifier": w.trigger_identifier,
-                            "name": w.name,
-                            "critical": w.critical,
-                            "severity": "none",
-                            "tags": w.tags or [],
-                        },
-                    }
-                )
+                out.append({**base, "workflow": workflow_brief(w)})
         return out
 
     def subscription(self, row: TopicSubscriber) -> dict[str, Any]:

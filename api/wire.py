@@ -44,7 +44,8 @@ class NovuObject(BaseModel):
     """A Novu response document as a response model: the fields clients read are declared (under Novu's
     names: ``_id``, ``createdAt`` via ``alias``), anything else the view sends passes through untouched.
 
-    Declared fields default to ``None`` and are sent only when the view set them (routes serialize with
+    A declared field without a default is one every answer carries (``required`` in ``/openapi.json``); the
+    others default to ``None`` and are sent only when the view set them (routes serialize with
     ``exclude_unset``), so declaring a model never adds a ``null`` the TypeScript SDK would reject.
     """
 

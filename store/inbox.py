@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.db import utcnow
 from store.message_events import message_changed
-from store.messages import json_conditions, set_action
+from store.messages import first_seen, json_conditions, set_action
 from store.models import Message, WorkflowDefinition
 
 
@@ -146,11 +146,7 @@ async def get_notification(
 def change_values(change: str, *, snooze_until: datetime | None = None) -> dict[str, Any]:
     """The columns each Inbox change sets (archiving also reads, as Novu does)."""
     now = utcnow()
-    seen = {
-        "seen": True,
-        "last_seen_date": now,
-        "first_seen_date": func.coalesce(Message.first_seen_date, now),
-    }
+    seen = {"seen": True, "last_seen_date": now, **first_seen(now)}
     values: dict[str, dict[str, Any]] = {
         "seen": seen,
         "read": {**seen, "read": True, "last_read_date": now},

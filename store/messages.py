@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import cast, update
@@ -234,10 +235,16 @@ MARKS: dict[str, tuple[dict[str, bool], dict[str, bool], tuple[str, ...]]] = {
 }
 
 
+def first_seen(now: datetime) -> dict[str, Any]:
+    """A message seen keeps the first time it was (the Inbox's ``firstSeenAt``), whichever API marks it."""
+    return {"first_seen_date": func.coalesce(Message.first_seen_date, now)}
+
+
 def mark_values(mark_as: str) -> dict[str, Any]:
     _, flags, dates = MARKS[mark_as]
     now = utcnow()
-    return {**flags, **dict.fromkeys(dates, now), "updated_at": now}
+    first = first_seen(now) if flags.get("seen") else {}
+    return {**flags, **dict.fromkeys(dates, now), **first, "updated_at": now}
 
 
 def legacy_mark_values(*, seen: bool | None, read: bool | None) -> dict[str, Any]:
@@ -245,7 +252,7 @@ def legacy_mark_values(*, seen: bool | None, read: bool | None) -> dict[str, Any
     now = utcnow()
     values: dict[str, Any] = {"updated_at": now}
     if seen is not None:
-        values.update(seen=seen, last_seen_date=now)
+        values.update(seen=seen, last_seen_date=now, **(first_seen(now) if seen else {}))
     if read is not None:
         values.update(read=read, last_read_date=now)
     return values

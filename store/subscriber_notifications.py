@@ -1,7 +1,8 @@
 """A subscriber's in-app notifications as Novu's v2 routes filter and change them.
 
 The rows are the v1 feed's (``messages`` with ``channel = 'in_app'``); only existing columns are
-read or written. Snooze and action completion belong to the Inbox's schema and are not handled here.
+read or written. A change sets the columns the Inbox's change of the same name sets (``store.inbox``), so
+``firstSeenAt`` and ``archivedAt`` mean the same whichever API changed the row.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from sqlmodel import cast, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from store.db import utcnow
-from store.message_events import MessageChange, announce, message_changed
+from store.inbox import change_notifications, change_values, reload
+from store.message_events import MessageChange, announce
 from store.messages import data_conditions
-from store.models import Message, WorkflowDefinition
+from store.models import Message
 
 #: The one severity Tidings messages carry (workflows have no severity setting yet).
 SEVERITY = "none"
@@ -148,27 +150,8 @@ async def get_notification(
     return (await session.exec(stmt)).first()
 
 
-def state_values(action: str) -> dict[str, Any]:
-    """Column values for one state change (Novu's Inbox semantics: archiving also reads)."""
-    now = utcnow()
-    values: dict[str, dict[str, Any]] = {
-        "read": {"read": True, "seen": True, "last_read_date": now, "last_seen_date": now},
-        "unread": {"read": False},
-        "seen": {"seen": True, "last_seen_date": now},
-        "archive": {
-            "archived": True,
-            "read": True,
-            "seen": True,
-            "last_read_date": now,
-            "last_seen_date": now,
-        },
-        "unarchive": {"archived": False},
-        "delete": {"deleted": True},
-    }
-    return {**values[action], "updated_at": now}
-
-
-#: v2 action → the event the Inbox's sockets hear (store/message_events.py, the one entry point).
+#: v2 action → the Inbox's change of the same name (``store.inbox.change_values``: the columns it sets, and
+#: the event the Inbox's sockets hear through store/message_events.py, the one entry point).
 EVENT_OF = {
     "read": "read",
     "unread": "unread",
@@ -180,18 +163,17 @@ EVENT_OF = {
 
 
 async def change_one(*, session: AsyncSession, message: Message, action: str) -> Message:
-    for key, value in state_values(action).items():
-        setattr(message, key, value)
-    session.add(message)
-    await session.flush()
-    await message_changed(
+    """Apply one v2 action to one notification (announced); returns the row as stored."""
+    await change_notifications(
         session=session,
         environment_id=message.environment_id,
         subscriber_id=message.subscriber_id,
-        event=EVENT_OF[action],
+        change=EVENT_OF[action],
         message_ids=[message.id],
     )
-    return message
+    fresh = await reload(session=session, message_id=message.id)
+    assert fresh is not None  # deleting only flags the row
+    return fresh
 
 
 async def change_all(
@@ -207,7 +189,7 @@ async def change_all(
     where = conditions(session, environment_id=environment_id, subscriber_id=subscriber_id, flt=flt)
     if ids is not None:
         where.append(col(Message.id).in_(ids))
-    result = await session.exec(update(Message).where(*where).values(**state_values(action)))  # type: ignore[call-overload]
+    result = await session.exec(update(Message).where(*where).values(**change_values(EVENT_OF[action])))  # type: ignore[call-overload]
     changed = int(result.rowcount or 0)
     if changed:
         await announce(
@@ -219,13 +201,3 @@ async def change_all(
             ],
         )
     return changed
-
-
-async def workflows_by_id(*, session: AsyncSession, ids: list[str]) -> dict[str, WorkflowDefinition]:
-    wanted = [i for i in set(ids) if i]
-    if not wanted:
-        return {}
-    rows = (
-        await session.exec(select(WorkflowDefinition).where(col(WorkflowDefinition.id).in_(wanted)))
-    ).all()
-    return {w.id: w for w in rows}

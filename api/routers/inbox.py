@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import DbDep, SettingsDep
 from api.errors import BadRequest, NotFound
 from api.inbox_auth import InboxDep, InboxSession, issue_token
-from api.inbox_views import notification_view, unread_counts
+from api.inbox_views import inbox_notification_view, unread_counts
 from api.responses_v2 import CountsOut, InboxList, InboxNotificationOut, InboxSessionOut
 from api.wire import Data, WireRouter, ok, query_bool, query_int
 from store.crypto import CredentialCipher
@@ -165,7 +165,7 @@ def _filter_from(obj: dict[str, Any]) -> InboxFilter:
 
 async def _views(s: Any, inbox: InboxSession, rows: list[Message]) -> list[dict[str, Any]]:
     workflows = await workflows_for(session=s, messages=rows)
-    return [notification_view(m, inbox.subscriber, workflows.get(m.workflow_id or "")) for m in rows]
+    return [inbox_notification_view(m, inbox.subscriber, workflows.get(m.workflow_id or "")) for m in rows]
 
 
 @router.get("/notifications", response_model=InboxList)

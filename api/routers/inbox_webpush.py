@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from api.deps import DbDep, SettingsDep
 from api.errors import BadRequest, NotFound
 from api.inbox_auth import InboxDep
-from api.responses_v2 import WebPushOut
+from api.responses_v2 import WebPushOut, WebPushSubscriptionOut
 from api.wire import Data, WireRouter, ok
 from store.subscribers import active_integration, remove_device_tokens, set_channel_credentials
 
@@ -85,7 +85,7 @@ async def web_push(inbox: InboxDep, db: DbDep, settings: SettingsDep) -> dict[st
     return ok({"enabled": bool(public), "vapidPublicKey": public or None})
 
 
-@router.post("/subscriptions", status_code=201, response_model=Data[WebPushOut])
+@router.post("/subscriptions", status_code=201, response_model=Data[WebPushSubscriptionOut])
 async def subscribe(body: Subscription, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     async with db.session() as session:
         integration = await active_integration(
@@ -104,7 +104,7 @@ async def subscribe(body: Subscription, inbox: InboxDep, db: DbDep) -> dict[str,
     return ok({"subscribed": True, "endpoint": body.endpoint})
 
 
-@router.post("/subscriptions/remove", response_model=Data[WebPushOut])
+@router.post("/subscriptions/remove", response_model=Data[WebPushSubscriptionOut])
 async def unsubscribe(body: Unsubscribe, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     """The browser unsubscribed: drop the stored subscription with that endpoint."""
     async with db.session() as session:

@@ -1,7 +1,7 @@
 """``/v2/subscribers/{id}/notifications``: list, count, read/unread/archive/unarchive/seen/delete, bulk.
 
-The same in-app rows as the v1 feed. Snooze and action completion (``…/snooze``, ``…/actions/…``)
-are left to the Inbox's schema and not served here yet (see docs/sdk-compatibility.md).
+The same in-app rows as the v1 feed and the Inbox, answered as the same document
+(``api.inbox_views.inbox_notification_view``); snooze and action completion are the Inbox's changes.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
-from api.inbox_views import subscriber_notification_view
+from api.inbox_views import inbox_notification_view
 from api.responses_v2 import FilterCount, InboxList, InboxNotificationOut
 from api.wire import Data, WireRouter, ok, query_bool, query_int
 from store.db import utcnow
-from store.inbox import change_action, change_notifications, reload
+from store.inbox import change_action, change_notifications, reload, workflows_for
 from store.models import Message, Subscriber
 from store.subscriber_notifications import (
     NotificationFilter,
@@ -30,7 +30,6 @@ from store.subscriber_notifications import (
     count_notifications,
     get_notification,
     list_notifications,
-    workflows_by_id,
 )
 from store.subscribers import get_subscriber
 from store.tenancy import EnvironmentRef
@@ -101,8 +100,8 @@ async def require_subscriber(session: AsyncSession, env: EnvironmentRef, subscri
 
 
 async def views_of(session: AsyncSession, sub: Subscriber, rows: list[Message]) -> list[dict[str, Any]]:
-    workflows = await workflows_by_id(session=session, ids=[m.workflow_id or "" for m in rows])
-    return [subscriber_notification_view(m, sub, workflows.get(m.workflow_id or "")) for m in rows]
+    workflows = await workflows_for(session=session, messages=rows)
+    return [inbox_notification_view(m, sub, workflows.get(m.workflow_id or "")) for m in rows]
 
 
 @router.get("", response_model=InboxList)

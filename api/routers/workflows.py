@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound, validation_messages
 from api.limits import check_steps
-from api.responses import VariablesOut, WorkflowCreatedOut, WorkflowOut
+from api.responses import VariablesOut, WorkflowOut
 from api.views import definition_view, workflow_event
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.definitions import get_definition
@@ -198,7 +198,7 @@ async def update_status(
 for base in BASES:
     router.add_api_route(base, list_workflows, methods=["GET"], response_model=Page[WorkflowOut])
     router.add_api_route(
-        base, create_workflow, methods=["POST"], status_code=201, response_model=Data[WorkflowCreatedOut]
+        base, create_workflow, methods=["POST"], status_code=201, response_model=Data[WorkflowOut]
     )
     router.add_api_route(f"{base}/variables", variables, methods=["GET"], response_model=Data[VariablesOut])
     router.add_api_route(

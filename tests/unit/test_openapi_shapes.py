@@ -122,17 +122,72 @@ ALWAYS = {
     ("/v1/integrations", "post"): {"_environmentId", "_organizationId", "name", "providerId", "active"},
     ("/v1/notifications/stats", "get"): {"weeklySent", "monthlySent"},
     ("/v2/subscribers/{subscriber_id}/preferences", "get"): {"global", "workflows"},
+    ("/v1/subscribers/bulk", "post"): {"created", "updated", "failed"},
+    ("/v1/subscribers/{subscriber_id}/schedule", "get"): {"isEnabled", "weeklySchedule"},
+    ("/v1/subscribers/{subscriber_id}/schedule", "put"): {"isEnabled", "weeklySchedule"},
+    ("/v1/topics/{topic_key}/subscribers", "post"): {"succeeded"},
+    ("/v1/events/trigger/{transaction_id}/progress", "get"): {
+        "transactionId", "status", "notifications", "messages"
+    },
+    ("/v1/workflows", "post"): {"_id", "name", "active", "critical", "tags", "steps", "triggers", "createdAt"},
+    ("/v1/workflows/variables", "get"): {"translations", "system"},
+    ("/v1/inbox/session", "post"): {
+        "token", "totalUnreadCount", "unreadCount", "removeNovuBranding", "isDevelopmentMode",
+        "maxSnoozeDurationHours", "applicationIdentifier",
+    },
+    ("/v1/inbox/web-push", "get"): {"enabled"},
+    ("/v1/inbox/web-push/subscriptions", "post"): {"subscribed"},
+    ("/v1/inbox/web-push/subscriptions/remove", "post"): {"subscribed"},
+    ("/v2/topics/{topic_key}/subscriptions/{identifier}", "get"): {"id", "identifier", "preferences"},
+    ("/v2/translations/master-json", "get"): {"workflows", "layouts"},
+    ("/v2/translations/master-json", "post"): {"success", "message", "successful", "failed"},
+    ("/v2/translations/master-json/upload", "post"): {"success", "message", "successful", "failed"},
+    ("/v2/translations/upload", "post"): {"totalFiles", "successfulUploads", "failedUploads", "errors"},
 }  # fmt: skip
+
+#: Required but nullable: always sent, ``null`` when there is nothing to send.
+ALWAYS_OR_NULL = {
+    ("/v1/inbox/web-push", "get"): {"vapidPublicKey"},  # null until the integration has a VAPID key
+}
+
+
+def answer_of(spec: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    """The ``data`` document of an operation's success answer."""
+    code = next(c for c in spec["paths"][path][method]["responses"] if c.startswith("2"))
+    return resolve(spec, data_of(spec, path, method, code)["properties"]["data"])
 
 
 def test_the_document_says_which_fields_every_answer_carries(spec: dict[str, Any]) -> None:
     """Clients generated from ``/openapi.json`` may rely on these: they are ``required``, and never null."""
     for (path, method), fields in ALWAYS.items():
-        code = "201" if method == "post" else "200"
-        document = resolve(spec, data_of(spec, path, method, code)["properties"]["data"])
+        document = answer_of(spec, path, method)
         assert fields <= set(document.get("required", [])), f"{method.upper()} {path}"
         for name in fields:
             assert "anyOf" not in document["properties"][name], f"{method.upper()} {path} {name} is nullable"
+    for (path, method), fields in ALWAYS_OR_NULL.items():
+        assert fields <= set(answer_of(spec, path, method)["required"]), f"{method.upper()} {path}"
     message = resolve(spec, data_of(spec, "/v1/messages", "get")["properties"]["data"]["items"])
     assert {"_id", "_subscriberId", "transactionId", "channel", "createdAt"} <= set(message["required"])
     assert "subject" not in message["required"]  # sent only when the message has one
+    brief = answer_of(spec, "/v2/topics/{topic_key}/subscriptions/{identifier}", "get")
+    preference = resolve(spec, brief["properties"]["preferences"]["items"])
+    assert {"subscriptionId", "enabled", "workflow"} <= set(preference["required"])
+    assert "condition" not in preference["required"]  # sent when the preference has one
+    workflow = resolve(spec, preference["properties"]["workflow"]["anyOf"][0])  # null: names no workflow
+    assert {"id", "identifier", "name", "critical", "severity", "tags"} <= set(workflow["required"])
+
+
+def test_inbox_and_v2_notifications_are_one_document(spec: dict[str, Any]) -> None:
+    """Novu answers both with its ``InboxNotificationDto``; so does Tidings (one model, one builder)."""
+    items = [
+        data_of(spec, path, "get")["properties"]["data"]["items"]
+        for path in ("/v1/inbox/notifications", "/v2/subscribers/{subscriber_id}/notifications")
+    ]
+    assert items[0] == items[1]
+    notification = resolve(spec, items[0])
+    assert {"id", "transactionId", "body", "to", "isRead", "isSeen", "isArchived", "isSnoozed"} <= set(
+        notification["required"]
+    )
+    assert {"createdAt", "channelType", "tags", "severity"} <= set(notification["required"])
+    action = resolve(spec, notification["properties"]["primaryAction"]["anyOf"][0])
+    assert set(action["required"]) == {"label", "isCompleted"}
