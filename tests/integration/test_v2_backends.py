@@ -72,7 +72,8 @@ async def test_concurrent_subscribes_make_one_subscription(stack: Stack, live_ap
     async with httpx.AsyncClient(base_url=live_api, headers=headers, timeout=30) as http:
         for round_ in range(5):
             # The topic exists first: creating it in the race would serialize the requests on its row.
-            assert (await http.post("/v2/topics", json={"key": f"rush-{round_}"})).status_code == 201
+            created = await http.post("/v2/topics", json={"key": f"rush-{round_}"})
+            assert created.status_code == 201, created.text
             answers = await asyncio.gather(
                 *[
                     http.post(f"/v2/topics/rush-{round_}/subscriptions", json={"subscriberIds": ["race"]})
