@@ -30,6 +30,7 @@ from store.subscribers import get_subscriber, load_subscribers
 from store.translations import resource_translations
 from store.webhook_events import WORKFLOW_COMPLETED, emit
 from tidings.send_windows import Weekly, WindowError, next_open, step_window, subscriber_schedule, zone
+from tidings.webhook_payloads import workflow_completed_data
 from workflows.details import Detail, DetailSource, DetailStatus, detail_row
 from workflows.models import (
     CHECK_CONDITIONS,
@@ -381,17 +382,5 @@ class DeliveryActivities:
             await add_details(session=session, rows=[d.model_dump() for d in request.details])
             if request.completed is not None:
                 done = request.completed
-                counts = {"sent": 0, "failed": 0, "filtered": 0}
-                for step_counts in done.steps.values():
-                    for key in counts:
-                        counts[key] += step_counts.get(key, 0)
-                data = {
-                    "transactionId": done.transaction_id,
-                    "workflowId": done.workflow,
-                    "status": done.status,
-                    "subscribers": done.subscribers,
-                    "counts": counts,
-                    "steps": done.steps,
-                    "resumed": done.resumed,
-                }
+                data = workflow_completed_data(done)
                 await emit(session, environment_id=done.environment_id, event=WORKFLOW_COMPLETED, data=data)

@@ -2,10 +2,10 @@
 
 ``store/`` returns rows (SQLModel tables); these functions turn them into the camelCase JSON Novu's clients
 read (``_id``, ``_environmentId``, ``createdAt``), which the routes' response models (``api.responses``)
-describe; webhook event data (``subscriber_event``, ``workflow_event``) is built here too. Elsewhere: the
-activity feed in ``api.activity_views``, preferences in ``api.preference_views``, the Inbox's shapes (and
-v2 subscriber notifications) in ``api.inbox_views``, v2 topic subscriptions in ``api.subscription_views``.
-Routers only route: they call the store and one of these.
+describe. Elsewhere: the activity feed in ``api.activity_views``, preferences in ``api.preference_views``,
+the Inbox's shapes (and v2 subscriber notifications) in ``api.inbox_views``, v2 topic subscriptions in
+``api.subscription_views``; outbound webhook event data in ``tidings.webhook_payloads``. Routers only
+route: they call the store and one of these.
 """
 
 from __future__ import annotations
@@ -311,16 +311,6 @@ def feed_item_view(msg: Message, sub: Subscriber, env: EnvironmentRef) -> dict[s
     )
     item["template"] = {"_id": msg.workflow_id, "tags": msg.tags or []}
     return item
-
-
-def subscriber_event(sub: Subscriber) -> dict[str, Any]:
-    """What ``subscriber.*`` webhooks carry: the ids a consumer joins on."""
-    return {"subscriberId": sub.subscriber_id, "_id": sub.id}
-
-
-def workflow_event(row: Any, identifier: str | None = None) -> dict[str, Any]:
-    """What ``workflow.*`` webhooks carry: the definition's ``_id`` and trigger identifier."""
-    return {"_id": row.id, "workflowId": identifier or row.trigger_identifier, "name": row.name}
 
 
 def topic_view(topic: Topic, env: EnvironmentRef, subscribers: list[str]) -> dict[str, Any]:

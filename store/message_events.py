@@ -169,7 +169,8 @@ async def _webhooks(session: AsyncSession, changes: list[MessageChange]) -> None
     from sqlmodel import select
 
     from store.models import Message, Subscriber
-    from store.webhook_events import emit_many, message_data
+    from store.webhook_events import emit_many
+    from tidings.webhook_payloads import message_data
 
     wanted = [c for c in changes if c.event in WEBHOOK_EVENTS and c.message_ids]
     if not wanted:

@@ -4,7 +4,8 @@
 exactly when the change that caused it was committed. The ids are left in ``session.info``; after the
 commit :class:`store.db.Database` hands them to its ``after_commit`` hook, which starts the delivery
 workflows (``tidings.webhooks``). Rows whose start was lost (a crash between commit and start) are
-picked up by the worker's outbox relay.
+picked up by the worker's outbox relay. What each event's ``data`` holds is built by
+``tidings.webhook_payloads``; this module stores it, wrapped in ``{type, timestamp, data}``.
 """
 
 from __future__ import annotations
@@ -59,30 +60,6 @@ OUTBOX = "webhook_deliveries"
 #: processes within this many seconds (at once in the process that changed it).
 ENDPOINT_CACHE_SECONDS = 5.0
 _endpoints: dict[str, tuple[float, list[tuple[str, list[str]]]]] = {}
-
-
-def message_data(
-    *,
-    message_id: str | None,
-    transaction_id: str,
-    subscriber_id: str,
-    workflow: str | None,
-    step_id: str | None,
-    channel: str | None,
-    provider_id: str | None,
-    **extra: Any,
-) -> dict[str, Any]:
-    """What ``message.*`` events carry: the ids a consumer joins on (``subscriberId`` is the tenant's)."""
-    return {
-        "_id": message_id,
-        "transactionId": transaction_id,
-        "subscriberId": subscriber_id,
-        "workflowId": workflow,
-        "stepId": step_id,
-        "channel": channel,
-        "providerId": provider_id,
-        **extra,
-    }
 
 
 def forget_endpoints(environment_id: str) -> None:

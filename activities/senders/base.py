@@ -9,7 +9,7 @@ from typing import Any
 
 from store.db import Database, utcnow
 from store.models import Subscriber, SubscriberRecord
-from store.webhook_events import message_data
+from tidings.webhook_payloads import message_data
 from workflows.details import Detail, DetailStatus
 from workflows.models import DeliverInput, DeliverResult, DeliveryContext
 

@@ -16,7 +16,7 @@ from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, NotFound
 from api.limits import MAX_DEVICE_TOKENS
 from api.responses import BulkSubscribersOut, Deleted, SubscriberOut
-from api.views import subscriber_event, subscriber_view
+from api.views import subscriber_view
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.models import Subscriber
 from store.subscribers import (
@@ -39,6 +39,7 @@ from store.webhook_events import (
     emit,
     emit_many,
 )
+from tidings.webhook_payloads import subscriber_data
 
 router = WireRouter(prefix="/v1/subscribers", tags=["subscribers"])
 
@@ -208,7 +209,7 @@ async def create_subscriber(body: SubscriberBody, env: CurrentEnv, db: DbDep) ->
         for channel in body.channels or []:
             sub = await apply_credentials(session, env, sub, channel, append=True)
         event = SUBSCRIBER_CREATED if created else SUBSCRIBER_UPDATED
-        await emit(session, environment_id=env.id, event=event, data=subscriber_event(sub))
+        await emit(session, environment_id=env.id, event=event, data=subscriber_data(sub))
     return ok(subscriber_view(sub, organization_id=env.organization_id))
 
 
@@ -256,7 +257,7 @@ async def put_subscriber(
         sub = await update_subscriber(
             session=session, row=sub, fields=body.model_dump(include=body.model_fields_set)
         )
-        await emit(session, environment_id=env.id, event=SUBSCRIBER_UPDATED, data=subscriber_event(sub))
+        await emit(session, environment_id=env.id, event=SUBSCRIBER_UPDATED, data=subscriber_data(sub))
     return ok(subscriber_view(sub, organization_id=env.organization_id))
 
 
@@ -267,7 +268,7 @@ async def remove_subscriber(subscriber_id: str, env: CurrentEnv, db: DbDep) -> d
             session, env, subscriber_id, NotFound(f"Subscriber not found for id {subscriber_id}")
         )
         await delete_subscriber(session=session, row=sub)
-        await emit(session, environment_id=env.id, event=SUBSCRIBER_DELETED, data=subscriber_event(sub))
+        await emit(session, environment_id=env.id, event=SUBSCRIBER_DELETED, data=subscriber_data(sub))
     return ok({"acknowledged": True, "status": "deleted"})
 
 

@@ -15,7 +15,7 @@ from api.deps import CurrentEnv, DbDep
 from api.errors import BadRequest, Conflict, NotFound, validation_messages
 from api.limits import check_steps
 from api.responses import VariablesOut, WorkflowOut
-from api.views import definition_view, workflow_event
+from api.views import definition_view
 from api.wire import Data, Page, WireRouter, ok, query_int
 from store.definitions import get_definition
 from store.webhook_events import WORKFLOW_CREATED, WORKFLOW_DELETED, WORKFLOW_UPDATED, emit
@@ -31,6 +31,7 @@ from store.workflows_store import (
     set_status,
     update_definition,
 )
+from tidings.webhook_payloads import workflow_data
 
 router = WireRouter(prefix="/v1", tags=["workflows"])
 BASES = ("/workflows", "/notification-templates")
@@ -132,7 +133,7 @@ async def create_workflow(env: CurrentEnv, db: DbDep, body: Any = Body(None)) ->
     try:
         async with db.session() as session:
             row = await create_definition(session=session, environment_id=env.id, fields=fields)
-            await emit(session, environment_id=env.id, event=WORKFLOW_CREATED, data=workflow_event(row))
+            await emit(session, environment_id=env.id, event=WORKFLOW_CREATED, data=workflow_data(row))
     except DefinitionError as exc:
         fail(exc)
     return ok(await view_one(db, env, row))
@@ -159,7 +160,7 @@ async def update_workflow(
             row = await update_definition(
                 session=session, environment_id=env.id, key=workflow_id, fields=fields
             )
-            await emit(session, environment_id=env.id, event=WORKFLOW_UPDATED, data=workflow_event(row))
+            await emit(session, environment_id=env.id, event=WORKFLOW_UPDATED, data=workflow_data(row))
     except DefinitionError as exc:
         fail(exc)
     return ok(await view_one(db, env, row))
@@ -172,7 +173,7 @@ async def delete_workflow(workflow_id: str, env: CurrentEnv, db: DbDep) -> dict[
             identifier = before.trigger_identifier if before is not None else None
             await delete_definition(session=session, environment_id=env.id, key=workflow_id)
             if before is not None:
-                data = workflow_event(before, identifier)
+                data = workflow_data(before, identifier)
                 await emit(session, environment_id=env.id, event=WORKFLOW_DELETED, data=data)
     except DefinitionError as exc:
         fail(exc)
@@ -189,7 +190,7 @@ async def update_status(
             row = await set_status(
                 session=session, environment_id=env.id, key=workflow_id, active=status.active
             )
-            await emit(session, environment_id=env.id, event=WORKFLOW_UPDATED, data=workflow_event(row))
+            await emit(session, environment_id=env.id, event=WORKFLOW_UPDATED, data=workflow_data(row))
     except DefinitionError as exc:
         fail(exc)
     return ok(await view_one(db, env, row))
