@@ -10,6 +10,7 @@ route: they call the store and one of these.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from temporalio.client import ScheduleDescription
@@ -43,7 +44,7 @@ from store.models import (
 from store.tenancy import EnvironmentRef
 from store.webhooks import webhook_id
 from store.workflows_store import CHANNELS as DEFINITION_CHANNELS
-from tidings import schedules as temporal_schedules
+from tidings.schedules import transaction_id as schedule_transaction_id
 from workflows.step_json import listed_step
 
 
@@ -291,9 +292,32 @@ def schedule_view(row: RecurringSchedule, described: ScheduleDescription | None)
         "endAt": iso(row.end_at),
         "origin": row.origin,
         "key": row.key,
-        **temporal_schedules.temporal_view(row.id, described),
+        **_temporal_fields(row.id, described),
         "createdAt": iso(row.created_at),
         "updatedAt": iso(row.updated_at),
+    }
+
+
+def _temporal_fields(schedule_id: str, described: ScheduleDescription | None) -> dict[str, Any]:
+    """What the Temporal UI shows of a schedule, in the API's words (all ``None`` when Temporal has none)."""
+    if described is None:
+        return {"paused": None, "note": None, "nextRuns": [], "recentRuns": [], "temporalScheduleId": None}
+    info = described.info
+    state = described.schedule.state
+    return {
+        "paused": state.paused,
+        "note": state.note or None,
+        "nextRuns": [t.astimezone(UTC).isoformat() for t in info.next_action_times[:5]],
+        "recentRuns": [
+            {
+                "scheduledAt": r.scheduled_at.astimezone(UTC).isoformat(),
+                "startedAt": r.started_at.astimezone(UTC).isoformat(),
+                "transactionId": schedule_transaction_id(schedule_id, r.scheduled_at),
+            }
+            for r in info.recent_actions
+        ],
+        "numActions": info.num_actions,
+        "temporalScheduleId": described.id,
     }
 
 

@@ -243,29 +243,6 @@ async def remove(client: Client, environment_id: str, schedule_id: str) -> None:
             raise
 
 
-def temporal_view(schedule_id: str, described: ScheduleDescription | None) -> dict[str, Any]:
-    """What the Temporal UI shows of a schedule, in the API's words."""
-    if described is None:
-        return {"paused": None, "note": None, "nextRuns": [], "recentRuns": [], "temporalScheduleId": None}
-    info = described.info
-    state = described.schedule.state
-    return {
-        "paused": state.paused,
-        "note": state.note or None,
-        "nextRuns": [t.astimezone(UTC).isoformat() for t in info.next_action_times[:5]],
-        "recentRuns": [
-            {
-                "scheduledAt": r.scheduled_at.astimezone(UTC).isoformat(),
-                "startedAt": r.started_at.astimezone(UTC).isoformat(),
-                "transactionId": transaction_id(schedule_id, r.scheduled_at),
-            }
-            for r in info.recent_actions
-        ],
-        "numActions": info.num_actions,
-        "temporalScheduleId": described.id,
-    }
-
-
 # --- schedules declared in code ----------------------------------------------------------------------
 
 
