@@ -19,7 +19,7 @@ from typing import Any
 
 from api.errors import error_body
 from api.unavailable import UNAVAILABLE_TYPES, unavailable_answer, unavailable_reason
-from store.subscribers import MAX_DEVICE_TOKENS  # sent in one update, and kept (the newest)
+from store.channel_credentials import MAX_DEVICE_TOKENS  # sent in one update, and kept (the newest)
 from workflows.steps.timing import MAX_DELAY, UNIT_SECONDS
 
 log = logging.getLogger("tidings.api")

@@ -250,77 +250,6 @@ async def active_integration(
     return (await session.exec(stmt.order_by(col(Integration.created_at).desc()))).first()
 
 
-#: Device tokens kept per subscriber and integration: the newest (docs/limits.md).
-MAX_DEVICE_TOKENS = 100
-
-
-def _unique(tokens: Iterable[Any]) -> list[Any]:
-    """First occurrences in order, in linear time (a list scan per token was quadratic), at most the
-    newest :data:`MAX_DEVICE_TOKENS`."""
-    unique = list(dict.fromkeys(str(t) for t in tokens))
-    return unique[-MAX_DEVICE_TOKENS:]
-
-
-async def set_channel_credentials(
-    *,
-    session: AsyncSession,
-    row: Subscriber,
-    integration: Integration,
-    credentials: dict[str, Any],
-    append: bool,
-) -> Subscriber:
-    """Novu's ``UpdateSubscriberChannel``: merge into the entry for (provider, integration) or add one.
-
-    ``append`` (PATCH) unions device tokens with the stored ones; PUT keeps only the new unique list.
-    """
-    channels = [dict(c) for c in (row.channels or [])]
-    given = {k: v for k, v in credentials.items() if v is not None}
-    entry = next(
-        (
-            c
-            for c in channels
-            if c.get("providerId") == integration.provider_id and c.get("_integrationId") == integration.id
-        ),
-        None,
-    )
-    if entry is None:
-        if "deviceTokens" in given:
-            given["deviceTokens"] = _unique(given["deviceTokens"])
-        channels.append(
-            {
-                "_integrationId": integration.id,
-                "providerId": integration.provider_id,
-                "integrationIdentifier": integration.identifier,
-                "credentials": given,
-            }
-        )
-    else:
-        old = dict(entry.get("credentials") or {})
-        if old == given:
-            return row
-        merged = {**old, **given}
-        if "deviceTokens" in given or "deviceTokens" in old:
-            new_tokens = list(given.get("deviceTokens") or [])
-            tokens = [*(old.get("deviceTokens") or []), *new_tokens] if append else new_tokens
-            if "deviceTokens" not in given and not append:
-                tokens = list(old.get("deviceTokens") or [])
-            merged["deviceTokens"] = _unique(tokens)
-        entry["credentials"] = merged
-    row.channels = channels
-    row.updated_at = utcnow()
-    session.add(row)
-    await session.flush()
-    return row
-
-
-async def remove_channel_credentials(*, session: AsyncSession, row: Subscriber, provider_id: str) -> None:
-    """Drop every channel entry of the provider."""
-    row.channels = [c for c in (row.channels or []) if c.get("providerId") != provider_id]
-    row.updated_at = utcnow()
-    session.add(row)
-    await session.flush()
-
-
 async def patch_subscriber(*, session: AsyncSession, row: Subscriber, fields: dict[str, Any]) -> Subscriber:
     """Novu's v2 PATCH: every key sent is written, ``null`` included (it unsets); ``data`` is replaced."""
     changes = {FIELD_COLUMNS[k]: v for k, v in fields.items() if k in FIELD_COLUMNS}
@@ -333,41 +262,6 @@ async def patch_subscriber(*, session: AsyncSession, row: Subscriber, fields: di
     session.add(row)
     await session.flush()
     return row
-
-
-async def remove_device_tokens(
-    *, session: AsyncSession, subscriber_row_id: str, provider_id: str, tokens: list[str]
-) -> list[str]:
-    """Drop dead push tokens from every channel entry of the provider; returns the tokens removed.
-
-    The row is locked (PostgreSQL) so a concurrent credentials update is not overwritten.
-    """
-    stmt = select(Subscriber).where(Subscriber.id == subscriber_row_id).with_for_update()
-    row = (await session.exec(stmt)).first()
-    if row is None or not tokens:
-        return []
-    dead = set(tokens)
-    removed: list[str] = []
-    channels = []
-    for entry in row.channels or []:
-        entry = dict(entry)
-        credentials = dict(entry.get("credentials") or {})
-        if entry.get("providerId") == provider_id and credentials.get("deviceTokens"):
-            kept = []
-            for token in credentials["deviceTokens"]:
-                if str(token) in dead:
-                    removed.append(str(token))
-                else:
-                    kept.append(token)
-            credentials["deviceTokens"] = kept
-            entry["credentials"] = credentials
-        channels.append(entry)
-    if removed:
-        row.channels = channels
-        row.updated_at = utcnow()
-        session.add(row)
-        await session.flush()
-    return removed
 
 
 async def subscriber_timezones(*, session: AsyncSession, ids: list[str]) -> dict[str, str | None]:

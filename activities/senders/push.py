@@ -9,8 +9,8 @@ from activities.providers.base import ProviderError, PushMessage, SendResult
 from activities.senders.base import Batch, Rendered
 from activities.senders.channel import Attempt, MissingRecipient, ProviderSender, as_list, idempotency_key
 from activities.senders.selection import fanout_targets, subscriber_credentials
+from store.channel_credentials import remove_device_tokens
 from store.models import Integration
-from store.subscribers import remove_device_tokens
 from workflows.details import Detail
 
 MISSING_TOKENS = Detail.PUSH_MISSING_DEVICE_TOKENS

@@ -20,7 +20,8 @@ from api.errors import BadRequest, NotFound
 from api.inbox_auth import InboxDep
 from api.responses_v2 import WebPushOut, WebPushSubscriptionOut
 from api.wire import Data, WireRouter, ok
-from store.subscribers import active_integration, remove_device_tokens, set_channel_credentials
+from store.channel_credentials import add_device_token, remove_web_push_endpoint
+from store.subscribers import active_integration
 
 router = WireRouter(prefix="/v1/inbox/web-push", tags=["inbox"])
 
@@ -93,14 +94,14 @@ async def subscribe(body: Subscription, inbox: InboxDep, db: DbDep) -> dict[str,
         )
         if integration is None:
             raise BadRequest("Web Push is not set up in this environment (no active web-push integration)")
-        row = await session.merge(inbox.subscriber)
-        await set_channel_credentials(
+        row = await add_device_token(
             session=session,
-            row=row,
+            subscriber_row_id=inbox.subscriber.id,
             integration=integration,
-            credentials={"deviceTokens": [body.token()]},
-            append=True,
+            token=body.token(),
         )
+    if row is None:
+        raise NotFound("Subscriber not found")
     return ok({"subscribed": True, "endpoint": body.endpoint})
 
 
@@ -108,24 +109,12 @@ async def subscribe(body: Subscription, inbox: InboxDep, db: DbDep) -> dict[str,
 async def unsubscribe(body: Unsubscribe, inbox: InboxDep, db: DbDep) -> dict[str, Any]:
     """The browser unsubscribed: drop the stored subscription with that endpoint."""
     async with db.session() as session:
-        row = await session.merge(inbox.subscriber)
-        tokens = [
-            str(t)
-            for entry in row.channels or []
-            if entry.get("providerId") == PROVIDER
-            for t in (entry.get("credentials") or {}).get("deviceTokens") or []
-            if _endpoint_of(str(t)) == body.endpoint
-        ]
-        if not tokens:
-            raise NotFound("No such subscription")
-        await remove_device_tokens(
-            session=session, subscriber_row_id=row.id, provider_id=PROVIDER, tokens=tokens
+        removed = await remove_web_push_endpoint(
+            session=session,
+            subscriber_row_id=inbox.subscriber.id,
+            provider_id=PROVIDER,
+            endpoint=body.endpoint,
         )
+    if not removed:
+        raise NotFound("No such subscription")
     return ok({"subscribed": False})
-
-
-def _endpoint_of(token: str) -> str | None:
-    try:
-        return str(json.loads(token).get("endpoint"))
-    except (ValueError, AttributeError):
-        return None

@@ -23,10 +23,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import DbDep, SettingsDep, current_environment
 from api.errors import BadRequest, Unauthorized
 from api.wire import WireRouter
+from store.channel_credentials import set_channel_credentials
 from store.hmac_keys import subscriber_hash_ok
 from store.ids import is_object_id
 from store.models import Integration
-from store.subscribers import active_integration, get_subscriber, set_channel_credentials
+from store.subscribers import active_integration, get_subscriber
 from tidings.oauth import (
     STATE_TTL_SECONDS,
     OAuthError,

@@ -18,6 +18,7 @@ from api.limits import MAX_DEVICE_TOKENS
 from api.responses import BulkSubscribersOut, Deleted, SubscriberOut
 from api.views import subscriber_view
 from api.wire import Data, Page, WireRouter, ok, query_int
+from store.channel_credentials import remove_channel_credentials, set_channel_credentials
 from store.models import Subscriber
 from store.subscribers import (
     active_integration,
@@ -25,8 +26,6 @@ from store.subscribers import (
     delete_subscriber,
     get_subscriber,
     list_subscribers,
-    remove_channel_credentials,
-    set_channel_credentials,
     set_online,
     update_subscriber,
     upsert_subscriber,
