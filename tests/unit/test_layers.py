@@ -37,9 +37,14 @@ def test_the_api_builds_no_sql() -> None:
 
 #: Keys of Novu's documents: a dict in store/ that sets one of them from a row is a wire serializer.
 NOVU_DOCUMENT_KEYS = {"_id", "_environmentId", "_organizationId", "createdAt", "updatedAt"}
-#: Novu JSON that store/ holds on purpose: the stored step shape (normalised on write) and the outbound
-#: webhook event payload written to the outbox in the same transaction as the change it reports.
-STORED_NOVU_JSON = {"store/workflow_steps.py", "store/webhook_events.py"}
+#: Novu JSON that store/ holds on purpose: the stored step shape (normalised on write). The outbound webhook
+#: event data is built by tidings/webhook_payloads.py; store/webhook_events.py only writes it to the outbox.
+STORED_NOVU_JSON = {"store/workflow_steps.py"}
+#: The one module outside api/ that builds wire documents: outbound webhook event data, which activities
+#: (no api/ imports) and the store's message-change path build too.
+WEBHOOK_PAYLOADS = "tidings/webhook_payloads.py"
+#: The Temporal part of a schedule's answer: API words (api/views.py), not tidings/schedules.py's.
+SCHEDULE_ANSWER_KEYS = {"paused", "nextRuns", "recentRuns", "numActions", "temporalScheduleId"}
 
 
 def wire_documents(path: Path, keys: set[str] = NOVU_DOCUMENT_KEYS) -> list[str]:
@@ -70,6 +75,18 @@ def test_the_store_returns_rows_not_novu_documents() -> None:
     assert found == []
 
 
+def test_tidings_builds_no_api_document_but_webhook_payloads() -> None:
+    """Settings, Temporal logic and start-up live in tidings/; what a client reads is built in api/ (issue 16)."""
+    keys = NOVU_DOCUMENT_KEYS | SCHEDULE_ANSWER_KEYS
+    found = [
+        hit
+        for path in sorted((ROOT / "tidings").rglob("*.py"))
+        if str(path.relative_to(ROOT)) != WEBHOOK_PAYLOADS
+        for hit in wire_documents(path, keys)
+    ]
+    assert found == []
+
+
 def test_routers_only_route() -> None:
     """Novu documents are built in api/*views.py, not in routers (an ``{_id}``-only answer is no document)."""
     keys = NOVU_DOCUMENT_KEYS - {"_id"}
@@ -80,19 +97,21 @@ def test_routers_only_route() -> None:
 
 
 #: Session calls that read or write rows: only store/ makes them (a router or activity calls a store function).
-ROW_CALLS = {"get", "exec", "execute", "scalar", "scalars", "add", "add_all", "delete"}
+ROW_CALLS = {"get", "exec", "execute", "scalar", "scalars", "add", "add_all", "delete", "merge", "refresh"}
 
 
 def session_row_calls(folder: str) -> list[str]:
     found = []
     for path in sorted((ROOT / folder).rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        tree = ast.parse(path.read_text(), str(path))
+        names = session_names(tree)
+        for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
                 and node.func.attr in ROW_CALLS
                 and isinstance(node.func.value, ast.Name)
-                and node.func.value.id in ("session", "s")
+                and node.func.value.id in names
             ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} session.{node.func.attr}")
     return found
@@ -100,3 +119,48 @@ def session_row_calls(folder: str) -> list[str]:
 
 def test_the_api_and_activities_read_and_write_rows_through_the_store() -> None:
     assert session_row_calls("api") == [] and session_row_calls("activities") == []
+
+
+def session_names(tree: ast.AST) -> set[str]:
+    """Names a module gives a session: ``session``, ``async with db.session() as s``, ``x: AsyncSession``."""
+    names = {"session"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With | ast.AsyncWith):
+            for item in node.items:
+                opened = item.context_expr
+                if (
+                    isinstance(opened, ast.Call)
+                    and isinstance(opened.func, ast.Attribute)
+                    and opened.func.attr == "session"
+                    and isinstance(item.optional_vars, ast.Name)
+                ):
+                    names.add(item.optional_vars.id)
+        if (
+            isinstance(node, ast.arg)
+            and node.annotation is not None
+            and "AsyncSession" in ast.unparse(node.annotation)
+        ):
+            names.add(node.arg)
+    return names
+
+
+def session_uses(folder: str) -> list[str]:
+    """Every ``session.<anything>`` (a call such as ``merge``/``commit``/``refresh``, or ``info``/``bind``)."""
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        names = session_names(tree)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in names
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}")
+    return found
+
+
+def test_the_api_only_hands_its_session_to_the_store() -> None:
+    """A route opens the transaction and passes the session to store functions; it calls nothing on it
+    and reads nothing of it (``session.merge`` of the Inbox's subscriber was a row write in a router)."""
+    assert session_uses("api") == []
