@@ -18,6 +18,7 @@ class Notification(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("environment_id", "transaction_id", "subscriber_id"),)
     id: str = id_field()
     environment_id: str = Field(foreign_key="environments.id", index=True)
+    #: ``workflow_definitions.id``, the definition's row id (a Temporal ID is ``execution_id``).
     workflow_id: str | None = Field(default=None, index=True)
     subscriber_id: str = Field(index=True)
     transaction_id: str = Field(index=True)
@@ -43,6 +44,7 @@ class Message(SQLModel, table=True):
     environment_id: str = Field(foreign_key="environments.id", index=True)
     notification_id: str | None = None
     subscriber_id: str
+    #: ``workflow_definitions.id``, the definition's row id (a Temporal ID is ``execution_id``).
     workflow_id: str | None = None
     template_identifier: str | None = None
     step_id: str
@@ -104,6 +106,7 @@ class ExecutionDetail(SQLModel, table=True):
     id: str = id_field()
     environment_id: str = Field(foreign_key="environments.id")
     notification_id: str | None = None
+    #: ``workflow_definitions.id``, the definition's row id (a Temporal ID is ``execution_id``).
     workflow_id: str | None = None
     subscriber_id: str | None = None
     message_id: str | None = None

@@ -73,6 +73,7 @@ class SubscriberPreference(SQLModel, table=True):
     environment_id: str = Field(foreign_key="environments.id", index=True)
     subscriber_id: str = Field(foreign_key="subscribers.id", index=True)
     level: str = "template"  # "global" | "template"
+    #: ``workflow_definitions.id``, the definition's row id (a Temporal ID is ``execution_id``).
     workflow_id: str | None = Field(default=None, index=True)
     enabled: bool = True
     channels: dict[str, bool] | None = json_field(default_factory=lambda: None)

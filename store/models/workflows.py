@@ -54,6 +54,7 @@ class WorkflowOverride(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("workflow_id", "tenant_id"),)
     id: str = id_field()
     environment_id: str = Field(foreign_key="environments.id", index=True)
+    #: ``workflow_definitions.id``, the definition's row id (a Temporal ID is ``execution_id``).
     workflow_id: str = Field(foreign_key="workflow_definitions.id")
     tenant_id: str = Field(foreign_key="tenants.id")
     active: bool = True

@@ -43,3 +43,27 @@ def test_temporal_ids_are_named_execution_id_and_keep_their_recorded_wire_name()
 def test_workflow_id_is_no_python_name_for_a_temporal_id() -> None:
     """``workflow_id`` was both a Temporal ID and a definition row id; the Temporal one is ``execution_id``."""
     assert not hasattr(models, "workflow_id")
+
+
+def test_every_workflow_id_column_says_it_is_the_definition_row_id() -> None:
+    """The ``workflow_id`` columns hold ``workflow_definitions.id``; the comment above each model field says
+    so, and a new such column without it (or holding something else) fails here."""
+    from sqlmodel import SQLModel
+
+    import store.models  # noqa: F401  (registers the tables)
+
+    tables = sorted(t.name for t in SQLModel.metadata.tables.values() if "workflow_id" in t.columns)
+    assert tables == [
+        "execution_details",
+        "messages",
+        "notifications",
+        "subscriber_preferences",
+        "workflow_overrides",
+    ]
+    undocumented = []
+    for path in sorted((ROOT / "store" / "models").glob("*.py")):
+        lines = path.read_text().splitlines()
+        for n, line in enumerate(lines):
+            if line.strip().startswith("workflow_id:") and "workflow_definitions.id" not in lines[n - 1]:
+                undocumented.append(f"{path.relative_to(ROOT)}:{n + 1}")
+    assert undocumented == []
