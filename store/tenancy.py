@@ -102,6 +102,11 @@ async def list_environments(*, session: AsyncSession) -> list[Environment]:
     return list((await session.exec(select(Environment))).all())
 
 
+async def environment_by_name(*, session: AsyncSession, name: str) -> Environment | None:
+    """The first environment with this name (names are unique per organization, not across them)."""
+    return (await session.exec(select(Environment).where(Environment.name == name))).first()
+
+
 async def environment_by_identifier(*, session: AsyncSession, identifier: str) -> Environment | None:
     """The environment a browser names by its public ``applicationIdentifier``."""
     return (await session.exec(select(Environment).where(Environment.identifier == identifier))).first()

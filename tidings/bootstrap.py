@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
-
 from store.db import Database
 from store.definitions import sync_code_definitions
-from store.models import Environment
 from store.tenancy import (
     create_api_key,
+    environment_by_name,
+    get_environment,
     get_or_create_environment,
     get_or_create_organization,
     list_environments,
@@ -115,7 +114,7 @@ async def application_identifier(db: Database, environment_id: str = "", name: s
     """An environment's public identifier (the Inbox's ``applicationIdentifier``): by id, else by name."""
     async with db.session() as session:
         if environment_id:
-            env = await session.get(Environment, environment_id)
+            env = await get_environment(session=session, environment_id=environment_id)
         else:
-            env = (await session.exec(select(Environment).where(Environment.name == name))).first()
+            env = await environment_by_name(session=session, name=name)
     return env.identifier if env is not None else ""

@@ -35,6 +35,14 @@ def test_the_api_builds_no_sql() -> None:
     assert query_imports("api") == []
 
 
+#: Start-up probes that read no table of ours: ``SELECT 1`` and Alembic's version row.
+STARTUP_PROBES = "tidings/startup.py"
+
+
+def test_tidings_builds_no_sql() -> None:
+    assert [hit for hit in query_imports("tidings") if not hit.startswith(STARTUP_PROBES)] == []
+
+
 #: Keys of Novu's documents: a dict in store/ that sets one of them from a row is a wire serializer.
 NOVU_DOCUMENT_KEYS = {"_id", "_environmentId", "_organizationId", "createdAt", "updatedAt"}
 #: Novu JSON that store/ holds on purpose: the stored step shape (normalised on write). The outbound webhook
