@@ -49,7 +49,7 @@ async def add_event(db: Database, tx: str, acc: str = "acc", status: str = "pend
                     "environment_id": extra.pop("env", "e1"),
                     "transaction_id": tx,
                     "subscriber_id": extra.pop("sub", "s1"),
-                    "step_id": "digest",
+                    "step_id": extra.pop("step", "digest"),
                     "accumulator_id": acc,
                     "payload": {"tx": tx},
                     "run": {},
@@ -87,6 +87,41 @@ def test_accumulator_id_is_stable_and_separates_keys() -> None:
     assert digests.accumulator_id(**base, key_value={"x": 1, "y": 2}) == digests.accumulator_id(
         **base, key_value={"y": 2, "x": 1}
     )
+
+
+def test_subscriber_key_is_pinned() -> None:
+    """Both ways into a digest (the front door, a trigger's execution) and every release must name the
+    subscriber's accumulator alike, or a window open while a release deploys splits in two."""
+    assert digests.subscriber_key("ada") == "sfdee430d40bd57deeac1"
+    assert digests.subscriber_key("bob") != digests.subscriber_key("ada")
+
+
+async def test_members_are_read_for_their_own_environment_step_and_subscriber(db: Database) -> None:
+    await add_event(db, "a")  # environment e1, step "digest", subscriber s1
+    await add_event(db, "a", env="e2")
+    await add_event(db, "a", sub="s2")
+    await add_event(db, "a", step="other")
+    await add_event(db, "b", env="e2")
+    async with db.session() as session:
+        found = await digests.members(
+            session=session,
+            environment_id="e1",
+            step_id="digest",
+            subscriber_id="s1",
+            transaction_ids=["a", "b"],
+        )
+    assert list(found) == ["a"]
+    assert (found["a"].environment_id, found["a"].step_id, found["a"].subscriber_id) == ("e1", "digest", "s1")
+
+
+async def test_cancel_marks_are_read_for_their_own_environment(db: Database) -> None:
+    await digests.cancel_transaction(db=db, environment_id="e1", transaction_id="mine")
+    await digests.cancel_transaction(db=db, environment_id="e2", transaction_id="theirs")
+    async with db.session() as session:
+        marked = await digests.cancelled_among(
+            session=session, environment_id="e1", transaction_ids=["mine", "theirs", "none"]
+        )
+    assert marked == {"mine"}
 
 
 async def test_claim_takes_only_pending_events_of_this_accumulator(db: Database) -> None:
