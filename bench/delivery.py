@@ -39,7 +39,8 @@ async def _deliver_one(stack: Stack, http: Any, tag: str) -> float:
 #: takes the triggers, the worker and the Temporal server. Baseline: its worker, the Temporal server and
 #: this process, which starts its workflows (the baseline's front door; it also polls the message count,
 #: as it does while Tidings runs: a few ms per second).
-TIDINGS_CPU = ("api_live", "worker", "temporal")
+#: Every Tidings process a delivered message costs: the API, the worker, its render sandbox children, Temporal.
+TIDINGS_CPU = ("api_live", "worker", "worker_sandbox", "temporal")
 BASELINE_CPU = ("baseline_worker", "temporal", "bench")
 #: The share of a side's messages that must have arrived for its CPU per message to be given at all.
 PARTIAL_ENOUGH = 0.9

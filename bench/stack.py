@@ -64,6 +64,21 @@ class Proc:
         except psutil.Error:
             return 0.0
 
+    def children_cpu_seconds(self) -> float:
+        """CPU seconds of the process's living children (the worker's render sandbox processes)."""
+        total = 0.0
+        try:
+            children = self.ps.children(recursive=True)
+        except psutil.Error:
+            return 0.0
+        for child in children:
+            try:
+                t = child.cpu_times()
+            except psutil.Error:
+                continue
+            total += float(t.user + t.system)
+        return total
+
     def tail(self, lines: int = 15) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -143,6 +158,8 @@ class Stack:
     def cpu(self) -> dict[str, float]:
         """CPU seconds used so far by each process of the run (this one included, as ``bench``)."""
         out = {name: p.cpu_seconds() for name, p in self.procs.items()}
+        if "worker" in self.procs:  # its render sandbox children (Tidings processes too)
+            out["worker_sandbox"] = self.procs["worker"].children_cpu_seconds()
         t = psutil.Process().cpu_times()
         out["bench"] = float(t.user + t.system)
         return out
