@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sandbox import SandboxPool
@@ -138,6 +139,15 @@ async def running_stack(
         )
         yield stack
         await stack.close_clients()
+        # A failed test can leave executions running whose rows a later truncate removed: their local
+        # activities retry for ever, and a worker's shutdown waits for local activities — the session
+        # would hang after the failure instead of reporting it. Nothing of a finished session needs them.
+        query = f"TaskQueue = '{settings.task_queue}' AND ExecutionStatus = 'Running'"
+        async for execution in client.list_workflows(query):
+            with contextlib.suppress(RPCError):  # finished meanwhile
+                await client.get_workflow_handle(execution.id, run_id=execution.run_id).terminate(
+                    "the test session is over"
+                )
     await SandboxPool.close_all()
     await db.dispose()
 
