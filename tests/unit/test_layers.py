@@ -108,25 +108,8 @@ def test_routers_only_route() -> None:
 ROW_CALLS = {"get", "exec", "execute", "scalar", "scalars", "add", "add_all", "delete", "merge", "refresh"}
 
 
-def session_row_calls(folder: str) -> list[str]:
-    found = []
-    for path in sorted((ROOT / folder).rglob("*.py")):
-        tree = ast.parse(path.read_text(), str(path))
-        names = session_names(tree)
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ROW_CALLS
-                and isinstance(node.func.value, ast.Name)
-                and node.func.value.id in names
-            ):
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno} session.{node.func.attr}")
-    return found
-
-
 def test_the_api_and_activities_read_and_write_rows_through_the_store() -> None:
-    assert session_row_calls("api") == [] and session_row_calls("activities") == []
+    assert session_uses("api", ROW_CALLS) == [] and session_uses("activities", ROW_CALLS) == []
 
 
 def session_names(tree: ast.AST) -> set[str]:
@@ -152,8 +135,9 @@ def session_names(tree: ast.AST) -> set[str]:
     return names
 
 
-def session_uses(folder: str) -> list[str]:
-    """Every ``session.<anything>`` (a call such as ``merge``/``commit``/``refresh``, or ``info``/``bind``)."""
+def session_uses(folder: str, attributes: set[str] | None = None) -> list[str]:
+    """Every ``session.<anything>`` (a call such as ``merge``/``commit``/``refresh``, or ``info``/``bind``),
+    or only those of ``attributes``."""
     found = []
     for path in sorted((ROOT / folder).rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
@@ -163,6 +147,7 @@ def session_uses(folder: str) -> list[str]:
                 isinstance(node, ast.Attribute)
                 and isinstance(node.value, ast.Name)
                 and node.value.id in names
+                and (attributes is None or node.attr in attributes)
             ):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}")
     return found
