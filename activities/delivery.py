@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
 from activities.conditions import previous_step_ids
+from activities.heartbeat import heartbeating
 from activities.preferences import filter_by_preferences
 from activities.sandbox import SandboxPool
 from activities.sandbox_jobs import RenderedFields
@@ -129,7 +130,12 @@ class DeliveryActivities:
 
     @activity.defn(name=DELIVER_STEP)
     async def deliver_step(self, request: DeliverInput) -> DeliverResult:
-        """Deliver one channel step to a cohort: conditions, preferences, variants, rendering, provider."""
+        """Deliver one channel step to a cohort: conditions, preferences, variants, rendering, provider.
+        A remote attempt heartbeats for as long as it runs (activities/heartbeat.py)."""
+        async with heartbeating():
+            return await self.deliver(request)
+
+    async def deliver(self, request: DeliverInput) -> DeliverResult:
         ctx, step = request.context, request.step
         result = DeliverResult()
         details: list[dict[str, Any]] = []

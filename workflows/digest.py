@@ -39,9 +39,22 @@ ADD_SIGNAL = "add"
 #: (Temporal refuses payloads over 2 MB; one trigger may be 512 KB).
 RECORD_BATCH_EVENTS = 100
 RECORD_BATCH_BYTES = 1_000_000
+#: Events not yet recorded that a continue-as-new may carry in its input (which also holds every
+#: recorded transactionId of the window).
+CARRY_EVENT_BYTES = 256_000
 
 
-@workflow.defn(name=DIGEST_ACCUMULATOR_WORKFLOW)
+#: Continue-as-new after ``max_events_per_run`` events even while front-door events keep arriving (their
+#: recording used to keep the run going: a 10,000-event burst became one 10,000-signal history).
+ROLL_OVER_PATCH = "digest-roll-over-under-inflow"
+
+
+# Not sandboxed: the sandbox runs each payload's serialization-context lookup through ``exec`` with its
+# import hooks applied — 0.6 ms per signal against 0.27 ms without (a 10,000-signal history replays in
+# 6.1 s against 2.7 s), and a burst of signals in one activation then passes the SDK's 2 s deadlock limit
+# (bench/README.md, full scale). This class runs no tenant or user code; it stays deterministic by review
+# and by the digest tests (no I/O, ``workflow.now()`` only, lists and dicts, no set iteration).
+@workflow.defn(name=DIGEST_ACCUMULATOR_WORKFLOW, sandboxed=False)
 class DigestAccumulator:
     @workflow.init
     def __init__(self, state: AccumulatorInput) -> None:
@@ -75,6 +88,11 @@ class DigestAccumulator:
                 )
             except TimeoutError:
                 break
+            if self.received >= state.max_events_per_run and workflow.patched(ROLL_OVER_PATCH):
+                # The next run records what is left; its input carries at most one small batch of events.
+                while self.batch_size(CARRY_EVENT_BYTES) < len(self.unrecorded):
+                    await self.record(state)
+                workflow.continue_as_new(self.carry(state))
             if self.unrecorded:
                 await self.record(state)
                 continue
@@ -105,12 +123,7 @@ class DigestAccumulator:
 
     async def record(self, state: AccumulatorInput) -> None:
         """Record the oldest front-door events (one batch); afterwards only their transactionIds stay."""
-        take, size = 0, 0
-        while take < min(len(self.unrecorded), RECORD_BATCH_EVENTS):
-            size += len(self.unrecorded[take].model_dump_json())
-            if take and size > RECORD_BATCH_BYTES:
-                break
-            take += 1
+        take = self.batch_size(RECORD_BATCH_BYTES)
         batch, self.unrecorded = self.unrecorded[:take], self.unrecorded[take:]
         recorded = await workflow.execute_activity(
             RECORD_DIGEST_EVENTS,
@@ -130,6 +143,17 @@ class DigestAccumulator:
             else e
             for e in self.pending
         ]
+
+    def batch_size(self, limit: int) -> int:
+        """How many of the oldest unrecorded events one batch takes: up to RECORD_BATCH_EVENTS and about
+        ``limit`` bytes, at least one."""
+        take, size = 0, 0
+        while take < min(len(self.unrecorded), RECORD_BATCH_EVENTS):
+            size += len(self.unrecorded[take].model_dump_json())
+            if take and size > limit:
+                break
+            take += 1
+        return take
 
     def carry(self, state: AccumulatorInput) -> AccumulatorInput:
         return AccumulatorInput(

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from opentelemetry import trace
-from temporalio import activity
 
+from activities.heartbeat import beat
 from activities.providers.base import Provider, ProviderError, SendResult
 from activities.render import RenderError
 from activities.senders.base import Batch, Rendered, Sender
@@ -61,11 +61,6 @@ class Attempt:
     provider: Provider[Any]
     message: Any
     credentials: dict[str, Any]
-
-
-def beat(*details: Any) -> None:
-    if activity.in_activity():
-        activity.heartbeat(*details)
 
 
 def channel_overrides(batch: Batch, channel: str, provider_id: str | None = None) -> dict[str, Any]:
