@@ -152,6 +152,24 @@ async def running_stack(
     await db.dispose()
 
 
+@contextlib.asynccontextmanager
+async def own_pg_stack(
+    name: str,
+    pg_url: str,
+    temporal_env: WorkflowEnvironment,
+    mailbox: Mailbox,
+    tmp_path_factory: pytest.TempPathFactory,
+    **settings: Any,
+) -> AsyncIterator[Stack]:
+    """A PostgreSQL stack (API + worker) of a test module's own, with ``settings`` that differ from the
+    session stack's; its rows are emptied when it stops."""
+    async with running_stack(
+        name, pg_url, temporal_env.client, mailbox, tmp_path_factory.mktemp(name), **settings
+    ) as stack:
+        yield stack
+        await stack.truncate()
+
+
 @pytest.fixture(scope="session")
 async def pg_stack(
     pg_url: str, temporal_env: WorkflowEnvironment, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from activities.providers.base import ChatMessage, ProviderError, SmsMessage
 from activities.providers.chat import SlackProvider
 from activities.providers.http import classify
 from activities.providers.sms import GenericSmsProvider
-from tests.conftest import running_stack
+from tests.conftest import own_pg_stack
 from tests.fakes.fixtures import add_integration, add_workflow, details, set_channels
 from tests.support import Env, Mailbox, Stack
 from tidings.outbound import DestinationRefused, outbound_client, refusal
@@ -130,12 +129,10 @@ async def guarded(
     pg_url: str, temporal_env: WorkflowEnvironment, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
     """A stack (API + worker) with private destinations refused, as in production."""
-    folder: Path = tmp_path_factory.mktemp("guarded")
-    async with running_stack(
-        "guarded", pg_url, temporal_env.client, mailbox, folder, allow_private_destinations=False
+    async with own_pg_stack(
+        "guarded", pg_url, temporal_env, mailbox, tmp_path_factory, allow_private_destinations=False
     ) as stack:
         yield stack
-        await stack.truncate()
 
 
 async def test_worker_refuses_private_webhook_and_base_url(guarded: Stack) -> None:

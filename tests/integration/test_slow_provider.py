@@ -9,12 +9,11 @@ and retried: the provider saw the email twice and the message waited for the ret
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import running_stack
+from tests.conftest import own_pg_stack
 from tests.fakes.fixtures import add_integration, details, fake_fixture, http_fakes_fixture  # noqa: F401  (fixtures)
 from tests.fakes.http_api import FakeHttpProviders
 from tests.support import Mailbox, Stack
@@ -28,12 +27,10 @@ async def patient(
     pg_url: str, temporal_env: WorkflowEnvironment, mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
     """A stack whose provider calls may take 30 s, as an operator with a slow provider would set it."""
-    folder: Path = tmp_path_factory.mktemp("patient")
-    async with running_stack(
-        "patient", pg_url, temporal_env.client, mailbox, folder, provider_timeout_seconds=30.0
+    async with own_pg_stack(
+        "patient", pg_url, temporal_env, mailbox, tmp_path_factory, provider_timeout_seconds=30.0
     ) as stack:
         yield stack
-        await stack.truncate()
 
 
 async def test_a_send_slower_than_the_heartbeat_timeout_goes_out_once(
