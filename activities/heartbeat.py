@@ -40,14 +40,14 @@ def beat(*details: Any) -> None:
 
 
 @contextlib.asynccontextmanager
-async def heartbeating(every: float | None = None) -> AsyncIterator[None]:
-    """Heartbeat every ``every`` seconds (default: a third of the activity's heartbeat timeout) while the
-    body runs. Outside a remote activity, or without a heartbeat timeout, it does nothing."""
+async def heartbeating() -> AsyncIterator[None]:
+    """Heartbeat every third of the activity's heartbeat timeout while the body runs. Outside a remote
+    activity, or without a heartbeat timeout, it does nothing."""
     timeout = activity.info().heartbeat_timeout if _heartbeats() else None
     if timeout is None:
         yield
         return
-    period = every if every is not None else max(timeout.total_seconds() / 3, 0.5)
+    period = max(timeout.total_seconds() / 3, 0.5)
     doing: list[Any] = []
     token = _doing.set(doing)
 
