@@ -20,6 +20,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.digest_front import FrontDigest, plan
 from api.errors import TidingsError, Unprocessable, validation_messages
 from api.limits import check_delay_override, check_transaction_id, check_trigger_size
+from api.signal_batch import SignalBatcher
 from api.trigger_checks import admit
 from store.config_cache import ConfigCache, LazySession, lazy_session
 from store.db import Database
@@ -28,12 +29,13 @@ from store.models import WorkflowDefinition
 from store.tenancy import EnvironmentRef
 from tidings.settings import Settings
 from tidings.temporal import TRANSACTION_ID
-from workflows.digest import ADD_SIGNAL
+from workflows.digest import ADD_MANY_SIGNAL
 from workflows.models import (
     DIGEST_ACCUMULATOR_WORKFLOW,
     NOTIFICATION_WORKFLOW,
     AccumulatorInput,
     DeliveryContext,
+    DigestSignal,
     RunInput,
     WorkflowSnapshot,
     execution_id,
@@ -140,6 +142,7 @@ class TriggerService:
         self.settings = settings
         self.with_search_attribute = with_search_attribute
         self.cache = cache
+        self.digest_signals = SignalBatcher()
 
     async def load(
         self, env: EnvironmentRef, name: str, lazy: LazySession
@@ -222,17 +225,24 @@ class TriggerService:
             pass  # the same transaction ran already: Novu answers processed and sends nothing
 
     async def start_digest(self, front: FrontDigest, context: DeliveryContext) -> None:
-        """The digest front door (:mod:`api.digest_front`): one signal-with-start of the accumulator.
+        """The digest front door (:mod:`api.digest_front`): the event reaches the accumulator with one
+        signal-with-start, shared with the other events for it that arrive meanwhile (:mod:`api.signal_batch`).
         A re-sent transactionId is ignored by the accumulator, or by the database once recorded."""
-        await self.temporal.start_workflow(
-            DIGEST_ACCUMULATOR_WORKFLOW,
-            AccumulatorInput(environment_id=context.environment_id, subscriber_id="", step_id=front.step_id),
-            id=front.accumulator_id,
-            task_queue=self.settings.task_queue,
-            start_signal=ADD_SIGNAL,
-            start_signal_args=[front.signal],
-            static_summary=f"digest · {context.workflow.identifier} → {front.subscriber_id}"[:200],
-        )
+
+        async def send(signals: list[DigestSignal]) -> None:
+            await self.temporal.start_workflow(
+                DIGEST_ACCUMULATOR_WORKFLOW,
+                AccumulatorInput(
+                    environment_id=context.environment_id, subscriber_id="", step_id=front.step_id
+                ),
+                id=front.accumulator_id,
+                task_queue=self.settings.task_queue,
+                start_signal=ADD_MANY_SIGNAL,
+                start_signal_args=[signals],
+                static_summary=f"digest · {context.workflow.identifier} → {front.subscriber_id}"[:200],
+            )
+
+        await self.digest_signals.submit(front.accumulator_id, front.signal, send)
 
     async def trigger_bulk(self, env: EnvironmentRef, events: list[Any]) -> list[dict[str, Any]]:
         """``POST /v1/events/trigger/bulk``: each event like a single trigger; a failing one becomes

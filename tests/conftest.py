@@ -29,7 +29,7 @@ from api.app import create_app
 from store.db import Database
 from store.migrate import upgrade
 from tests.support import Mailbox, Stack, make_settings
-from tidings.devserver import temporal_binary
+from tidings.devserver import dynamic_config_args, temporal_binary
 from tidings.temporal import TRANSACTION_ID, connect
 from worker import build_worker
 
@@ -101,6 +101,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         search_attributes=[TRANSACTION_ID],
         dev_server_log_level="error",
+        dev_server_extra_args=dynamic_config_args(),
     )
     yield env
     await env.shutdown()

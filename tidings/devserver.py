@@ -13,6 +13,22 @@ from pathlib import Path
 
 SEARCH_ATTRIBUTES = ("TransactionId=Keyword",)
 
+#: Temporal server settings the embedded server runs with (deploy/temporal-dynamicconfig.yaml sets the same
+#: on a cluster). While one workflow task is in flight, the server buffers the signals that arrive; at its
+#: default of 100 it fails the task to flush them ("force close"), and the worker must then replay the run
+#: from its start. A digest burst of a few hundred events a second to one subscriber's accumulator passes 100
+#: within one slow task (a pause of the worker), and every replay was then slower than the next 100 signals:
+#: the accumulator never completed a task again (docs/digest.md, "Bursts").
+DYNAMIC_CONFIG = {"history.maximumBufferedEventsBatch": 1000}
+
+
+def dynamic_config_args() -> list[str]:
+    """``--dynamic-config-value`` arguments of ``temporal server start-dev`` for :data:`DYNAMIC_CONFIG`."""
+    args: list[str] = []
+    for key, value in DYNAMIC_CONFIG.items():
+        args += ["--dynamic-config-value", f"{key}={value}"]
+    return args
+
 
 class DevError(RuntimeError):
     """``tidings dev`` cannot go on; the message says why (and whose error it was)."""
@@ -51,6 +67,7 @@ def dev_server_args(
     ]
     for attribute in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", attribute]
+    args += dynamic_config_args()
     if db_file is not None:
         args += ["--db-filename", str(db_file)]
     if ui_port is None:

@@ -35,6 +35,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 ADD_SIGNAL = "add"
+#: Front-door events the API coalesced into one signal (api/signal_batch.py): each counts as one ``add``.
+ADD_MANY_SIGNAL = "add-many"
 #: One record activity takes at most this many front-door events, and about this many bytes of them
 #: (Temporal refuses payloads over 2 MB; one trigger may be 512 KB).
 RECORD_BATCH_EVENTS = 100
@@ -75,6 +77,11 @@ class DigestAccumulator:
         self.received += 1
         if event.event is not None:
             self.unrecorded.append(event)
+
+    @workflow.signal(name=ADD_MANY_SIGNAL)
+    def add_many(self, events: list[DigestSignal]) -> None:
+        for event in events:
+            self.add(event)
 
     @workflow.run
     async def run(self, state: AccumulatorInput) -> FireDigestResult:

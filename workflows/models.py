@@ -442,7 +442,10 @@ class AccumulatorInput(BaseModel):
     step_id: str
     pending: list[DigestSignal] = Field(default_factory=list)
     recent: list[str] = Field(default_factory=list)  # transaction ids of the last window (de-duplication)
-    max_events_per_run: int = 2000  # continue-as-new inside a long window after this many events
+    # Continue-as-new inside a long window after this many events: a run's history stays small enough to
+    # replay within a burst's next signals (docs/digest.md, "Bursts"). New accumulators take it from here;
+    # one that is running keeps the value its input carries.
+    max_events_per_run: int = 500
 
 
 class FireDigestInput(BaseModel):

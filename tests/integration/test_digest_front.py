@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -24,6 +25,8 @@ from tests.timing_support import (
 )
 from workflows.models import DIGEST_ACCUMULATOR_WORKFLOW, AccumulatorInput, DigestSignal, execution_id
 
+#: Triggers of the concurrent burst (fewer than an accumulator run's max_events_per_run).
+BURST = 150
 EVENTS = "{{ step.total_count }}:{% for e in step.events %}{{ e.n }},{% endfor %}"
 
 
@@ -181,3 +184,44 @@ async def test_two_digest_keys_send_two_messages(stack: Stack) -> None:
 
         await eventually(both)
         assert sorted(await in_app_contents(env, "kim")) == ["2:1,3,", "3:2,4,5,"]
+
+
+async def test_a_concurrent_burst_shares_signals_and_counts_each_event_once(stack: Stack) -> None:
+    """Triggers for one subscriber's digest arriving together ride shared signals (api/signal_batch.py):
+    fewer signals than triggers reach the accumulator, each answered 201 only once its signal was sent, and
+    transactionIds re-sent within the burst are counted once."""
+    async with time_skipping_stack(stack) as (skipping, server):
+        env = await skipping.new_env()
+        row = await define(env, "front-burst", [digest(amount=1, unit="hours"), in_app("after", EVENTS)])
+        sent = [*range(BURST), *range(0, BURST, 5)]  # every fifth event twice, concurrently
+        gate = asyncio.Semaphore(50)
+
+        async def fire(n: int) -> None:
+            async with gate:
+                resp = await env.trigger("front-burst", "bree", {"n": n}, transactionId=f"fbu-{n}")
+                assert resp.status_code == 201, resp.text
+
+        await asyncio.gather(*(fire(n) for n in sent))
+        accumulator = accumulator_id(
+            environment_id=env.id,
+            definition_id=row,
+            step_id="digest",
+            subscriber_id=subscriber_key("bree"),
+            key_value=None,
+        )
+        handle = skipping.client.get_workflow_handle(accumulator)
+        first_run = (await handle.describe()).raw_description.workflow_execution_info.first_run_id
+        await server.sleep(timedelta(hours=2))
+        await settle_digests(env, client=skipping.client)
+        [content] = await in_app_contents(env, "bree")  # one message; events in arrival order
+        count, numbers = content.split(":")
+        assert int(count) == BURST and sorted(int(n) for n in numbers.rstrip(",").split(",")) == list(
+            range(BURST)
+        )
+        signals = 0
+        for run in await run_chain(skipping.client, accumulator, first_run):
+            history = await skipping.client.get_workflow_handle(accumulator, run_id=run).fetch_history()
+            signals += sum(
+                e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED for e in history.events
+            )
+        assert 0 < signals < len(sent), f"{signals} signals for {len(sent)} triggers"

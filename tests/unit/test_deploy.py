@@ -16,6 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tidings.devserver import DYNAMIC_CONFIG
 from tidings.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,6 +127,16 @@ def test_compose_keeps_secrets_out_of_the_file_and_drains_workers() -> None:
         and worker["environment"]["TIDINGS_WORKER_HEALTH_PORT"] == "8081"
     )
     assert "tidings keys create" in text and "tidings keys create" in (DEPLOY / "README.md").read_text()
+
+
+def test_compose_runs_temporal_with_the_embedded_servers_settings() -> None:
+    """The cluster's Temporal gets the settings ``tidings dev`` gives its own (tidings/devserver.py): without
+    them a digest burst into one accumulator can stall it (docs/digest.md, "Bursts")."""
+    temporal = compose()["services"]["temporal"]
+    path = temporal["environment"]["DYNAMIC_CONFIG_FILE_PATH"]
+    assert f"./temporal-dynamicconfig.yaml:{path}:ro" in temporal["volumes"]
+    config = yaml.safe_load((DEPLOY / "temporal-dynamicconfig.yaml").read_text())
+    assert {key: values[0]["value"] for key, values in config.items()} == DYNAMIC_CONFIG
 
 
 # --- image -----------------------------------------------------------------------------------------------

@@ -1,0 +1,102 @@
+"""api/signal_batch.py: which triggers share a call, and what each is answered when the call fails."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from api import signal_batch
+from api.signal_batch import SignalBatcher
+from workflows.models import DigestSignal
+
+END = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+async def turns() -> None:
+    """Let every ready task run until it waits (a submit, then the call it starts)."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def event(tx: str) -> DigestSignal:
+    return DigestSignal(transaction_id=tx, window_end=END)
+
+
+async def test_a_lone_event_is_sent_at_once_and_later_ones_share_the_next_call() -> None:
+    calls: list[list[str]] = []
+    release = asyncio.Event()
+
+    async def send(signals: list[DigestSignal]) -> None:
+        calls.append([s.transaction_id for s in signals])
+        if len(calls) == 1:
+            await release.wait()  # the first call is in flight while more events arrive
+
+    batcher = SignalBatcher()
+    first = asyncio.create_task(batcher.submit("acc", event("t0"), send))
+    await turns()
+    assert calls == [["t0"]]
+    later = [asyncio.create_task(batcher.submit("acc", event(f"t{i}"), send)) for i in range(1, 4)]
+    other = asyncio.create_task(batcher.submit("other", event("o1"), send))  # another accumulator: own call
+    await turns()
+    assert calls == [["t0"], ["o1"]] and not first.done()
+    release.set()
+    await asyncio.gather(first, *later, other)
+    assert calls == [["t0"], ["o1"], ["t1", "t2", "t3"]]
+
+
+async def test_a_failed_call_fails_every_trigger_it_carried_and_the_next_call_still_goes() -> None:
+    calls: list[list[str]] = []
+    release = asyncio.Event()
+
+    async def send(signals: list[DigestSignal]) -> None:
+        calls.append([s.transaction_id for s in signals])
+        if len(calls) == 1:
+            await release.wait()
+        elif len(calls) == 2:
+            raise RuntimeError("Temporal did not answer")
+
+    batcher = SignalBatcher()
+    first = asyncio.create_task(batcher.submit("acc", event("t0"), send))
+    await turns()
+    failing = [asyncio.create_task(batcher.submit("acc", event(f"t{i}"), send)) for i in (1, 2)]
+    await turns()
+    release.set()
+    await first
+    for task in failing:
+        with pytest.raises(RuntimeError, match="did not answer"):
+            await task
+    await batcher.submit("acc", event("t3"), send)  # the queue recovered: a fresh call
+    assert calls == [["t0"], ["t1", "t2"], ["t3"]]
+
+
+async def test_one_call_carries_at_most_max_events_and_about_max_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(signal_batch, "MAX_EVENTS", 3)
+    calls: list[int] = []
+    release = asyncio.Event()
+
+    async def send(signals: list[DigestSignal]) -> None:
+        calls.append(len(signals))
+        if len(calls) == 1:
+            await release.wait()
+
+    batcher = SignalBatcher()
+    tasks = [asyncio.create_task(batcher.submit("acc", event("t0"), send))]
+    await turns()
+    tasks += [asyncio.create_task(batcher.submit("acc", event(f"t{i}"), send)) for i in range(1, 8)]
+    await turns()
+    release.set()
+    await asyncio.gather(*tasks)
+    assert calls == [1, 3, 3, 1]
+    size = len(event("t1").model_dump_json())
+    monkeypatch.setattr(signal_batch, "MAX_BYTES", size * 2)
+    waiting = [
+        signal_batch._Waiting(event(f"t{i}"), size, asyncio.get_running_loop().create_future())
+        for i in range(3)
+    ]
+    assert len(signal_batch.take(waiting)) == 2
+    waiting[0].size = size * 5  # one event over the limit still goes, alone
+    assert len(signal_batch.take(waiting)) == 1
