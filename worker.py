@@ -144,6 +144,10 @@ def build_worker(
         activities=build_activities(db=db, settings=settings, client=client),
         workflow_runner=sandbox_runner(),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
+        # The SDK holds back heartbeats for up to 80 % of an activity's heartbeat timeout, leaving the server
+        # 20 % of it to receive one; capped here, each beat of activities/heartbeat.py's timer (a third of
+        # the timeout) goes out when it is made, and two thirds of the timeout are slack.
+        max_heartbeat_throttle_interval=timedelta(seconds=5),
         max_cached_workflows=settings.worker_max_cached_workflows,
         # Provider calls wait here (TIDINGS_WORKER_MAX_ACTIVITIES); waiting costs memory, not CPU.
         max_concurrent_activities=settings.worker_max_activities,

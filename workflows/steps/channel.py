@@ -57,7 +57,10 @@ async def run(runner: StepRunner, spec: StepSpec) -> StepResult:
             request,
             result_type=DeliverResult,
             start_to_close_timeout=timedelta(minutes=5),
-            heartbeat_timeout=timedelta(seconds=10),
+            # The attempt heartbeats every third of this while it runs (activities/heartbeat.py); 30 s, not
+            # 10 s: a Temporal server lagging under a backlog answered heartbeats late enough to time out
+            # healthy sends (bench/README.md, slow provider on PostgreSQL). A dead worker costs 30 s.
+            heartbeat_timeout=timedelta(seconds=30),
             retry_policy=retries.PROVIDER,
             summary=step_summary(spec.type, spec.step_id, len(runner.cohort)),
         )
