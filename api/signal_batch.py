@@ -74,7 +74,7 @@ class SignalBatcher:
                 except BaseException as exc:  # every trigger of the batch gets the call's failure
                     for w in batch:
                         if not w.done.done():
-                            w.done.set_exception(exc)
+                            w.done.set_exception(exc) if isinstance(exc, Exception) else w.done.cancel()
                     if not isinstance(exc, Exception):
                         raise
                 else:
@@ -84,8 +84,7 @@ class SignalBatcher:
         finally:
             del self._queues[key]
             for w in queue.waiting:  # only when cancelled (shutdown): nothing was sent for them
-                if not w.done.done():
-                    w.done.set_exception(asyncio.CancelledError())
+                w.done.cancel()
 
 
 def _retrieved(future: asyncio.Future[None]) -> None:
