@@ -15,6 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from store.digests import accumulator_id, subscriber_key
 from store.models import WorkflowDefinition
 from tests.support import Env, Stack
 from worker import build_worker
@@ -37,6 +38,17 @@ def digest(step_id: str = "digest", **metadata: Any) -> dict[str, Any]:
 
 def in_app(step_id: str, content: str) -> dict[str, Any]:
     return step(step_id, "in_app", content)
+
+
+def digest_accumulator(environment_id: str, definition_id: str, subscriber_id: str) -> str:
+    """The workflow ID of ``subscriber_id``'s accumulator for the step ``digest`` (no digest key)."""
+    return accumulator_id(
+        environment_id=environment_id,
+        definition_id=definition_id,
+        step_id="digest",
+        subscriber_id=subscriber_key(subscriber_id),
+        key_value=None,
+    )
 
 
 async def define(env: Env, identifier: str, steps: list[dict[str, Any]]) -> str:

@@ -8,12 +8,12 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from store.digests import accumulator_id, subscriber_key
 from tests.support import Env, Stack, eventually
 from tests.timing_support import (
     define,
     details,
     digest,
+    digest_accumulator,
     in_app,
     in_app_contents,
     settle_digests,
@@ -165,13 +165,7 @@ async def test_long_window_continues_as_new_without_losing_events(stack: Stack) 
         resp = await env.http.post("/v1/subscribers", json={"subscriberId": "can"})
         assert resp.status_code == 201, resp.text
         internal = (await env.sql("select id from subscribers where environment_id = :e", e=env.id))[0][0]
-        accumulator = accumulator_id(
-            environment_id=env.id,
-            definition_id=workflow_row,
-            step_id="digest",
-            subscriber_id=subscriber_key("can"),
-            key_value=None,
-        )
+        accumulator = digest_accumulator(env.id, workflow_row, "can")
         client = skipping.client
         # Started ahead of the triggers with a low limit; the triggers' signal-with-start reach this run.
         window_end = await server.get_current_time() + timedelta(hours=1)

@@ -11,13 +11,13 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from store.digests import accumulator_id, subscriber_key
 from tests.integration.test_digest import run_chain
 from tests.support import Env, Stack, eventually
 from tests.timing_support import (
     define,
     details,
     digest,
+    digest_accumulator,
     in_app,
     in_app_contents,
     settle_digests,
@@ -67,13 +67,7 @@ async def test_the_accumulator_names_its_workflow_and_subscriber_in_200_characte
     subscriber = "s" * 300
     resp = await env.trigger("front-summary", subscriber, {"n": 1}, transactionId="fs-1")
     assert resp.status_code == 201, resp.text
-    accumulator = accumulator_id(
-        environment_id=env.id,
-        definition_id=row,
-        step_id="digest",
-        subscriber_id=subscriber_key(subscriber),
-        key_value=None,
-    )
+    accumulator = digest_accumulator(env.id, row, subscriber)
     summary = await (await env.stack.client.get_workflow_handle(accumulator).describe()).static_summary()
     assert summary == f"digest · front-summary → {subscriber}"[:200]
     await env.settle("fs-1")
@@ -101,13 +95,7 @@ async def test_duplicate_transaction_is_counted_once_across_continue_as_new(stac
     async with time_skipping_stack(stack) as (skipping, server):
         env = await skipping.new_env()
         workflow_row = await define(env, "front-dup", [digest(amount=5), in_app("after", EVENTS)])
-        accumulator = accumulator_id(
-            environment_id=env.id,
-            definition_id=workflow_row,
-            step_id="digest",
-            subscriber_id=subscriber_key("dupe"),
-            key_value=None,
-        )
+        accumulator = digest_accumulator(env.id, workflow_row, "dupe")
         # Started ahead of the triggers with a low limit; the API's signal-with-start reaches this run.
         window_end = await server.get_current_time() + timedelta(hours=1)
         handle = await skipping.client.start_workflow(
@@ -202,13 +190,7 @@ async def test_a_concurrent_burst_shares_signals_and_counts_each_event_once(stac
                 assert resp.status_code == 201, resp.text
 
         await asyncio.gather(*(fire(n) for n in sent))
-        accumulator = accumulator_id(
-            environment_id=env.id,
-            definition_id=row,
-            step_id="digest",
-            subscriber_id=subscriber_key("bree"),
-            key_value=None,
-        )
+        accumulator = digest_accumulator(env.id, row, "bree")
         handle = skipping.client.get_workflow_handle(accumulator)
         first_run = (await handle.describe()).raw_description.workflow_execution_info.first_run_id
         await server.sleep(timedelta(hours=2))

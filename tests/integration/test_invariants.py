@@ -13,7 +13,6 @@ from typing import Any
 
 import asyncpg
 
-from store.digests import accumulator_id, subscriber_key
 from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
     add_integration,
     add_workflow,
@@ -24,7 +23,15 @@ from tests.fakes.fixtures import (  # noqa: F401  (fixtures)
 )
 from tests.fakes.http_api import FakeHttpProviders
 from tests.support import Env, Stack, eventually
-from tests.timing_support import define, digest, in_app, in_app_contents, settle_digests, step
+from tests.timing_support import (
+    define,
+    digest,
+    digest_accumulator,
+    in_app,
+    in_app_contents,
+    settle_digests,
+    step,
+)
 from tidings.devserver import free_port
 from workflows.models import DIGEST_ACCUMULATOR_WORKFLOW, AccumulatorInput, DigestSignal, execution_id
 
@@ -215,13 +222,7 @@ async def test_window_never_sends_an_event_that_is_no_longer_pending(env: Env) -
 
     assert await eventually(first) == ["a"]
     internal = (await env.sql("select id from subscribers where environment_id = :e", e=env.id))[0][0]
-    accumulator = accumulator_id(
-        environment_id=env.id,
-        definition_id=workflow_row,
-        step_id="digest",
-        subscriber_id=subscriber_key("once"),
-        key_value=None,
-    )
+    accumulator = digest_accumulator(env.id, workflow_row, "once")
     handle = env.stack.client.get_workflow_handle(accumulator)
     await handle.result()  # the first window is closed
     # The duplicate signal opens a new window, which then receives a genuine event.

@@ -24,73 +24,70 @@ def event(tx: str) -> DigestSignal:
     return DigestSignal(transaction_id=tx, window_end=END)
 
 
+class Calls:
+    """A ``send`` that records each call's transactionIds. The first call stays in flight until
+    ``release`` is set (so later events queue behind it); call number ``fail`` raises."""
+
+    def __init__(self, fail: int | None = None) -> None:
+        self.made: list[list[str]] = []
+        self.release = asyncio.Event()
+        self.fail = fail
+
+    async def send(self, signals: list[DigestSignal]) -> None:
+        self.made.append([s.transaction_id for s in signals])
+        if len(self.made) == 1:
+            await self.release.wait()
+        elif len(self.made) == self.fail:
+            raise RuntimeError("Temporal did not answer")
+
+
 async def test_a_lone_event_is_sent_at_once_and_later_ones_share_the_next_call() -> None:
-    calls: list[list[str]] = []
-    release = asyncio.Event()
-
-    async def send(signals: list[DigestSignal]) -> None:
-        calls.append([s.transaction_id for s in signals])
-        if len(calls) == 1:
-            await release.wait()  # the first call is in flight while more events arrive
-
+    calls = Calls()
+    send = calls.send
     batcher = SignalBatcher()
     first = asyncio.create_task(batcher.submit("acc", event("t0"), send))
     await turns()
-    assert calls == [["t0"]]
+    assert calls.made == [["t0"]]
     later = [asyncio.create_task(batcher.submit("acc", event(f"t{i}"), send)) for i in range(1, 4)]
     other = asyncio.create_task(batcher.submit("other", event("o1"), send))  # another accumulator: own call
     await turns()
-    assert calls == [["t0"], ["o1"]] and not first.done()
-    release.set()
+    assert calls.made == [["t0"], ["o1"]] and not first.done()
+    calls.release.set()
     await asyncio.gather(first, *later, other)
-    assert calls == [["t0"], ["o1"], ["t1", "t2", "t3"]]
+    assert calls.made == [["t0"], ["o1"], ["t1", "t2", "t3"]]
 
 
 async def test_a_failed_call_fails_every_trigger_it_carried_and_the_next_call_still_goes() -> None:
-    calls: list[list[str]] = []
-    release = asyncio.Event()
-
-    async def send(signals: list[DigestSignal]) -> None:
-        calls.append([s.transaction_id for s in signals])
-        if len(calls) == 1:
-            await release.wait()
-        elif len(calls) == 2:
-            raise RuntimeError("Temporal did not answer")
-
+    calls = Calls(fail=2)
+    send = calls.send
     batcher = SignalBatcher()
     first = asyncio.create_task(batcher.submit("acc", event("t0"), send))
     await turns()
     failing = [asyncio.create_task(batcher.submit("acc", event(f"t{i}"), send)) for i in (1, 2)]
     await turns()
-    release.set()
+    calls.release.set()
     await first
     for task in failing:
         with pytest.raises(RuntimeError, match="did not answer"):
             await task
     await batcher.submit("acc", event("t3"), send)  # the queue recovered: a fresh call
-    assert calls == [["t0"], ["t1", "t2"], ["t3"]]
+    assert calls.made == [["t0"], ["t1", "t2"], ["t3"]]
 
 
 async def test_one_call_carries_at_most_max_events_and_about_max_bytes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(signal_batch, "MAX_EVENTS", 3)
-    calls: list[int] = []
-    release = asyncio.Event()
-
-    async def send(signals: list[DigestSignal]) -> None:
-        calls.append(len(signals))
-        if len(calls) == 1:
-            await release.wait()
-
+    calls = Calls()
+    send = calls.send
     batcher = SignalBatcher()
     tasks = [asyncio.create_task(batcher.submit("acc", event("t0"), send))]
     await turns()
     tasks += [asyncio.create_task(batcher.submit("acc", event(f"t{i}"), send)) for i in range(1, 8)]
     await turns()
-    release.set()
+    calls.release.set()
     await asyncio.gather(*tasks)
-    assert calls == [1, 3, 3, 1]
+    assert [len(made) for made in calls.made] == [1, 3, 3, 1]
     size = len(event("t1").model_dump_json())
     monkeypatch.setattr(signal_batch, "MAX_BYTES", size * 2)
     waiting = [
