@@ -20,7 +20,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from workflows.models import DigestSignal
+from workflows.models import DigestSignal, leading_batch
 
 #: One ``add-many`` signal carries at most this many events and about this many bytes of them (Temporal
 #: refuses payloads over 2 MB; one trigger may be 512 KB, and always goes, even alone).
@@ -94,9 +94,4 @@ def _retrieved(future: asyncio.Future[None]) -> None:
 
 def take(waiting: list[_Waiting]) -> list[_Waiting]:
     """The oldest waiting events one call carries: up to MAX_EVENTS and about MAX_BYTES, at least one."""
-    size = 0
-    for n, w in enumerate(waiting[:MAX_EVENTS]):
-        size += w.size
-        if n and size > MAX_BYTES:
-            return waiting[:n]
-    return waiting[:MAX_EVENTS]
+    return waiting[: leading_batch((w.size for w in waiting), max_events=MAX_EVENTS, max_bytes=MAX_BYTES)]

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         RecordDigestInput,
         RecordDigestResult,
         counted,
+        leading_batch,
     )
 
 ADD_SIGNAL = "add"
@@ -154,13 +155,8 @@ class DigestAccumulator:
     def batch_size(self, limit: int) -> int:
         """How many of the oldest unrecorded events one batch takes: up to RECORD_BATCH_EVENTS and about
         ``limit`` bytes, at least one."""
-        take, size = 0, 0
-        while take < min(len(self.unrecorded), RECORD_BATCH_EVENTS):
-            size += len(self.unrecorded[take].model_dump_json())
-            if take and size > limit:
-                break
-            take += 1
-        return take
+        sizes = (len(e.model_dump_json()) for e in self.unrecorded)
+        return leading_batch(sizes, max_events=RECORD_BATCH_EVENTS, max_bytes=limit)
 
     def carry(self, state: AccumulatorInput) -> AccumulatorInput:
         return AccumulatorInput(

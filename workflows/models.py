@@ -6,6 +6,8 @@ steps' activities), the fan-out workflow, the digest accumulator workflow."""
 from __future__ import annotations
 
 import hashlib
+import itertools
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
@@ -421,6 +423,18 @@ class DigestSignal(BaseModel):
     transaction_id: str
     window_end: datetime
     event: FrontEvent | None = None
+
+
+def leading_batch(sizes: Iterable[int], *, max_events: int, max_bytes: int) -> int:
+    """How many of the leading items (of these sizes in bytes) one batch takes: at most ``max_events``, and
+    no more than fit in ``max_bytes`` — but always the first. Sizes are read only as far as needed."""
+    take, total = 0, 0
+    for size in itertools.islice(sizes, max_events):
+        total += size
+        if take and total > max_bytes:
+            break
+        take += 1
+    return take
 
 
 class RecordDigestInput(BaseModel):
