@@ -149,6 +149,7 @@ def build_worker(
         # the timeout) goes out when it is made, and two thirds of the timeout are slack.
         max_heartbeat_throttle_interval=timedelta(seconds=5),
         max_cached_workflows=settings.worker_max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.worker_max_workflow_tasks or None,
         # Provider calls wait here (TIDINGS_WORKER_MAX_ACTIVITIES); waiting costs memory, not CPU.
         max_concurrent_activities=settings.worker_max_activities,
         # SQLite has one writer at a time: many concurrent local activities only queue on its lock.

@@ -52,9 +52,11 @@ async def heartbeating() -> AsyncIterator[None]:
     token = _doing.set(doing)
 
     async def timer() -> None:
+        # The attempt's start already proves the worker alive: the first beat is due after a period, not
+        # at once (one heartbeat RPC less per attempt, and a send shorter than a period sends none).
         while True:
-            activity.heartbeat(*doing)
             await asyncio.sleep(period)
+            activity.heartbeat(*doing)
 
     task = asyncio.create_task(timer())
     try:

@@ -146,6 +146,7 @@ async def run_worker(address: str, database_url: str, task_queue: str) -> None:
         ),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
         max_cached_workflows=settings.worker_max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.worker_max_workflow_tasks or None,
         max_concurrent_activities=settings.worker_max_activities,
         max_concurrent_local_activities=200,  # as before: the e2e baseline's single-row writes
     )

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     #: SQLite (one writer: more only queue on its lock) and 200 on PostgreSQL.
     worker_max_activities: int = 200
     worker_max_local_activities: int = 0
+    #: Workflow tasks one worker runs at once; each runs on its own thread, and the threads share the GIL
+    #: with the event loop that runs the activities and sends their heartbeats (docs/configuration.md,
+    #: "Sizing the worker"). 0 = the Temporal SDK's default (100 tasks, one thread each).
+    worker_max_workflow_tasks: int = 16
     worker_max_cached_workflows: int = 2000
     #: Outbound HTTP connection pool shared by the HTTP providers: connections open at once, and kept
     #: alive between sends (fewer than the sends in flight means a new TCP/TLS handshake per send).

@@ -3,10 +3,12 @@ text after real triggers."""
 
 from __future__ import annotations
 
+import secrets
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import Env, eventually
+from tests.support import Env, Stack, eventually
 from tidings import metrics
 from tidings.devserver import free_port
 from tidings.temporal import connect
@@ -98,3 +100,30 @@ def test_grafana_dashboard_uses_only_metrics_tidings_exports() -> None:
     }
     exported = {family.name for family in REGISTRY.collect()}
     assert used and used <= exported, used - exported
+
+
+async def test_worker_runs_at_most_its_configured_workflow_tasks(temporal_address: str, stack: Stack) -> None:
+    """``TIDINGS_WORKER_MAX_WORKFLOW_TASKS`` is the worker's workflow-task slots, as the SDK's slot gauges
+    show an operator (each slot is a thread sharing the GIL with the activities' event loop)."""
+    from worker import build_worker
+
+    sdk = free_port()
+    client = await connect(
+        temporal_address, "default", runtime=metrics.sdk_runtime(host="127.0.0.1", port=sdk)
+    )
+    queue = f"slots-{secrets.token_hex(4)}"
+    settings = stack.settings.model_copy(update={"task_queue": queue, "worker_max_workflow_tasks": 7})
+    async with build_worker(client=client, db=stack.db, settings=settings), httpx.AsyncClient() as http:
+
+        async def workflow_slots() -> float | None:
+            values = samples((await http.get(f"http://127.0.0.1:{sdk}/metrics")).text)
+            labels = {"worker_type": "WorkflowWorker", "task_queue": queue}
+            seen = [
+                v
+                for (n, ls), v in values.items()
+                if n in ("temporal_worker_task_slots_available", "temporal_worker_task_slots_used")
+                and set(labels.items()) <= ls
+            ]
+            return sum(seen) if len(seen) == 2 else None
+
+        assert await eventually(workflow_slots) == 7
