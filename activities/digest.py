@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,10 +40,17 @@ from workflows.models import (
     ResumePoint,
     RunInput,
     StepSpec,
+    leading_batch,
 )
 from workflows.steps.timing import TimingError, duration, payload_value, regular_duration
 
 SIGNAL_CONCURRENCY = 32
+#: The payloads of a fired window that the steps after the digest get as ``step.events``: the oldest, up
+#: to about this many bytes of JSON. They travel in Temporal inputs (the execution's, then each step's),
+#: which Temporal refuses over 2 MB, beside the trigger's context (up to 512 KiB of payload); a larger
+#: window used to fail to start its execution on every retry, and its notification was never sent.
+#: ``step.total_count`` still counts every event; a "Digest events truncated" detail says how many went.
+DIGEST_EVENTS_BYTES = 1_000_000
 
 
 def is_backoff(meta: dict[str, Any]) -> bool:
@@ -328,42 +336,46 @@ class DigestActivities:
                 return FireDigestResult()
             first = fired[0]
             context = DeliveryContext.model_validate(first.run["context"])
+            events = [e.payload for e in fired]
+            kept = leading_batch(
+                (len(json.dumps(p, separators=(",", ":"), default=str)) for p in events),
+                max_events=len(events),
+                max_bytes=DIGEST_EVENTS_BYTES,
+            )
             if claimed:  # details once, even if this activity is retried
-                await add_details(
-                    session=session,
-                    rows=[
-                        digest_detail(
-                            context,
-                            request.subscriber_id,
-                            request.step_id,
-                            Detail.DIGEST_TRIGGERED_EVENTS,
-                            raw={
-                                "total_count": len(fired),
-                                "transactionIds": [e.transaction_id for e in fired],
-                            },
+
+                def detail(text: str, status: str = DetailStatus.SUCCESS, raw: Any = None) -> dict[str, Any]:
+                    return digest_detail(context, request.subscriber_id, request.step_id, text, status, raw)
+
+                rows = [
+                    detail(
+                        Detail.DIGEST_TRIGGERED_EVENTS,
+                        raw={"total_count": len(fired), "transactionIds": [e.transaction_id for e in fired]},
+                    )
+                ]
+                rows += [
+                    {
+                        **detail(Detail.DIGEST_MERGED),
+                        "transaction_id": e.transaction_id,
+                        "raw": {"mergedInto": first.transaction_id},
+                    }
+                    for e in fired[1:]
+                ]
+                if kept < len(events):
+                    rows.append(
+                        detail(
+                            Detail.DIGEST_EVENTS_TRUNCATED,
+                            DetailStatus.WARNING,
+                            raw={"total_count": len(events), "events": kept, "maxBytes": DIGEST_EVENTS_BYTES},
                         )
-                    ]
-                    + [
-                        {
-                            **digest_detail(
-                                context,
-                                request.subscriber_id,
-                                request.step_id,
-                                Detail.DIGEST_MERGED,
-                            ),
-                            "transaction_id": e.transaction_id,
-                            "raw": {"mergedInto": first.transaction_id},
-                        }
-                        for e in fired[1:]
-                    ],
-                )
-        events = [e.payload for e in fired]
+                    )
+                await add_details(session=session, rows=rows)
         run = RunInput(
             context=context,
             subscriber_ids=[request.subscriber_id],
             resume=ResumePoint(
                 after_step_id=request.step_id,
-                result={"events": events, "total_count": len(events)},
+                result={"events": events[:kept], "total_count": len(events)},
                 results=dict(first.run.get("results") or {}),
             ),
         )

@@ -72,6 +72,7 @@ class Detail(StrEnum):
     STEP_THROTTLED = "Step throttled: execution limit reached for the window"
     THROTTLE_MISCONFIGURATION = "Invalid throttle configuration"
     CUSTOM_STEP_FAILED = "Custom step failed"
+    DIGEST_EVENTS_TRUNCATED = "Digest events truncated"
     FANOUT_STARTED = "Fan-out started"
     FANOUT_FINISHED = "Fan-out finished"
     FANOUT_CANCELLED = "Fan-out cancelled"

@@ -5,6 +5,7 @@ per digest key — all checked after every workflow involved has completed (no s
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType
@@ -58,6 +59,29 @@ async def test_front_door_digest_sends_once_without_trigger_executions(env: Env)
         "select transaction_id from notifications where environment_id = :e order by transaction_id", e=env.id
     )
     assert [tx for (tx,) in listed] == txs
+
+
+async def test_a_window_larger_than_temporal_takes_is_sent_with_its_oldest_events(env: Env) -> None:
+    """Twelve events of 200 KB each (every trigger within its 512 KiB) make a window Temporal would refuse
+    to carry (2 MB): the notification still goes out once, counting all twelve, with the oldest events
+    that fit, and a warning detail says how many were left out."""
+    await define(env, "front-big", [digest(amount=2), in_app("after", EVENTS)])
+    blob = "x" * 200_000
+    txs = [f"big-{i}" for i in range(12)]
+    for i, tx in enumerate(txs):
+        resp = await env.trigger("front-big", "bigsub", {"n": i, "blob": blob}, transactionId=tx)
+        assert resp.status_code == 201, resp.text
+    await asyncio.gather(*(env.settle(tx) for tx in txs))
+    await settle_digests(env)
+    rows = await env.sql(
+        "select raw from execution_details where environment_id = :e and detail = 'Digest events truncated'",
+        e=env.id,
+    )
+    assert len(rows) == 1, rows
+    raw = json.loads(rows[0][0]) if isinstance(rows[0][0], str) else rows[0][0]
+    kept = raw["events"]
+    assert 0 < kept < 12 and raw["total_count"] == 12
+    assert await in_app_contents(env, "bigsub") == ["12:" + "".join(f"{i}," for i in range(kept))]
 
 
 async def test_the_accumulator_names_its_workflow_and_subscriber_in_200_characters(env: Env) -> None:
