@@ -71,12 +71,14 @@ class SignalBatcher:
                 del queue.waiting[: len(batch)]
                 try:
                     await queue.send([w.signal for w in batch])
-                except BaseException as exc:  # every trigger of the batch gets the call's failure
+                except Exception as exc:  # noqa: BLE001 - every trigger of the batch gets the call's failure
                     for w in batch:
                         if not w.done.done():
-                            w.done.set_exception(exc) if isinstance(exc, Exception) else w.done.cancel()
-                    if not isinstance(exc, Exception):
-                        raise
+                            w.done.set_exception(exc)
+                except BaseException:  # cancelled (shutdown): so are the triggers the call carried
+                    for w in batch:
+                        w.done.cancel()
+                    raise
                 else:
                     for w in batch:
                         if not w.done.done():
